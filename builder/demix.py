@@ -1,0 +1,89 @@
+"""Separate an audio file into stem WAV files with a built ONNX model (the native reference).
+
+decode -> stereo -> resample to the model's rate -> separate (chunked) -> resample back -> WAV
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from builder.audio_io import AudioError, SampleFormat, StemWriter, load_audio, resample, to_stereo
+from builder.runtime import onnx_core
+from builder.separate import Progress, separate_chunks
+from models import catalog
+from models.spec import MaskExtension, ModelSpec, Precision
+
+MIN_SAMPLE_RATE = 8000  # below this there is no music left to separate
+MAX_SAMPLE_RATE = 384000
+
+
+class ModelNotBuiltError(FileNotFoundError):
+    pass
+
+
+@dataclass(frozen=True)
+class DemixOptions:
+    model: str = "spleeter-2stems"
+    precision: Precision = Precision.INT8_WEIGHTS
+    mask_extension: MaskExtension | None = None  # None: the model's own (Spleeter: zeros)
+    sample_format: SampleFormat = SampleFormat.PCM16
+    threads: int = 0
+
+
+def find_model(models_dir: Path, spec: ModelSpec, precision: Precision) -> Path:
+    descriptor = models_dir / f"{spec.name}.json"
+    try:
+        files = json.loads(descriptor.read_text())["files"]
+        path = models_dir / files[precision.value]["file"]
+    except (OSError, KeyError, ValueError):
+        path = None
+    if path is None or not path.is_file():
+        raise ModelNotBuiltError(f"no {precision.value} build of {spec.name} in {models_dir}; "
+                                 f"run: demixer build --precision {precision.value}")  # fmt: skip
+    return path
+
+
+def safe_stem_name(track: str) -> str:
+    """A file-name-safe track name (no separators, control characters or leading dots)."""
+    cleaned = re.sub(r"[\x00-\x1f\x7f/\\:*?\"<>|]+", "_", track).strip(" .")
+    return cleaned[:120] or "track"
+
+
+def separate_file(song: Path, out_dir: Path, models_dir: Path, options: DemixOptions,
+                  on_progress: Callable[[Progress], None] = lambda p: None) -> list[Path]:  # fmt: skip
+    """Write ``<track>-<stem>.wav`` for each stem into ``out_dir``; returns their paths.
+
+    Raises :class:`AudioError` (bad input) or :class:`ModelNotBuiltError`; on any failure no
+    partial stem file is left behind.
+    """
+    spec = catalog.get(options.model).spec
+    model_path = find_model(models_dir, spec, options.precision)
+    audio = load_audio(song)
+    if not MIN_SAMPLE_RATE <= audio.sample_rate <= MAX_SAMPLE_RATE:
+        raise AudioError(f"{song.name}: sample rate {audio.sample_rate} Hz is outside "
+                         f"{MIN_SAMPLE_RATE}..{MAX_SAMPLE_RATE} Hz")  # fmt: skip
+    waveform = resample(to_stereo(audio.waveform), audio.sample_rate, spec.sample_rate)
+    core = onnx_core(model_path, options.threads)
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    track = safe_stem_name(song.stem)
+    paths = [out_dir / f"{track}-{stem}.wav" for stem in spec.stems]
+    writers = [StemWriter(p, spec.sample_rate, audio.sample_rate, options.sample_format) for p in paths]
+    try:
+        for block, progress in separate_chunks(waveform, spec, core,
+                                               mask_extension=options.mask_extension):  # fmt: skip
+            last = progress.done_samples >= progress.total_samples
+            for writer, stem_block in zip(writers, block, strict=True):
+                writer.write(stem_block, last=last)
+            on_progress(progress)
+    except BaseException:
+        for writer in writers:
+            writer.abort()
+        raise
+    for writer in writers:
+        writer.close()
+    return paths

@@ -1,0 +1,49 @@
+"""Export a model's spectrogram core to ONNX (the only module that uses torch.onnx)."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from pathlib import Path
+
+import onnx
+import torch
+from torch import nn
+
+from models.spec import ModelSpec
+
+INPUT_NAME = "magnitude"
+OUTPUT_NAME = "masks"
+
+# 2026-11-24, torch 2.13.0 + onnxscript 0.7.2: the exporter's optimize=True pass rewrites
+# ``Add(x, 1e-10)`` to ``x`` (a near-zero constant taken for zero), which turns Spleeter's
+# ``(p + eps/n) / (sum p + eps)`` into ``p / sum p``: NaN wherever the input is silent.
+# onnxruntime applies its own graph optimizations at load, so we export unoptimized.
+EXPORTER_OPTIMIZE = False
+
+
+def export_core(model: nn.Module, spec: ModelSpec, path: Path) -> Path:
+    """Write ``model`` as fp32 ONNX with a dynamic ``nb_patches`` axis; returns ``path``.
+
+    Input ``magnitude`` (nb_patches, nb_channels, nb_frames, nb_bins); output ``masks``
+    (nb_patches, nb_stems, nb_channels, nb_frames, nb_bins). Weights are stored inside the file.
+    """
+    example = torch.rand(1, spec.nb_channels, spec.stft.nb_frames, spec.stft.nb_bins)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    logging.getLogger("torch.onnx").setLevel(logging.ERROR)  # exporter chatter
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")  # exporter chatter; the result is validated right after
+        program = torch.onnx.export(
+            model.eval(),
+            (example,),
+            input_names=[INPUT_NAME],
+            output_names=[OUTPUT_NAME],
+            opset_version=spec.opset,
+            dynamic_shapes={"magnitude": {0: torch.export.Dim("nb_patches", min=1, max=64)}},
+            dynamo=True,
+            optimize=EXPORTER_OPTIMIZE,
+            verbose=False,
+        )
+    program.save(str(path), external_data=False)
+    onnx.checker.check_model(str(path))
+    return path

@@ -1,0 +1,161 @@
+"""Assemble the installable extensions in dist/ (manifests via jinja2, vendored runtime, model).
+
+dist/chrome/ (unpacked) + dist/demixer-<version>-chrome.zip; dist/firefox/ (unpacked) +
+dist/demixer-<version>-firefox.xpi when web-ext is available. Browser differences are whole
+files under extension/platform/<browser>/ (copied to platform/ in the build) and the manifest
+template; nothing else differs.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+
+from builder.config import ROOT
+from models import catalog
+from models.spec import Precision
+
+BROWSERS = ("chrome", "firefox")
+VERSION = "0.1.0"
+GECKO_ID = "demixer@demixer.invalid"
+# The unpacked Chrome build carries this public key so its extension id is stable
+# (CHROME_ID, which tests and documentation use); the Web Store zip leaves it out, since the
+# store assigns its own. Only the public half exists: unpacked loading needs nothing else.
+CHROME_KEY = (
+    "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAvPQ6+LG//HG6J7k+o55XRtDBPUkgz06yefnWf8Fu69GC/bJo7ueSr"
+    "vwRLGUebQAP/b9NW84YJI4d3gGSZirHqI6LBMoT3y7Guj6fpw+6n6SnxJupGS3QTiWS1gZ9u9P4atpuBK1yz/v8SbIcFnSj"
+    "wtV0s87CnM+FN249AfG9mZp97Citf6LhwRrsCvcd7TvcHU+hu32QHn6be3Fk7IQvPhU+yi4aDIdxu9zbBXxYRqF9MCz2zu8d"
+    "rZqcJq8sXSHLyUVruQ77Jj6eYV+qsqMpd4YberqV/y03ELaOXv6I7myCu69x9AMaELQVVsCUUB4UiNLIMhaEDS0WWGKXkZPkgwIDAQAB"
+)
+CHROME_ID = "obhpkpcmcbnmkhdmkcelanclmkebpabd"
+# Firefox 128 ESR: MV3 background scripts as ES modules, optional host permissions granted at
+# runtime, `data_collection_permissions` ignored by older versions. Debian's ESR is 153.
+GECKO_MIN_VERSION = "128.0"
+EXTENSION_SRC = ROOT / "extension"
+NODE_MODULES = ROOT / "node_modules"
+# Vendored files: (source under node_modules, destination under vendor/).
+ORT_FILES = ("ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm")
+
+
+class PackageError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class PackageConfig:
+    model: str = "spleeter-2stems"
+    precision: Precision = Precision.INT8_WEIGHTS
+    dist: Path = ROOT / "dist"
+    browsers: tuple[str, ...] = BROWSERS
+
+
+def render_manifest(browser: str, stems: list[str]) -> dict:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(EXTENSION_SRC), undefined=jinja2.StrictUndefined)
+    text = env.get_template("manifest.json.j2").render(
+        browser=browser,
+        name="Demixer: private stem separation",
+        version=VERSION,
+        stems=stems,
+        gecko_id=GECKO_ID,
+        gecko_min_version=GECKO_MIN_VERSION,
+    )
+    return json.loads(text)
+
+
+def _vendor(target: Path) -> None:
+    vendor = target / "vendor"
+    (vendor / "ort").mkdir(parents=True, exist_ok=True)
+    ort_dist = NODE_MODULES / "onnxruntime-web" / "dist"
+    for name in ORT_FILES:
+        if not (ort_dist / name).is_file():
+            raise PackageError(f"{ort_dist / name} missing: run `npm ci` (make setup)")
+        shutil.copy2(ort_dist / name, vendor / "ort" / name)
+    # fft.js is CommonJS; wrap it as an ES module (no bundler needed for one file).
+    fft = (NODE_MODULES / "fft.js" / "lib" / "fft.js").read_text()
+    (vendor / "fft.js").write_text(
+        "// fft.js 4.0.4 (MIT, Fedor Indutny), wrapped as an ES module by builder/package.py\n"
+        "const module = { exports: {} };\n" + fft + "\nexport default module.exports;\n"
+    )
+    shutil.copy2(NODE_MODULES / "client-zip" / "index.js", vendor / "client-zip.js")
+
+
+def stage(browser: str, target: Path) -> None:
+    """The extension's code for ``browser`` (no model) in ``target``: what tsc checks."""
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(EXTENSION_SRC, target, ignore=shutil.ignore_patterns("platform", "*.j2"))
+    shutil.copytree(EXTENSION_SRC / "platform" / browser, target / "platform")
+    _vendor(target)
+
+
+def _model_files(dist: Path, model: str, precision: Precision) -> tuple[Path, dict]:
+    descriptor_path = dist / "models" / f"{model}.json"
+    if not descriptor_path.is_file():
+        raise PackageError(f"{descriptor_path} missing: run `demixer build` first")
+    descriptor = json.loads(descriptor_path.read_text())
+    entry = descriptor.pop("files").get(precision.value)
+    if entry is None:
+        raise PackageError(f"no {precision.value} build of {model}: "
+                           f"demixer build --precision {precision.value}")  # fmt: skip
+    descriptor.update(file=entry["file"], precision=precision.value, sha256=entry["sha256"])
+    return dist / "models" / entry["file"], descriptor
+
+
+def package(config: PackageConfig, log=print) -> list[Path]:
+    spec = catalog.get(config.model).spec
+    model_path, descriptor = _model_files(config.dist, config.model, config.precision)
+    outputs = []
+    for browser in config.browsers:
+        target = config.dist / browser
+        stage(browser, target)
+        manifest = render_manifest(browser, list(spec.stems))
+        (target / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+        if browser == "chrome":
+            store_manifest = json.dumps(manifest, indent=2) + "\n"
+            (target / "manifest.json").write_text(
+                json.dumps({**manifest, "key": CHROME_KEY}, indent=2) + "\n"
+            )
+        (target / "models").mkdir()
+        shutil.copy2(model_path, target / "models" / model_path.name)
+        (target / "models" / "model.json").write_text(json.dumps(descriptor, indent=1) + "\n")
+        archive = config.dist / f"demixer-{VERSION}-{browser}.{'zip' if browser == 'chrome' else 'xpi'}"
+        if browser == "chrome":
+            _zip(target, archive, {"manifest.json": store_manifest})
+        else:
+            _web_ext_build(target, archive)
+        log(f"{browser}: {target} and {archive.name} ({archive.stat().st_size / 1e6:.1f} MB)")
+        outputs.append(archive)
+    return outputs
+
+
+def _zip(folder: Path, archive: Path, replace: dict[str, str]) -> None:
+    archive.unlink(missing_ok=True)
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as out:
+        for path in sorted(folder.rglob("*")):
+            name = path.relative_to(folder).as_posix()
+            if name in replace:
+                out.writestr(name, replace[name])
+            elif path.is_file():
+                out.write(path, name)
+
+
+def _web_ext_build(folder: Path, archive: Path) -> None:
+    web_ext = NODE_MODULES / ".bin" / "web-ext"
+    if not web_ext.exists():
+        raise PackageError("web-ext missing: run `npm ci` (make setup)")
+    out_dir = archive.parent / ".web-ext"
+    shutil.rmtree(out_dir, ignore_errors=True)
+    cmd = [str(web_ext), "build", "--source-dir", str(folder), "--artifacts-dir", str(out_dir),
+           "--overwrite-dest", "--no-config-discovery"]  # fmt: skip
+    result = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    built = list(out_dir.glob("*.zip"))
+    if result.returncode != 0 or len(built) != 1:
+        raise PackageError(f"web-ext build failed: {result.stderr.strip() or result.stdout.strip()}")
+    built[0].replace(archive)
+    shutil.rmtree(out_dir)

@@ -1,0 +1,30 @@
+"""Run an exported model with onnxruntime (Python): the native reference for the browser."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+from builder.export import INPUT_NAME
+from builder.separate import MaskCore
+
+
+def onnx_core(model: Path | bytes, threads: int = 0) -> MaskCore:
+    """A :data:`~builder.separate.MaskCore` backed by an onnxruntime CPU session.
+
+    ``threads`` 0 means one per core.
+    """
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads or (os.cpu_count() or 1)
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.log_severity_level = 3  # errors only: no optimizer chatter on stdout
+    source = model if isinstance(model, bytes) else str(model)
+    session = ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
+
+    def core(magnitude: np.ndarray) -> np.ndarray:
+        return session.run(None, {INPUT_NAME: magnitude})[0]
+
+    return core

@@ -1,0 +1,143 @@
+// @ts-check
+/**
+ * The background: context menu, job bookkeeping, notifications. It holds no audio and no model
+ * and keeps no state in globals (the service worker can stop at any time): jobs live in
+ * storage.local, audio in IndexedDB, inference in the host (platform/<browser>/inference-host.js).
+ */
+import { api } from '../platform/browser-api.js';
+import { connectHost } from '../platform/inference-host.js';
+import { MSG, TARGET, isOwnSender } from '../shared/messages.js';
+import { changeJobs, nameFromUrl, updateJob } from '../shared/jobs.js';
+import { deleteJobData } from '../shared/store.js';
+
+const MENU_MEDIA = 'demix-media';
+const MENU_LINK = 'demix-link';
+const AUDIO_LINKS = ['mp3', 'wav', 'ogg', 'oga', 'opus', 'flac', 'm4a', 'aac', 'webm'].flatMap((ext) => [
+  `*://*/*.${ext}`,
+  `*://*/*.${ext}?*`,
+  `file:///*.${ext}`,
+]);
+
+const host = connectHost(route);
+
+api.runtime.onInstalled.addListener(() => {
+  api.contextMenus.removeAll(() => {
+    api.contextMenus.create({ id: MENU_MEDIA, title: 'Demix this audio', contexts: ['audio', 'video'] });
+    api.contextMenus.create({
+      id: MENU_LINK,
+      title: 'Demix this audio',
+      contexts: ['link'],
+      targetUrlPatterns: AUDIO_LINKS,
+    });
+  });
+});
+
+api.contextMenus.onClicked.addListener((info, tab) => {
+  const url = info.menuItemId === MENU_LINK ? info.linkUrl : info.srcUrl;
+  if (!url) return;
+  // Ask for this one origin now, inside the click's user gesture; if the user says no, the
+  // fetch may still succeed (CORS) and otherwise fails with a clear message.
+  const origin = originPattern(url);
+  const asked = origin ? api.permissions.request({ origins: [origin] }).catch(() => false) : Promise.resolve(false);
+  asked.finally(() => startUrlJob({ url, name: nameFromUrl(url) || tab?.title || 'audio' }));
+});
+
+/** @param {string} url */
+function originPattern(url) {
+  try {
+    const parsed = new URL(url);
+    if (parsed.protocol === 'file:') return 'file:///*';
+    if (parsed.protocol === 'http:' || parsed.protocol === 'https:') return `${parsed.origin}/*`;
+  } catch {}
+  return null;
+}
+
+/** @param {{url: string, name: string}} data */
+async function startUrlJob({ url, name }) {
+  if (!/^(https?|file):/.test(url)) {
+    return addJob({ name, source: { kind: 'url', url }, error: `Cannot read audio from a ${url.split(':')[0]}: address.` });
+  }
+  return addJob({ name, source: { kind: 'url', url } });
+}
+
+/**
+ * @param {{name: string, source: import('../shared/messages.js').JobSource, id?: string, error?: string}} spec
+ */
+async function addJob({ name, source, id = crypto.randomUUID(), error }) {
+  const now = Date.now();
+  await changeJobs((jobs) => {
+    if (jobs.some((j) => j.id === id)) return;
+    jobs.unshift({
+      id, name, source, createdAt: now, updatedAt: now,
+      state: error ? 'failed' : 'queued',
+      ...(error ? { error } : {}),
+    });
+  });
+  if (!error) await host.send(MSG.RUN_JOB, { jobId: id, source, name });
+  return id;
+}
+
+/** One handler per message type this context owns. @type {Record<string, (data: any) => Promise<unknown> | void>} */
+const handlers = {
+  [MSG.START_FILE_JOB]: ({ jobId, name }) => addJob({ id: jobId, name, source: { kind: 'stored' } }),
+  [MSG.START_URL_JOB]: (data) => startUrlJob(data),
+  [MSG.CANCEL_JOB]: async ({ jobId }) => {
+    await host.send(MSG.STOP_JOB, { jobId });
+  },
+  [MSG.CLEAR_JOB]: async ({ jobId }) => {
+    await host.send(MSG.STOP_JOB, { jobId });
+    await changeJobs((jobs) => {
+      const at = jobs.findIndex((j) => j.id === jobId);
+      if (at >= 0) jobs.splice(at, 1);
+    });
+    await deleteJobData(jobId);
+  },
+  [MSG.JOB_PROGRESS]: ({ jobId, phase, done, total }) =>
+    changeJobs((jobs) => {
+      const job = jobs.find((j) => j.id === jobId);
+      if (!job || job.state === 'cancelled') return;
+      if (job.state === 'queued') Object.assign(job, { state: 'running', startedAt: Date.now() });
+      Object.assign(job, { phase, done, total, updatedAt: Date.now() });
+    }),
+  [MSG.JOB_DONE]: async ({ jobId, stems, durationS, timings, threads }) => {
+    const job = await updateJob(jobId, { state: 'done', stems, durationS, timings, threads, phase: undefined });
+    if (job) {
+      api.notifications.create(jobId, {
+        type: 'basic',
+        iconUrl: api.runtime.getURL('icons/icon-128.png'),
+        title: 'Stems ready',
+        message: `${job.name}: ${stems.map((/** @type {{stem: string}} */ s) => s.stem).join(', ')}`,
+      });
+    }
+  },
+  [MSG.JOB_FAILED]: ({ jobId, error, cancelled }) =>
+    updateJob(jobId, cancelled ? { state: 'cancelled', phase: undefined } : { state: 'failed', error, phase: undefined }),
+};
+
+/** @param {{target: string, type: string, data: any}} msg */
+function route(msg) {
+  if (msg?.target !== TARGET.BACKGROUND) return undefined;
+  return handlers[msg.type]?.(msg.data);
+}
+
+api.runtime.onMessage.addListener((msg, sender, sendResponse) => {
+  if (msg?.target !== TARGET.BACKGROUND) return false;
+  if (!isOwnSender(sender, api.runtime.id, api.runtime.getURL(''))) return false;
+  Promise.resolve(route(msg)).then(
+    (result) => sendResponse({ ok: true, result }),
+    (error) => sendResponse({ ok: false, error: String(error?.message ?? error) }),
+  );
+  return true;
+});
+
+// A browser restart ends every running job: say so instead of showing a frozen progress bar.
+api.runtime.onStartup.addListener(() =>
+  changeJobs((jobs) => {
+    for (const job of jobs) {
+      if (job.state === 'running' || job.state === 'queued') {
+        Object.assign(job, { state: 'failed', error: 'Interrupted by a browser restart; start it again.' });
+      }
+    }
+  }),
+);
+

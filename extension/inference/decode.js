@@ -1,0 +1,49 @@
+// @ts-check
+/** Decode any audio the browser can (Web Audio), straight to the model's rate, as stereo. */
+
+export const MAX_DURATION_S = 75 * 60; // decoded audio is held in memory: ~1.6 GB at this length
+export const MAX_INPUT_BYTES = 1024 ** 3;
+
+export class AudioInputError extends Error {}
+
+/**
+ * @param {Blob} blob
+ * @param {number} sampleRate  the model's
+ * @returns {Promise<Float32Array[]>}  [left, right]
+ */
+export async function decodeToStereo(blob, sampleRate) {
+  if (blob.size === 0) throw new AudioInputError('The file is empty.');
+  if (blob.size > MAX_INPUT_BYTES) {
+    throw new AudioInputError(`The file is larger than ${MAX_INPUT_BYTES / 1024 ** 3} GB.`);
+  }
+  // An OfflineAudioContext needs no audio device; decodeAudioData resamples to its rate.
+  const context = new OfflineAudioContext(2, 1, sampleRate);
+  /** @type {AudioBuffer} */
+  let buffer;
+  try {
+    buffer = await context.decodeAudioData(await blob.arrayBuffer());
+  } catch (error) {
+    throw new AudioInputError(
+      'This file could not be decoded as audio: it is corrupt or in a format this browser does not play.',
+    );
+  }
+  if (buffer.length === 0) throw new AudioInputError('The file holds no audio samples.');
+  if (buffer.duration > MAX_DURATION_S) {
+    throw new AudioInputError(
+      `The audio is ${Math.round(buffer.duration / 60)} minutes long; the limit is ${MAX_DURATION_S / 60} minutes.`,
+    );
+  }
+  if (buffer.numberOfChannels === 1) {
+    const mono = buffer.getChannelData(0);
+    return [mono, mono];
+  }
+  if (buffer.numberOfChannels === 2) return [buffer.getChannelData(0), buffer.getChannelData(1)];
+  // Surround: let Web Audio's standard "speakers" down-mix make stereo.
+  const mixer = new OfflineAudioContext(2, buffer.length, sampleRate);
+  const source = mixer.createBufferSource();
+  source.buffer = buffer;
+  source.connect(mixer.destination);
+  source.start();
+  const stereo = await mixer.startRendering();
+  return [stereo.getChannelData(0), stereo.getChannelData(1)];
+}

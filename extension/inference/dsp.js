@@ -1,0 +1,158 @@
+// @ts-check
+/**
+ * Spleeter's spectral front and back ends, in the browser (twin of builder/separate.py, which
+ * documents the conventions): periodic Hann, n_fft zeros prepended, STFT frames every n_hop,
+ * magnitude patches of T frames x F bins for the model, ratio masks extended above F, masked
+ * inverse frames overlap-added with gain n_hop / sum(w^2) (Spleeter's 2/3). FFTs: fft.js.
+ */
+import FFT from '../vendor/fft.js';
+
+/**
+ * @typedef {{nFft: number, nHop: number, nbBins: number, nbFrames: number}} StftParams
+ * @typedef {'zeros' | 'average'} MaskExtension
+ */
+
+/** @param {number} n */
+export function hannPeriodic(n) {
+  const w = new Float32Array(n);
+  for (let i = 0; i < n; i++) w[i] = 0.5 - 0.5 * Math.cos((2 * Math.PI * i) / n);
+  return w;
+}
+
+export class SpectralChunker {
+  /**
+   * @param {StftParams} stft
+   * @param {number} nbStems
+   * @param {number} nbChannels  2: the model is stereo (mono is duplicated before)
+   */
+  constructor(stft, nbStems, nbChannels = 2) {
+    this.stft = stft;
+    this.nbStems = nbStems;
+    this.nbChannels = nbChannels;
+    this.window = hannPeriodic(stft.nFft);
+    let energy = 0;
+    for (const v of this.window) energy += v * v;
+    this.gain = stft.nHop / energy;
+    this.fft = new FFT(stft.nFft);
+    this.frameIn = new Float32Array(stft.nFft);
+    this.spectrumOut = this.fft.createComplexArray();
+    this.complexIn = this.fft.createComplexArray();
+    this.complexOut = this.fft.createComplexArray();
+    /** overlap carried into the next chunk, per stem and channel */
+    this.tails = Array.from({ length: nbStems }, () =>
+      Array.from({ length: nbChannels }, () => new Float32Array(stft.nFft - stft.nHop)),
+    );
+  }
+
+  /**
+   * STFT of frames [first, first + nbFrames) of the zero-prefixed waveform.
+   * @param {Float32Array[]} waveform  planar channels
+   * @param {number} first @param {number} nbFrames
+   * @returns {{re: Float32Array, im: Float32Array}[]}  per channel, frame-major (frame * nbBinsAll + bin)
+   */
+  analyse(waveform, first, nbFrames) {
+    const { nFft, nHop } = this.stft;
+    const nbBinsAll = nFft / 2 + 1;
+    const length = waveform[0].length;
+    return waveform.map((signal) => {
+      const re = new Float32Array(nbFrames * nbBinsAll);
+      const im = new Float32Array(nbFrames * nbBinsAll);
+      for (let i = 0; i < nbFrames; i++) {
+        const start = (first + i) * nHop - nFft; // in waveform samples
+        for (let n = 0; n < nFft; n++) {
+          const at = start + n;
+          this.frameIn[n] = at >= 0 && at < length ? signal[at] * this.window[n] : 0;
+        }
+        this.fft.realTransform(this.spectrumOut, this.frameIn);
+        const base = i * nbBinsAll;
+        for (let k = 0; k < nbBinsAll; k++) {
+          re[base + k] = this.spectrumOut[2 * k];
+          im[base + k] = this.spectrumOut[2 * k + 1];
+        }
+      }
+      return { re, im };
+    });
+  }
+
+  /**
+   * Model input (nbPatches, nbChannels, T, F), the last patch zero-padded.
+   * @param {{re: Float32Array, im: Float32Array}[]} spectrum @param {number} nbFrames
+   */
+  magnitudePatches(spectrum, nbFrames) {
+    const { nbFrames: T, nbBins: F, nFft } = this.stft;
+    const nbBinsAll = nFft / 2 + 1;
+    const nbPatches = Math.ceil(nbFrames / T);
+    const data = new Float32Array(nbPatches * this.nbChannels * T * F);
+    spectrum.forEach(({ re, im }, c) => {
+      for (let frame = 0; frame < nbFrames; frame++) {
+        const p = Math.floor(frame / T);
+        const out = ((p * this.nbChannels + c) * T + (frame % T)) * F;
+        const at = frame * nbBinsAll;
+        for (let k = 0; k < F; k++) data[out + k] = Math.hypot(re[at + k], im[at + k]);
+      }
+    });
+    return { data, dims: [nbPatches, this.nbChannels, T, F] };
+  }
+
+  /**
+   * Apply masks (nbPatches, nbStems, nbChannels, T, F) and overlap-add the inverse frames.
+   * Returns, per stem, planar channels of the `nbFrames * nHop` samples that no later chunk
+   * overlaps; the remainder is kept for the next call.
+   * @param {{re: Float32Array, im: Float32Array}[]} spectrum @param {Float32Array} masks
+   * @param {number} nbFrames @param {MaskExtension} extension
+   * @returns {Float32Array[][]}
+   */
+  synthesise(spectrum, masks, nbFrames, extension) {
+    const { nFft, nHop, nbFrames: T, nbBins: F } = this.stft;
+    const nbBinsAll = nFft / 2 + 1;
+    const C = this.nbChannels;
+    const outLength = (nbFrames - 1) * nHop + nFft;
+    const ready = nbFrames * nHop;
+    const mask = new Float32Array(nbBinsAll);
+    return Array.from({ length: this.nbStems }, (_, s) => {
+      const out = Array.from({ length: C }, () => new Float32Array(outLength));
+      for (let c = 0; c < C; c++) out[c].set(this.tails[s][c]);
+      for (let frame = 0; frame < nbFrames; frame++) {
+        const p = Math.floor(frame / T);
+        // Two channels per inverse FFT: ifft(L + iR) has L in its real part and R in its imaginary.
+        for (let c0 = 0; c0 < C; c0 += 2) {
+          const z = this.complexIn;
+          z.fill(0);
+          for (let c = c0; c < Math.min(c0 + 2, C); c++) {
+            const m = ((p * this.nbStems + s) * C + c) * T * F + (frame % T) * F;
+            let sum = 0;
+            for (let k = 0; k < F; k++) sum += mask[k] = masks[m + k];
+            mask.fill(extension === 'average' ? sum / F : 0, F);
+            const { re, im } = spectrum[c];
+            const at = frame * nbBinsAll;
+            const imag = c - c0; // 0: into the real part, 1: into the imaginary part
+            for (let k = 0; k < nbBinsAll; k++) {
+              const xr = re[at + k] * mask[k];
+              const xi = im[at + k] * mask[k];
+              // Hermitian spectrum of this channel, times 1 or i
+              const [ar, ai] = imag ? [-xi, xr] : [xr, xi];
+              z[2 * k] += ar;
+              z[2 * k + 1] += ai;
+              if (k > 0 && k < nFft / 2) {
+                const [br, bi] = imag ? [xi, xr] : [xr, -xi];
+                z[2 * (nFft - k)] += br;
+                z[2 * (nFft - k) + 1] += bi;
+              }
+            }
+          }
+          this.fft.inverseTransform(this.complexOut, this.complexIn);
+          const offset = frame * nHop;
+          for (let c = c0; c < Math.min(c0 + 2, C); c++) {
+            const part = c - c0;
+            const target = out[c];
+            for (let n = 0; n < nFft; n++) {
+              target[offset + n] += this.complexOut[2 * n + part] * this.window[n] * this.gain;
+            }
+          }
+        }
+      }
+      for (let c = 0; c < C; c++) this.tails[s][c] = out[c].slice(ready);
+      return out.map((channel) => channel.subarray(0, ready));
+    });
+  }
+}

@@ -1,0 +1,51 @@
+// @ts-check
+/**
+ * The only module that imports onnxruntime-web. Its `.mjs`/`.wasm` files ship inside the
+ * extension (vendor/ort/, copied from the pinned npm package by the builder); never a CDN.
+ */
+import * as ort from '../vendor/ort/ort.wasm.min.mjs';
+
+/**
+ * @typedef {{run: (data: Float32Array, dims: number[]) => Promise<Float32Array>,
+ *   threads: number, release: () => Promise<void>}} ModelRunner
+ */
+
+/**
+ * Threads need SharedArrayBuffer, i.e. a cross-origin-isolated page (Chrome's offscreen
+ * document is, through the manifest's COOP/COEP keys; Firefox extension pages are not).
+ * @param {number} [requested]  0 or undefined: one per core
+ */
+export function threadCount(requested) {
+  if (!globalThis.crossOriginIsolated) return 1;
+  const cores = globalThis.navigator?.hardwareConcurrency || 1;
+  return Math.max(1, Math.min(requested || cores, cores));
+}
+
+/**
+ * @param {string} modelUrl  an extension URL of the .onnx file
+ * @param {{threads?: number}} [options]
+ * @returns {Promise<ModelRunner>}
+ */
+export async function createRunner(modelUrl, options = {}) {
+  const threads = threadCount(options.threads);
+  ort.env.wasm.wasmPaths = new URL('../vendor/ort/', import.meta.url).href;
+  ort.env.wasm.numThreads = threads;
+  ort.env.logLevel = 'error';
+  const session = await ort.InferenceSession.create(modelUrl, {
+    executionProviders: ['wasm'],
+    graphOptimizationLevel: 'all',
+  });
+  const [inputName] = session.inputNames;
+  const [outputName] = session.outputNames;
+  return {
+    threads,
+    async run(data, dims) {
+      const outputs = await session.run({ [inputName]: new ort.Tensor('float32', data, dims) });
+      const masks = outputs[outputName];
+      const result = /** @type {Float32Array} */ (masks.data);
+      masks.dispose?.();
+      return result;
+    },
+    release: () => session.release(),
+  };
+}

@@ -1,0 +1,129 @@
+// @ts-check
+/**
+ * One job, top to bottom: fetch -> decode (+ resample, stereo) -> STFT -> model -> masks ->
+ * iSTFT -> WAV encode -> store. Chunked: memory does not grow with the number of chunks beyond
+ * the decoded input; stems go to IndexedDB as they are produced.
+ */
+import { SpectralChunker } from './dsp.js';
+import { AudioInputError, decodeToStereo } from './decode.js';
+import { encodeSamples, wavHeader } from '../shared/wav.js';
+import { deleteInput, deleteJobData, finishStem, getInput, putChunk } from '../shared/store.js';
+
+/**
+ * @typedef {import('../shared/messages.js').RunJobData} RunJobData
+ * @typedef {import('../shared/messages.js').JobProgressData} JobProgressData
+ * @typedef {import('../shared/messages.js').JobDoneData} JobDoneData
+ * @typedef {import('./model-runner.js').ModelRunner} ModelRunner
+ * @typedef {{name: string, stems: string[], sampleRate: number, nbChannels: number,
+ *   stft: import('./dsp.js').StftParams, maskExtension: import('./dsp.js').MaskExtension,
+ *   file: string, precision: string}} ModelDescriptor
+ */
+
+export const PATCHES_PER_CHUNK = 2; // ~24 s of audio per model run
+export const SAMPLE_FORMAT = /** @type {import('../shared/wav.js').SampleFormat} */ ('pcm16');
+
+export class CancelledError extends Error {
+  constructor() {
+    super('Cancelled');
+  }
+}
+
+/** @param {string} url */
+async function fetchAudio(url) {
+  let response;
+  try {
+    response = await fetch(url, { credentials: 'include' });
+  } catch {
+    throw new AudioInputError(`Could not download the audio from ${new URL(url).host}.`);
+  }
+  if (!response.ok) {
+    throw new AudioInputError(`The server answered ${response.status} for ${url}.`);
+  }
+  const type = response.headers.get('content-type') ?? '';
+  if (/^(text\/html|application\/json)/.test(type)) {
+    throw new AudioInputError(`${url} is a web page (${type.split(';')[0]}), not audio.`);
+  }
+  return response.blob();
+}
+
+/**
+ * @param {RunJobData} job
+ * @param {{descriptor: ModelDescriptor, getRunner: () => Promise<ModelRunner>,
+ *   progress: (p: JobProgressData) => void, signal: AbortSignal}} context
+ * @returns {Promise<JobDoneData>}
+ */
+export async function separateJob(job, { descriptor, getRunner, progress, signal }) {
+  const timings = { fetch: 0, decode: 0, stft: 0, model: 0, istft: 0, encode: 0, store: 0 };
+  let clock = performance.now();
+  const lap = (/** @type {keyof typeof timings} */ step) => {
+    const now = performance.now();
+    timings[step] += (now - clock) / 1000;
+    clock = now;
+  };
+  const check = () => {
+    if (signal.aborted) throw new CancelledError();
+  };
+  const { jobId } = job;
+  try {
+    progress({ jobId, phase: 'fetching', done: 0, total: 1 });
+    const blob = job.source.kind === 'url' ? await fetchAudio(job.source.url) : await getInput(jobId);
+    if (!blob) throw new AudioInputError('The file for this job is no longer stored; add it again.');
+    lap('fetch');
+    check();
+
+    progress({ jobId, phase: 'decoding', done: 0, total: 1 });
+    const waveform = await decodeToStereo(blob, descriptor.sampleRate);
+    lap('decode');
+    check();
+
+    const runner = await getRunner();
+    clock = performance.now();
+    const { stft, stems } = descriptor;
+    const nbSamples = waveform[0].length;
+    const nbFramesTotal = Math.ceil((nbSamples + stft.nFft) / stft.nHop);
+    const chunkFrames = stft.nbFrames * PATCHES_PER_CHUNK;
+    const chunker = new SpectralChunker(stft, stems.length, descriptor.nbChannels);
+    let emitted = 0;
+    let index = 0;
+    for (let first = 0; first < nbFramesTotal; first += chunkFrames) {
+      const nbFrames = Math.min(chunkFrames, nbFramesTotal - first);
+      const spectrum = chunker.analyse(waveform, first, nbFrames);
+      const patches = chunker.magnitudePatches(spectrum, nbFrames);
+      lap('stft');
+      const masks = await runner.run(patches.data, patches.dims);
+      lap('model');
+      const blocks = chunker.synthesise(spectrum, masks, nbFrames, descriptor.maskExtension);
+      lap('istft');
+      // Drop the prepended frame and everything past the input's end.
+      const outStart = first * stft.nHop;
+      const lo = Math.max(stft.nFft - outStart, 0);
+      const hi = Math.min(nbFrames * stft.nHop, stft.nFft + nbSamples - outStart);
+      if (hi > lo) {
+        const pieces = blocks.map((channels) => encodeSamples(channels.map((c) => c.subarray(lo, hi)), SAMPLE_FORMAT));
+        lap('encode');
+        await Promise.all(pieces.map((bytes, s) => putChunk(jobId, stems[s], index, new Blob([bytes]))));
+        lap('store');
+        index += 1;
+        emitted += hi - lo;
+      }
+      progress({ jobId, phase: 'separating', done: emitted, total: nbSamples });
+      check();
+    }
+
+    progress({ jobId, phase: 'saving', done: nbSamples, total: nbSamples });
+    const bytesPerSample = SAMPLE_FORMAT === 'pcm16' ? 2 : SAMPLE_FORMAT === 'pcm24' ? 3 : 4;
+    const dataBytes = nbSamples * descriptor.nbChannels * bytesPerSample;
+    const header = new Blob([wavHeader(dataBytes, descriptor.sampleRate, descriptor.nbChannels, SAMPLE_FORMAT)]);
+    const results = [];
+    for (const stem of stems) {
+      const wav = await finishStem(jobId, stem, header);
+      results.push({ stem, bytes: wav.size });
+    }
+    await deleteInput(jobId);
+    lap('store');
+    return { jobId, stems: results, durationS: nbSamples / descriptor.sampleRate, timings };
+  } catch (error) {
+    await deleteJobData(jobId).catch(() => {});
+    throw error;
+  }
+}

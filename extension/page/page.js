@@ -1,0 +1,34 @@
+// @ts-check
+/** The full-tab page: pick or drop a local file; the job list below follows it. */
+import { MSG } from '../shared/messages.js';
+import { putInput } from '../shared/store.js';
+import { mountJobsView, sendToBackground } from '../ui/jobs-view.js';
+
+const input = /** @type {HTMLInputElement} */ (document.getElementById('file'));
+const drop = /** @type {HTMLElement} */ (document.getElementById('drop'));
+const status = /** @type {HTMLElement} */ (document.getElementById('status'));
+
+/** @param {File} file */
+async function start(file) {
+  status.textContent = '';
+  try {
+    const jobId = crypto.randomUUID();
+    await putInput(jobId, file); // the audio goes to IndexedDB, never into a message
+    await sendToBackground(MSG.START_FILE_JOB, { jobId, name: file.name.replace(/\.[^.]+$/, '') });
+    status.textContent = `Added “${file.name}”.`;
+  } catch (error) {
+    status.textContent = `Could not add ${file.name}: ${error instanceof Error ? error.message : error}`;
+  }
+}
+
+input.addEventListener('change', () => {
+  for (const file of input.files ?? []) start(file);
+  input.value = '';
+});
+drop.addEventListener('dragover', (event) => event.preventDefault());
+drop.addEventListener('drop', (event) => {
+  event.preventDefault();
+  for (const file of event.dataTransfer?.files ?? []) start(file);
+});
+
+mountJobsView(/** @type {HTMLElement} */ (document.getElementById('jobs')));

@@ -1,0 +1,46 @@
+// @ts-check
+/**
+ * Chrome: inference runs in an offscreen document (service workers have no Web Audio and
+ * should not hold a model). Creation is deduplicated with one `creating` promise and
+ * `runtime.getContexts`, as in chrome-extensions-samples' offscreen cookbook.
+ */
+import { api } from './browser-api.js';
+import { TARGET, message } from '../shared/messages.js';
+
+const DOCUMENT = 'offscreen/offscreen.html';
+/** @type {Promise<void> | null} */
+let creating = null;
+
+async function ensureDocument() {
+  const url = api.runtime.getURL(DOCUMENT);
+  const contexts = await api.runtime.getContexts({
+    contextTypes: [api.runtime.ContextType.OFFSCREEN_DOCUMENT],
+    documentUrls: [url],
+  });
+  if (contexts.length > 0) return;
+  creating ??= api.offscreen
+    .createDocument({
+      url: DOCUMENT,
+      reasons: [api.offscreen.Reason.WORKERS],
+      justification: 'Runs the separation model (WebAssembly worker threads) on audio the user chose.',
+    })
+    .finally(() => {
+      creating = null;
+    });
+  await creating;
+}
+
+/**
+ * Reports from the host reach the background through runtime messages, so `onReport` is unused
+ * here (Firefox's host calls it directly).
+ * @param {(msg: {target: string, type: string, data: any}) => void} _onReport
+ */
+export function connectHost(_onReport) {
+  return {
+    /** @param {import('../shared/messages.js').MessageType} type @param {unknown} data */
+    async send(type, data) {
+      await ensureDocument();
+      await api.runtime.sendMessage(message(TARGET.HOST, type, data));
+    },
+  };
+}

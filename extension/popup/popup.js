@@ -1,0 +1,10 @@
+// @ts-check
+import { api } from '../platform/browser-api.js';
+import { mountJobsView } from '../ui/jobs-view.js';
+
+// Popups close when a file dialog opens, so local files are picked in a full tab.
+document.getElementById('open-page')?.addEventListener('click', () => {
+  api.tabs.create({ url: api.runtime.getURL('page/page.html') });
+  window.close();
+});
+mountJobsView(/** @type {HTMLElement} */ (document.getElementById('jobs')));

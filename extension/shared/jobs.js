@@ -1,0 +1,81 @@
+// @ts-check
+/**
+ * Job records, kept in `storage.local` (survive a service-worker restart, a closed popup and a
+ * browser restart; the audio itself is in IndexedDB). Written only by the background.
+ */
+import { api } from '../platform/browser-api.js';
+
+/**
+ * @typedef {'queued' | 'running' | 'done' | 'failed' | 'cancelled'} JobState
+ * @typedef {{
+ *   id: string, name: string, state: JobState,
+ *   source: import('./messages.js').JobSource,
+ *   phase?: import('./messages.js').Phase, done?: number, total?: number,
+ *   createdAt: number, startedAt?: number, updatedAt: number,
+ *   error?: string, stems?: import('./messages.js').StemInfo[], durationS?: number,
+ *   timings?: Record<string, number>, threads?: number
+ * }} Job
+ */
+
+const KEY = 'jobs';
+
+/** @returns {Promise<Job[]>} */
+export async function listJobs() {
+  const stored = await api.storage.local.get(KEY);
+  return /** @type {Job[]} */ (stored[KEY] ?? []);
+}
+
+/** @type {Promise<unknown>} */
+let writing = Promise.resolve();
+
+/**
+ * Read-modify-write of the job list, one at a time within this context.
+ * @template T
+ * @param {(jobs: Job[]) => T} change  mutates `jobs` in place
+ * @returns {Promise<T>}
+ */
+export function changeJobs(change) {
+  const next = writing.then(async () => {
+    const jobs = await listJobs();
+    const result = change(jobs);
+    await api.storage.local.set({ [KEY]: jobs });
+    return result;
+  });
+  writing = next.catch(() => {});
+  return next;
+}
+
+/** @param {string} id @param {Partial<Job>} patch */
+export function updateJob(id, patch) {
+  return changeJobs((jobs) => {
+    const job = jobs.find((j) => j.id === id);
+    if (job) Object.assign(job, patch, { updatedAt: Date.now() });
+    return job;
+  });
+}
+
+/** @param {(jobs: Job[]) => void} listener */
+export function onJobsChanged(listener) {
+  api.storage.onChanged.addListener((changes, area) => {
+    if (area === 'local' && changes[KEY]) listener(/** @type {Job[]} */ (changes[KEY].newValue ?? []));
+  });
+}
+
+/** A file name without path separators, control or reserved characters. @param {string} name */
+export function safeFileName(name) {
+  const cleaned = name
+    .replace(/[\u0000-\u001f\u007f/\\:*?"<>|]+/g, '_')
+    .replace(/^[\s.]+|[\s.]+$/g, '')
+    .slice(0, 120);
+  return /^(con|prn|aux|nul|com\d|lpt\d)$/i.test(cleaned) || cleaned === '' ? `track_${cleaned}` : cleaned;
+}
+
+/** The track's name from a URL's last path segment (without extension). @param {string} url */
+export function nameFromUrl(url) {
+  try {
+    const last = decodeURIComponent(new URL(url).pathname.split('/').pop() ?? '');
+    return last.replace(/\.[a-z0-9]{2,5}$/i, '') || new URL(url).host;
+  } catch {
+    return 'audio';
+  }
+}

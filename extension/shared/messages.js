@@ -1,0 +1,70 @@
+// @ts-check
+/**
+ * The one message protocol. Every message is `{target, type, data}`; each context has one
+ * router that ignores messages for other targets (chrome-extensions-samples' offscreen cookbook).
+ * Audio never travels in a message: jobs refer to it by IndexedDB key.
+ */
+
+/** Where a message is going. */
+export const TARGET = Object.freeze({
+  BACKGROUND: 'background',
+  HOST: 'inference-host', // Chrome: the offscreen document; Firefox: the background page itself
+});
+
+/** Every message type, each handled by exactly one context (tests/structure checks it). */
+export const MSG = Object.freeze({
+  // page/popup -> background
+  START_FILE_JOB: 'start-file-job',
+  START_URL_JOB: 'start-url-job',
+  CANCEL_JOB: 'cancel-job',
+  CLEAR_JOB: 'clear-job',
+  // background -> inference host
+  RUN_JOB: 'run-job',
+  STOP_JOB: 'stop-job',
+  // inference host -> background
+  JOB_PROGRESS: 'job-progress',
+  JOB_DONE: 'job-done',
+  JOB_FAILED: 'job-failed',
+  HOST_READY: 'host-ready',
+});
+
+/** @typedef {typeof MSG[keyof typeof MSG]} MessageType */
+/** @typedef {typeof TARGET[keyof typeof TARGET]} Target */
+
+/**
+ * @typedef {{jobId: string, name: string}} StartFileJobData  the file is already in IndexedDB
+ * @typedef {{url: string, name: string}} StartUrlJobData
+ * @typedef {{jobId: string}} JobRef
+ * @typedef {{jobId: string, source: JobSource, name: string}} RunJobData
+ * @typedef {{kind: 'stored'} | {kind: 'url', url: string}} JobSource
+ * @typedef {{jobId: string, phase: Phase, done: number, total: number}} JobProgressData
+ * @typedef {'queued'|'fetching'|'decoding'|'separating'|'saving'} Phase
+ * @typedef {{jobId: string, stems: StemInfo[], durationS: number, timings: Record<string, number>}} JobDoneData
+ * @typedef {{stem: string, bytes: number}} StemInfo
+ * @typedef {{jobId: string, error: string, cancelled?: boolean}} JobFailedData
+ */
+
+/**
+ * @template {MessageType} T
+ * @typedef {{target: Target, type: T, data: any}} Message
+ */
+
+/**
+ * @param {Target} target
+ * @param {MessageType} type
+ * @param {unknown} data
+ */
+export function message(target, type, data) {
+  return { target, type, data };
+}
+
+/**
+ * True when `sender` is one of this extension's own pages or workers (never a web page or
+ * another extension): the only senders any router obeys.
+ * @param {{id?: string, url?: string, tab?: unknown}} sender
+ * @param {string} ownId
+ * @param {string} ownOrigin  e.g. "chrome-extension://<id>/"
+ */
+export function isOwnSender(sender, ownId, ownOrigin) {
+  return sender.id === ownId && (sender.url === undefined || sender.url.startsWith(ownOrigin));
+}

@@ -1,0 +1,94 @@
+// @ts-check
+/**
+ * Audio at rest: IndexedDB, shared by every page of the extension's origin.
+ * - inputs: jobId -> the user's file (Blob), until its job ends;
+ * - chunks: [jobId, stem, index] -> encoded PCM pieces, written as separation proceeds;
+ * - stems:  [jobId, stem] -> the finished WAV Blob (its parts stay on disk, not in memory).
+ */
+
+const DB_NAME = 'demixer';
+const DB_VERSION = 1;
+
+/** @type {Promise<IDBDatabase> | null} */
+let opening = null;
+
+/** @returns {Promise<IDBDatabase>} */
+function db() {
+  opening ??= new Promise((resolve, reject) => {
+    const request = indexedDB.open(DB_NAME, DB_VERSION);
+    request.onupgradeneeded = () => {
+      const database = request.result;
+      database.createObjectStore('inputs');
+      database.createObjectStore('chunks');
+      database.createObjectStore('stems');
+    };
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+  return opening;
+}
+
+/**
+ * @template T
+ * @param {string} storeName
+ * @param {IDBTransactionMode} mode
+ * @param {(store: IDBObjectStore) => IDBRequest<T> | void} action
+ * @returns {Promise<T>}
+ */
+async function run(storeName, mode, action) {
+  const database = await db();
+  return new Promise((resolve, reject) => {
+    const tx = database.transaction(storeName, mode);
+    const request = action(tx.objectStore(storeName));
+    tx.oncomplete = () => resolve(/** @type {T} */ (request ? request.result : undefined));
+    tx.onerror = () => reject(storageError(tx.error));
+    tx.onabort = () => reject(storageError(tx.error));
+  });
+}
+
+/** @param {DOMException | null} error */
+function storageError(error) {
+  if (error && error.name === 'QuotaExceededError') {
+    return new Error('Not enough disk space for the stems: clear finished jobs or free some space.');
+  }
+  return error ?? new Error('storage failed');
+}
+
+/** @param {string} jobId @param {Blob} file */
+export const putInput = (jobId, file) => run('inputs', 'readwrite', (s) => s.put(file, jobId));
+/** @param {string} jobId @returns {Promise<Blob | undefined>} */
+export const getInput = (jobId) => run('inputs', 'readonly', (s) => s.get(jobId));
+
+/** @param {string} jobId @param {string} stem @param {number} index @param {Blob} blob */
+export const putChunk = (jobId, stem, index, blob) =>
+  run('chunks', 'readwrite', (s) => s.put(blob, [jobId, stem, index]));
+
+/**
+ * Join a stem's chunks behind `header` into its final WAV Blob, then drop the chunks.
+ * @param {string} jobId @param {string} stem @param {Blob} header
+ */
+export async function finishStem(jobId, stem, header) {
+  const range = IDBKeyRange.bound([jobId, stem, 0], [jobId, stem, Infinity]);
+  /** @type {Blob[]} */
+  const parts = await run('chunks', 'readonly', (s) => s.getAll(range));
+  const wav = new Blob([header, ...parts], { type: 'audio/wav' });
+  await run('stems', 'readwrite', (s) => s.put(wav, [jobId, stem]));
+  await run('chunks', 'readwrite', (s) => s.delete(range));
+  return wav;
+}
+
+/** @param {string} jobId @param {string} stem @returns {Promise<Blob | undefined>} */
+export const getStem = (jobId, stem) => run('stems', 'readonly', (s) => s.get([jobId, stem]));
+
+/** Delete everything stored for a job (input, partial chunks, stems). @param {string} jobId */
+export async function deleteJobData(jobId) {
+  const all = IDBKeyRange.bound([jobId], [jobId, []]);
+  await run('inputs', 'readwrite', (s) => s.delete(jobId));
+  await run('chunks', 'readwrite', (s) => s.delete(all));
+  await run('stems', 'readwrite', (s) => s.delete(all));
+}
+
+/** @param {string} jobId */
+export async function deleteInput(jobId) {
+  await run('inputs', 'readwrite', (s) => s.delete(jobId));
+}

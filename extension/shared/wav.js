@@ -1,0 +1,74 @@
+// @ts-check
+/**
+ * WAV (RIFF, little-endian) encoding, streamed: the header is written last, when the length is
+ * known, so stems are encoded chunk by chunk without holding a whole track. (Libraries such as
+ * `wavefile` encode a complete in-memory signal, which is what chunking avoids.)
+ */
+
+/** @typedef {'pcm16' | 'pcm24' | 'float32'} SampleFormat */
+
+/** @type {Record<SampleFormat, {bytes: number, tag: number}>} */
+const FORMATS = {
+  pcm16: { bytes: 2, tag: 1 },
+  pcm24: { bytes: 3, tag: 1 },
+  float32: { bytes: 4, tag: 3 },
+};
+
+/**
+ * Interleave planar channels into the sample format's bytes.
+ * @param {Float32Array[]} channels  same length each
+ * @param {SampleFormat} format
+ * @returns {ArrayBuffer}
+ */
+export function encodeSamples(channels, format) {
+  const { bytes } = FORMATS[format];
+  const frames = channels[0].length;
+  const out = new DataView(new ArrayBuffer(frames * channels.length * bytes));
+  let offset = 0;
+  for (let i = 0; i < frames; i++) {
+    for (const channel of channels) {
+      const value = channel[i];
+      if (format === 'float32') {
+        out.setFloat32(offset, value, true);
+      } else {
+        const clipped = Math.max(-1, Math.min(1, value));
+        if (format === 'pcm16') {
+          out.setInt16(offset, Math.round(clipped < 0 ? clipped * 0x8000 : clipped * 0x7fff), true);
+        } else {
+          const v = Math.round(clipped < 0 ? clipped * 0x800000 : clipped * 0x7fffff);
+          out.setUint8(offset, v & 0xff);
+          out.setUint8(offset + 1, (v >> 8) & 0xff);
+          out.setUint8(offset + 2, (v >> 16) & 0xff);
+        }
+      }
+      offset += bytes;
+    }
+  }
+  return out.buffer;
+}
+
+/**
+ * The 44-byte header for `dataBytes` of samples.
+ * @param {number} dataBytes @param {number} sampleRate @param {number} nbChannels
+ * @param {SampleFormat} format
+ */
+export function wavHeader(dataBytes, sampleRate, nbChannels, format) {
+  const { bytes, tag } = FORMATS[format];
+  const view = new DataView(new ArrayBuffer(44));
+  const ascii = (/** @type {number} */ at, /** @type {string} */ text) =>
+    [...text].forEach((c, i) => view.setUint8(at + i, c.charCodeAt(0)));
+  ascii(0, 'RIFF');
+  view.setUint32(4, 36 + dataBytes, true);
+  ascii(8, 'WAVE');
+  ascii(12, 'fmt ');
+  view.setUint32(16, 16, true);
+  view.setUint16(20, tag, true);
+  view.setUint16(22, nbChannels, true);
+  view.setUint32(24, sampleRate, true);
+  view.setUint32(28, sampleRate * nbChannels * bytes, true);
+  view.setUint16(32, nbChannels * bytes, true);
+  view.setUint16(34, bytes * 8, true);
+  ascii(36, 'data');
+  view.setUint32(40, dataBytes, true);
+  return view.buffer;
+}

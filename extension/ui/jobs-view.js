@@ -1,0 +1,137 @@
+// @ts-check
+/**
+ * The job list, shared by the popup and the full-tab page: state, progress with time left,
+ * Cancel; when done, a player and a download per stem, and all stems as one zip.
+ */
+import { api } from '../platform/browser-api.js';
+import { MSG, TARGET, message } from '../shared/messages.js';
+import { listJobs, onJobsChanged, safeFileName } from '../shared/jobs.js';
+import { getStem } from '../shared/store.js';
+import { downloadZip } from '../vendor/client-zip.js';
+
+/** @typedef {import('../shared/jobs.js').Job} Job */
+
+/** @param {string} type @param {unknown} data */
+export async function sendToBackground(type, data) {
+  const reply = await api.runtime.sendMessage(message(TARGET.BACKGROUND, /** @type {any} */ (type), data));
+  if (reply && reply.ok === false) throw new Error(reply.error);
+  return reply?.result;
+}
+
+/** @param {number} seconds */
+function clock(seconds) {
+  const s = Math.max(0, Math.round(seconds));
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+}
+
+/** @param {Job} job */
+export function progressText(job) {
+  const phase = job.phase ?? 'queued';
+  if (job.state === 'queued') return 'Waiting…';
+  if (phase !== 'separating' || !job.total) return `${phase[0].toUpperCase()}${phase.slice(1)}…`;
+  const fraction = (job.done ?? 0) / job.total;
+  const elapsed = (Date.now() - (job.startedAt ?? Date.now())) / 1000;
+  const left = fraction > 0.02 ? elapsed / fraction - elapsed : NaN;
+  return `${Math.floor(fraction * 100)}%${Number.isFinite(left) ? ` · ${clock(left)} left` : ''}`;
+}
+
+/**
+ * @template {keyof HTMLElementTagNameMap} K
+ * @param {K} tag @param {Record<string, string>} [attrs] @param {(Node | string)[]} [children]
+ * @returns {HTMLElementTagNameMap[K]}
+ */
+function el(tag, attrs = {}, children = []) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, value);
+  node.append(...children);
+  return node;
+}
+
+/** @param {Blob} blob @param {string} fileName */
+function saveBlob(blob, fileName) {
+  const url = URL.createObjectURL(blob);
+  const link = el('a', { href: url, download: fileName });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
+/** @param {Job} job @param {string} stem */
+export const stemFileName = (job, stem) => `${safeFileName(job.name)}-${stem}.wav`;
+
+/** @param {Job} job */
+async function downloadAll(job) {
+  const files = [];
+  for (const { stem } of job.stems ?? []) {
+    const blob = await getStem(job.id, stem);
+    if (blob) files.push({ name: stemFileName(job, stem), input: blob });
+  }
+  const zip = await downloadZip(files).blob();
+  saveBlob(zip, `${safeFileName(job.name)}-stems.zip`);
+}
+
+/** @type {Map<string, string>} */
+const objectUrls = new Map();
+
+/** @param {Job} job */
+function renderDone(job) {
+  const stems = (job.stems ?? []).map(({ stem }) => {
+    const player = el('audio', { controls: '', preload: 'none', 'data-stem': stem });
+    const key = `${job.id}/${stem}`;
+    const known = objectUrls.get(key);
+    if (known) player.src = known;
+    else {
+      getStem(job.id, stem).then((blob) => {
+        if (!blob) return;
+        const url = URL.createObjectURL(blob);
+        objectUrls.set(key, url);
+        player.src = url;
+      });
+    }
+    const button = el('button', { class: 'download', 'data-stem': stem }, [`⬇ ${stem}`]);
+    button.addEventListener('click', async () => {
+      const blob = await getStem(job.id, stem);
+      if (blob) saveBlob(blob, stemFileName(job, stem));
+    });
+    return el('div', { class: 'stem' }, [el('span', { class: 'stem-name' }, [stem]), player, button]);
+  });
+  const all = el('button', { class: 'download-all' }, ['⬇ All stems (zip)']);
+  all.addEventListener('click', () => downloadAll(job));
+  return [...stems, all];
+}
+
+/** @param {Job} job */
+function renderJob(job) {
+  const item = el('li', { class: `job ${job.state}`, 'data-job': job.id, 'data-state': job.state });
+  item.append(el('div', { class: 'job-name', title: job.name }, [job.name]));
+  if (job.state === 'queued' || job.state === 'running') {
+    const fraction = job.total ? (job.done ?? 0) / job.total : 0;
+    const bar = el('progress', { max: '1', value: String(fraction) });
+    const cancel = el('button', { class: 'cancel' }, ['Cancel']);
+    cancel.addEventListener('click', () => sendToBackground(MSG.CANCEL_JOB, { jobId: job.id }));
+    item.append(bar, el('span', { class: 'progress-text' }, [progressText(job)]), cancel);
+  } else {
+    if (job.state === 'done') item.append(...renderDone(job));
+    if (job.state === 'failed') item.append(el('div', { class: 'error', role: 'alert' }, [job.error ?? 'Failed']));
+    if (job.state === 'cancelled') item.append(el('div', { class: 'note' }, ['Cancelled']));
+    const remove = el('button', { class: 'remove' }, ['Remove']);
+    remove.addEventListener('click', () => sendToBackground(MSG.CLEAR_JOB, { jobId: job.id }));
+    item.append(remove);
+  }
+  return item;
+}
+
+/** @param {HTMLElement} container */
+export async function mountJobsView(container) {
+  const list = el('ul', { class: 'jobs' });
+  const empty = el('p', { class: 'empty' }, ['No jobs yet. Right-click an audio or video, or open a file.']);
+  container.append(empty, list);
+  /** @param {Job[]} jobs */
+  const render = (jobs) => {
+    empty.hidden = jobs.length > 0;
+    list.replaceChildren(...jobs.map(renderJob));
+  };
+  render(await listJobs());
+  onJobsChanged(render);
+}

@@ -1,0 +1,83 @@
+"""Typed, torch-free description of a separation model: what the builder, the reference CLI and
+the browser (through the generated JSON descriptor) need to know to run it."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from enum import StrEnum
+
+
+class MaskExtension(StrEnum):
+    """How masks are extended above the model's highest bin (see models/spleeter.py)."""
+
+    ZEROS = "zeros"  # Spleeter's 2stems/4stems/5stems configs: drop everything above ~11 kHz
+    AVERAGE = "average"  # mean mask over frequency: stems keep summing to the mixture
+
+
+class Precision(StrEnum):
+    """How the exported model stores and computes its weights."""
+
+    FP32 = "fp32"
+    # int8 weights (per output channel, symmetric) with DequantizeLinear in the graph; compute in
+    # fp32. Chosen as the default because onnxruntime-web 1.30 runs int8 ConvInteger no faster
+    # than fp32 (QUInt8) or 2.5x slower (QInt8), and dynamic quantization leaves ConvTranspose in
+    # fp32 (measured in issue #2); weight-only int8 reaches ~1/4 of the fp32 size.
+    INT8_WEIGHTS = "int8-weights"
+    DYNAMIC_QUINT8 = "dynamic-quint8"  # onnxruntime.quantization.quantize_dynamic, for comparison
+
+
+@dataclass(frozen=True)
+class StftSpec:
+    """Spleeter-style STFT: periodic Hann, ``n_fft`` zeros prepended, end padded to whole frames."""
+
+    n_fft: int = 4096
+    n_hop: int = 1024
+    nb_bins: int = 1024  # bins fed to the model (F); the STFT has n_fft // 2 + 1
+    nb_frames: int = 512  # frames per model patch (T)
+
+
+@dataclass(frozen=True)
+class Tolerances:
+    """Declared fidelity bars, checked by the builder and the tests."""
+
+    onnx_fp32_atol: float = 1e-4  # masks, fp32 ONNX vs torch
+    port_sdr_db: float = 40.0  # torch port vs the original TensorFlow graph, per stem
+    quantized_sdr_db: float = 30.0  # quantized stems vs fp32 stems, per stem
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    stems: tuple[str, ...]
+    sample_rate: int = 44100
+    nb_channels: int = 2
+    stft: StftSpec = StftSpec()
+    mask_extension: MaskExtension = MaskExtension.ZEROS
+    separation_exponent: float = 2.0
+    opset: int = 18  # torch.onnx (dynamo) emits 18 natively; ORT-web 1.30 runs it
+    precision: Precision = Precision.INT8_WEIGHTS
+    tolerances: Tolerances = Tolerances()
+
+    def descriptor(self) -> dict:
+        """The JSON-ready part the extension reads (stems, rates, STFT, masks)."""
+        return {
+            "name": self.name,
+            "stems": list(self.stems),
+            "sampleRate": self.sample_rate,
+            "nbChannels": self.nb_channels,
+            "stft": {
+                "nFft": self.stft.n_fft,
+                "nHop": self.stft.n_hop,
+                "nbBins": self.stft.nb_bins,
+                "nbFrames": self.stft.nb_frames,
+            },
+            "maskExtension": self.mask_extension.value,
+            "input": {"name": "magnitude", "layout": "nb_patches,nb_channels,nb_frames,nb_bins"},
+            "output": {
+                "name": "masks",
+                "layout": "nb_patches,nb_stems,nb_channels,nb_frames,nb_bins",
+            },
+        }
+
+    def as_dict(self) -> dict:
+        return asdict(self)

@@ -1,0 +1,105 @@
+"""`demixer separate`: real songs, odd inputs, and clear one-line failures."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from builder.demix import DemixOptions, separate_file
+from builder.validate import sdr_db
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.slow
+
+
+def _demixer(*args):
+    cmd = [sys.executable, "-m", "builder.cli", *map(str, args)]
+    return subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=300, check=False)
+
+
+def _assert_clean_failure(result, *words):
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("demixer: error: "), result.stderr
+    for word in words:
+        assert word in lines[0]
+
+
+def test_missing_file(built, tmp_path):
+    _assert_clean_failure(_demixer("separate", tmp_path / "nope.mp3", "--dist", built), "no such file")
+
+
+def test_not_audio(built, tmp_path):
+    fake = tmp_path / "notes.wav"
+    fake.write_text("these are not samples\n" * 50)
+    _assert_clean_failure(_demixer("separate", fake, "--dist", built), "cannot decode", "notes.wav")
+
+
+def test_empty_audio(built, tmp_path):
+    empty = tmp_path / "empty.wav"
+    sf.write(empty, np.zeros((0, 2), dtype=np.float32), 44100)
+    _assert_clean_failure(_demixer("separate", empty, "--dist", built), "no audio samples")
+
+
+def test_model_not_built(tmp_path, excerpt):
+    song = tmp_path / "song.wav"
+    sf.write(song, excerpt[:44100], 44100)
+    _assert_clean_failure(_demixer("separate", song, "--dist", tmp_path / "empty"), "demixer build")
+
+
+def test_8khz_mono_is_separated_at_its_own_rate(built, tmp_path, excerpt):
+    mono = excerpt[:, 0][::4][: 8000 * 5]  # crude decimation is fine: any 8 kHz mono signal
+    song = tmp_path / "phone call.wav"
+    sf.write(song, mono, 8000)
+    result = _demixer("separate", song, "-o", tmp_path / "out", "--dist", built)
+    assert result.returncode == 0, result.stderr
+    for stem in ("vocals", "accompaniment"):
+        data, rate = sf.read(tmp_path / "out" / f"phone call-{stem}.wav")
+        assert rate == 8000 and data.shape == (len(mono), 2)
+
+
+def test_three_minute_real_track(built, tmp_path, wesnoth_track):
+    song = wesnoth_track("loyalists.ogg")  # 179.5 s, orchestral
+    result = _demixer("separate", song, "-o", tmp_path, "--format", "float", "--dist", built)
+    assert result.returncode == 0, result.stderr
+    mix, _rate = sf.read(song, dtype="float32")
+    stems = [
+        sf.read(tmp_path / f"loyalists-{s}.wav", dtype="float32")[0] for s in ("vocals", "accompaniment")
+    ]
+    assert all(s.shape == mix.shape for s in stems)
+    # Spleeter's 2stems masks are ratio masks: the stems sum to the mixture below ~11 kHz.
+    assert sdr_db(mix, stems[0] + stems[1]) > 30
+
+
+def test_average_high_band_keeps_the_sum_of_stems_equal_to_the_mixture(built, tmp_path, excerpt):
+    song = tmp_path / "bright.wav"
+    hiss = np.random.default_rng(1).normal(0, 0.05, excerpt.shape).astype(np.float32)
+    sf.write(song, np.clip(excerpt + hiss, -1, 1), 44100, subtype="FLOAT")  # energy above 11 kHz
+    mix = sf.read(song, dtype="float32")[0]
+    sums = {}
+    for mode in ("zeros", "average"):
+        out = tmp_path / mode
+        result = _demixer(
+            "separate", song, "-o", out, "--high-band", mode, "--format", "float", "--dist", built
+        )
+        assert result.returncode == 0, result.stderr
+        stems = [sf.read(out / f"bright-{s}.wav", dtype="float32")[0] for s in ("vocals", "accompaniment")]
+        sums[mode] = sdr_db(mix, stems[0] + stems[1])
+    assert sums["average"] > 60
+    assert sums["zeros"] < 20  # the hiss above 11 kHz is gone from both stems
+
+
+def test_interrupted_separation_leaves_no_partial_stems(built, tmp_path, excerpt):
+    song = tmp_path / "long.wav"
+    sf.write(song, np.tile(excerpt, (3, 1)), 44100)
+
+    def interrupt(progress):
+        raise KeyboardInterrupt
+
+    out = tmp_path / "out"
+    with pytest.raises(KeyboardInterrupt):
+        separate_file(song, out, built / "models", DemixOptions(), interrupt)
+    assert list(out.iterdir()) == []
