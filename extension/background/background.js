@@ -9,31 +9,18 @@ import { connectHost } from '../platform/inference-host.js';
 import { MSG, TARGET, isOwnSender } from '../shared/messages.js';
 import { changeJobs, nameFromUrl, updateJob } from '../shared/jobs.js';
 import { deleteJobData } from '../shared/store.js';
-
-const MENU_MEDIA = 'demix-media';
-const MENU_LINK = 'demix-link';
-const AUDIO_LINKS = ['mp3', 'wav', 'ogg', 'oga', 'opus', 'flac', 'm4a', 'aac', 'webm'].flatMap((ext) => [
-  `*://*/*.${ext}`,
-  `*://*/*.${ext}?*`,
-  `file:///*.${ext}`,
-]);
+import { MENUS, clickedUrl } from './menus.js';
 
 const host = connectHost(route);
 
 api.runtime.onInstalled.addListener(() => {
   api.contextMenus.removeAll(() => {
-    api.contextMenus.create({ id: MENU_MEDIA, title: 'Demix this audio', contexts: ['audio', 'video'] });
-    api.contextMenus.create({
-      id: MENU_LINK,
-      title: 'Demix this audio',
-      contexts: ['link'],
-      targetUrlPatterns: AUDIO_LINKS,
-    });
+    for (const item of MENUS) api.contextMenus.create(item);
   });
 });
 
 api.contextMenus.onClicked.addListener((info, tab) => {
-  const url = info.menuItemId === MENU_LINK ? info.linkUrl : info.srcUrl;
+  const url = clickedUrl(info);
   if (!url) return;
   // Ask for this one origin now, inside the click's user gesture; if the user says no, the
   // fetch may still succeed (CORS) and otherwise fails with a clear message.

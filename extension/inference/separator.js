@@ -28,13 +28,21 @@ export class CancelledError extends Error {
   }
 }
 
-/** @param {string} url */
+/**
+ * With a host permission for the URL's origin the extension is exempt from CORS and sends the
+ * user's cookies (media behind a login); without one, only CORS-readable media can be fetched,
+ * and a credentialed request to a server answering `Access-Control-Allow-Origin: *` is refused
+ * by the browser, so that case is retried without credentials.
+ * @param {string} url
+ */
 async function fetchAudio(url) {
   let response;
   try {
-    response = await fetch(url, { credentials: 'include' });
+    response = await fetch(url, { credentials: 'include' }).catch(() => fetch(url, { credentials: 'omit' }));
   } catch {
-    throw new AudioInputError(`Could not download the audio from ${new URL(url).host}.`);
+    throw new AudioInputError(
+      `Could not download the audio from ${new URL(url).host}: the site does not allow it, or it is unreachable.`,
+    );
   }
   if (!response.ok) {
     throw new AudioInputError(`The server answered ${response.status} for ${url}.`);
