@@ -47,6 +47,7 @@ test-fast: setup
 ## check / fix: lint and types
 check: setup
 	.venv/bin/ruff check . && .venv/bin/ruff format --check .
+	$(PY) -c "from builder.package import stage_for_types; stage_for_types()"
 	npx tsc -p jsconfig.json
 	npx eslint extension
 

@@ -3,7 +3,7 @@
 
 export const AUDIO_EXTENSIONS = ['mp3', 'wav', 'ogg', 'oga', 'opus', 'flac', 'm4a', 'aac', 'webm'];
 
-/** @type {{id: string, title: string, contexts: chrome.contextMenus.ContextType[], targetUrlPatterns?: string[]}[]} */
+/** @type {(chrome.contextMenus.CreateProperties & {id: string})[]} */
 export const MENUS = [
   { id: 'demix-media', title: 'Demix this audio', contexts: ['audio', 'video'] },
   {

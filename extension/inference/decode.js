@@ -22,7 +22,7 @@ export async function decodeToStereo(blob, sampleRate) {
   let buffer;
   try {
     buffer = await context.decodeAudioData(await blob.arrayBuffer());
-  } catch (error) {
+  } catch {
     throw new AudioInputError(
       'This file could not be decoded as audio: it is corrupt or in a format this browser does not play.',
     );

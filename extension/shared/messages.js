@@ -25,7 +25,6 @@ export const MSG = Object.freeze({
   JOB_PROGRESS: 'job-progress',
   JOB_DONE: 'job-done',
   JOB_FAILED: 'job-failed',
-  HOST_READY: 'host-ready',
 });
 
 /** @typedef {typeof MSG[keyof typeof MSG]} MessageType */

@@ -7,7 +7,7 @@
 import { api } from './browser-api.js';
 import { TARGET, message } from '../shared/messages.js';
 
-const DOCUMENT = 'offscreen/offscreen.html';
+const DOCUMENT = 'platform/offscreen.html';
 /** @type {Promise<void> | null} */
 let creating = null;
 

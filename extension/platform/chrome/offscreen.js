@@ -1,6 +1,6 @@
 // @ts-check
 /** Chrome's inference host: the offscreen document runs the jobs the background sends. */
-import { api } from '../platform/browser-api.js';
+import { api } from './browser-api.js';
 import { MSG, TARGET, isOwnSender, message } from '../shared/messages.js';
 import { createHost } from '../inference/host.js';
 

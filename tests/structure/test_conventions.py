@@ -1,0 +1,133 @@
+"""Conventions the code must keep, checked on the source and on the built extensions."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from builder import build as build_module
+from builder.package import BROWSERS, render_manifest, stage
+from models import catalog
+from tests.conftest import ROOT
+
+EXTENSION = ROOT / "extension"
+OWN_JS = sorted(p for p in EXTENSION.rglob("*.js"))
+
+
+def _message_types() -> dict[str, str]:
+    text = (EXTENSION / "shared" / "messages.js").read_text()
+    table = text[text.index("export const MSG") :]
+    table = table[: table.index("});")]
+    return dict(re.findall(r"(\w+): '([a-z-]+)'", table))
+
+
+@pytest.fixture(scope="module", params=BROWSERS)
+def staged(request, tmp_path_factory) -> tuple[str, Path]:
+    target = tmp_path_factory.mktemp(f"stage-{request.param}")
+    stage(request.param, target)
+    return request.param, target
+
+
+def test_every_message_type_has_exactly_one_handler_in_each_build(staged):
+    browser, root = staged
+    handled: dict[str, list[str]] = {}
+    for path in root.rglob("*.js"):
+        if "vendor" in path.parts:
+            continue
+        for key in re.findall(r"\[MSG\.(\w+)\]:", path.read_text()):
+            handled.setdefault(key, []).append(str(path.relative_to(root)))
+    for key in _message_types():
+        assert len(handled.get(key, [])) == 1, (browser, key, handled.get(key))
+
+
+def test_only_the_platform_api_file_names_the_browser_api():
+    for path in OWN_JS:
+        if path.name == "browser-api.js" and path.parent.parent.name == "platform":
+            continue
+        code = re.sub(r"/\*.*?\*/|//[^\n]*", "", path.read_text(), flags=re.S)  # JSDoc types may name it
+        assert not re.search(r"\b(chrome|browser)\s*\.", code), path
+
+
+def test_only_the_model_runner_imports_onnxruntime():
+    importers = [p for p in OWN_JS if re.search(r"from ['\"][^'\"]*vendor/ort/", p.read_text())]
+    assert [p.relative_to(EXTENSION).as_posix() for p in importers] == ["inference/model-runner.js"]
+
+
+def test_every_message_listener_checks_its_sender():
+    for path in OWN_JS:
+        text = path.read_text()
+        if "onMessage.addListener" in text:
+            assert "isOwnSender(sender" in text, path
+
+
+def test_no_platform_branches_in_shared_code():
+    for path in OWN_JS:
+        if "platform" not in path.parts:
+            assert not re.search(r"isFirefox|isChrome|navigator\.userAgent", path.read_text()), path
+
+
+EXPECTED_PERMISSIONS = {
+    "chrome": ["contextMenus", "storage", "unlimitedStorage", "notifications", "activeTab", "offscreen"],
+    "firefox": ["contextMenus", "storage", "unlimitedStorage", "notifications", "activeTab"],
+}
+
+
+@pytest.mark.parametrize("browser", BROWSERS)
+def test_manifest_permissions_are_pinned_and_minimal(browser):
+    manifest = render_manifest(browser, ["vocals", "accompaniment"])
+    assert manifest["permissions"] == EXPECTED_PERMISSIONS[browser]
+    assert "host_permissions" not in manifest  # sites are asked for one at a time, at the click
+    assert manifest["optional_host_permissions"] == ["http://*/*", "https://*/*", "file:///*"]
+    for key in ("externally_connectable", "web_accessible_resources", "content_scripts"):
+        assert key not in manifest, key
+
+
+@pytest.mark.parametrize("browser", BROWSERS)
+def test_csp_allows_only_own_scripts_and_wasm(browser):
+    csp = render_manifest(browser, ["vocals"])["content_security_policy"]["extension_pages"]
+    directives = dict(d.strip().split(" ", 1) for d in csp.split(";") if d.strip())
+    assert directives["script-src"] == "'self' 'wasm-unsafe-eval'"
+    assert directives["default-src"] == "'self'"
+    assert directives["object-src"] == "'none'"
+
+
+def test_built_code_loads_nothing_remote_and_never_evals(staged):
+    _, root = staged
+    remote = re.compile(r"""https?://(?!www\.w3\.org/)[^\s'"`)]+""")
+    for path in root.rglob("*"):
+        if path.suffix not in {".js", ".mjs", ".html", ".css", ".json"}:
+            continue
+        text = path.read_text()
+        if "vendor" in path.parts:
+            # third-party: links in comments and strings are fine; loading code from them is not
+            assert not re.search(r"""(importScripts|import)\(\s*['"]https?:""", text), path
+            continue
+        assert not remote.search(text), (path, remote.search(text))
+        assert not re.search(r"\beval\(|new Function\(", text), path
+
+
+def test_every_catalog_model_with_a_published_checkpoint_has_golden_parity_data():
+    for name in catalog.names():
+        source = catalog.get(name).default_checkpoint
+        if source is None:
+            continue
+        golden = build_module._GOLDEN.get(source)
+        assert golden, name
+        for stem in catalog.get(name).spec.stems:
+            assert (ROOT / "tests" / "data" / golden.format(stem=stem)).is_file(), (name, stem)
+
+
+def test_unknown_model_error_lists_the_known_models():
+    with pytest.raises(KeyError) as error:
+        catalog.get("htdemucs-typo")
+    assert "spleeter-2stems" in str(error.value)
+
+
+def test_descriptor_drives_the_extension_not_hard_coded_stems():
+    for path in OWN_JS:
+        assert not re.search(r"['\"](vocals|accompaniment|drums|bass)['\"]", path.read_text()), path
+    spec = catalog.get("spleeter-2stems").spec
+    assert json.loads(json.dumps(spec.descriptor()))["stems"] == list(spec.stems)
