@@ -34,9 +34,9 @@ CHROME_KEY = (
     "rZqcJq8sXSHLyUVruQ77Jj6eYV+qsqMpd4YberqV/y03ELaOXv6I7myCu69x9AMaELQVVsCUUB4UiNLIMhaEDS0WWGKXkZPkgwIDAQAB"
 )
 CHROME_ID = "obhpkpcmcbnmkhdmkcelanclmkebpabd"
-# Firefox 128 ESR: MV3 background scripts as ES modules, optional host permissions granted at
-# runtime, `data_collection_permissions` ignored by older versions. Debian's ESR is 153.
-GECKO_MIN_VERSION = "128.0"
+# Firefox 142: the first (desktop 140, Android 142) that knows `data_collection_permissions`,
+# which AMO requires of new add-ons; MV3 module background scripts need less. Debian ESR: 153.
+GECKO_MIN_VERSION = "142.0"
 EXTENSION_SRC = ROOT / "extension"
 NODE_MODULES = ROOT / "node_modules"
 # Vendored files: (source under node_modules, destination under vendor/).
@@ -143,9 +143,7 @@ def package(config: PackageConfig, log=print) -> list[Path]:
         (target / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
         if browser == "chrome":
             store_manifest = json.dumps(manifest, indent=2) + "\n"
-            (target / "manifest.json").write_text(
-                json.dumps({**manifest, "key": CHROME_KEY}, indent=2) + "\n"
-            )
+            (target / "manifest.json").write_text(json.dumps({**manifest, "key": CHROME_KEY}, indent=2) + "\n")
         (target / "models").mkdir()
         shutil.copy2(model_path, target / "models" / model_path.name)
         (target / "models" / "model.json").write_text(json.dumps(descriptor, indent=1) + "\n")

@@ -59,9 +59,7 @@ class UNet(nn.Module):
         super().__init__()
         filters = ENCODER_FILTERS
         ins = (nb_channels, *filters[:-1])
-        self.encoder = nn.ModuleList(
-            nn.Conv2d(i, o, KERNEL, stride=2) for i, o in zip(ins, filters, strict=True)
-        )
+        self.encoder = nn.ModuleList(nn.Conv2d(i, o, KERNEL, stride=2) for i, o in zip(ins, filters, strict=True))
         self.encoder_bn = nn.ModuleList(nn.BatchNorm2d(o, eps=BN_EPS) for o in filters)
         # decoder stage k maps its input (512 at the bottom, then 2 x filters after concat) down.
         dec_out = (*reversed(filters[:-1]), 1)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from selenium import webdriver
@@ -11,6 +10,7 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
 from builder.package import CHROME_ID
+from tests.e2e.session import Session
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -18,10 +18,11 @@ ORIGIN = f"chrome-extension://{CHROME_ID}"
 
 
 @dataclass
-class ChromiumSession:
+class ChromiumSession(Session):
     driver: webdriver.Chrome
     downloads: Path
     closed: bool = False
+    name: str = field(default="chromium")
 
     @classmethod
     def start(cls, extension: Path, workdir: Path, extra_args=()) -> ChromiumSession:
@@ -47,42 +48,28 @@ class ChromiumSession:
         """Open an extension page, e.g. ``page/page.html``."""
         self.driver.get(f"{ORIGIN}/{path}")
 
+    def open_url(self, url: str) -> None:
+        self.driver.get(url)
+
     def pick_file(self, song: Path) -> None:
         self.driver.find_element(By.ID, "file").send_keys(str(song))
 
-    def jobs(self) -> list[dict]:
-        return self.driver.execute_async_script(
-            "const done = arguments[arguments.length - 1];"
-            "chrome.storage.local.get('jobs').then((s) => done(s.jobs ?? []), () => done([]));"
-        )
-
     def call(self, script: str, *args):
-        """Run an async function body in the current extension page; `return` its result."""
+        """Run an async function body in the current page with `ext` = chrome; return its result."""
         wrapped = (
             "const done = arguments[arguments.length - 1];"
+            "const ext = chrome;"
             f"(async (...args) => {{ {script} }})(...Array.from(arguments).slice(0, -1))"
             ".then((v) => done({ok: true, v}), (e) => done({ok: false, e: String(e)}));"
         )
+        self.driver.set_script_timeout(120)
         result = self.driver.execute_async_script(wrapped, *args)
         if not result["ok"]:
             raise RuntimeError(result["e"])
         return result["v"]
 
-    def click_all(self, selector: str) -> int:
-        return self.driver.execute_script(
-            "const b = [...document.querySelectorAll(arguments[0])]; b.forEach((x) => x.click()); return b.length;",
-            selector,
-        )
-
-    def wait_downloads(self, names: list[str], timeout: float = 60) -> list[Path]:
-        deadline = time.monotonic() + timeout
-        paths = [self.downloads / n for n in names]
-        while time.monotonic() < deadline:
-            partial = list(self.downloads.glob("*.crdownload"))
-            if all(p.is_file() for p in paths) and not partial:
-                return paths
-            time.sleep(0.25)
-        raise TimeoutError(f"downloads missing: {[p.name for p in paths if not p.is_file()]}")
+    def script(self, source: str, *args):
+        return self.driver.execute_script(source, *args)
 
     def quit(self) -> None:
         """Idempotent: tests may quit early to flush logs, the fixture quits again."""

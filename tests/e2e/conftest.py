@@ -12,18 +12,19 @@ from builder.demix import DemixOptions, separate_file
 from builder.package import PackageConfig, package
 from models.spec import Precision
 from tests.e2e.chromium import ChromiumSession
+from tests.e2e.firefox import FirefoxSession
 
 
 @pytest.fixture(scope="session")
 def packaged(built, tmp_path_factory):
-    """precision -> dist folder holding models/ and the unpacked chrome/ build."""
+    """precision -> dist folder holding models/, chrome/ (unpacked) and the Firefox .xpi."""
     made: dict[Precision, Path] = {}
 
     def make(precision: Precision = Precision.INT8_WEIGHTS) -> Path:
         if precision not in made:
             dist = tmp_path_factory.mktemp(f"dist-{precision.value}")
             shutil.copytree(built / "models", dist / "models")
-            package(PackageConfig(precision=precision, dist=dist, browsers=("chrome",)), log=lambda *_: None)
+            package(PackageConfig(precision=precision, dist=dist), log=lambda *_: None)
             made[precision] = dist
         return made[precision]
 
@@ -42,18 +43,41 @@ def native_stems(built, tmp_path_factory):
     return run
 
 
-@pytest.fixture
-def chromium(packaged, tmp_path):
-    sessions: list[ChromiumSession] = []
+@pytest.fixture(params=["chromium", "firefox"])
+def browser(request, packaged, tmp_path):
+    """start(precision=..., proxy_port=None) -> a session of this browser with the extension."""
+    sessions = []
 
-    def start(precision: Precision = Precision.INT8_WEIGHTS, extra_args=()) -> ChromiumSession:
-        session = ChromiumSession.start(packaged(precision) / "chrome", tmp_path, extra_args)
+    def start(precision: Precision = Precision.INT8_WEIGHTS, proxy_port: int | None = None, extra_args=()):
+        dist = packaged(precision)
+        if request.param == "chromium":
+            args = [*extra_args]
+            if proxy_port:
+                args += [f"--proxy-server=http://127.0.0.1:{proxy_port}", "--proxy-bypass-list=<-loopback>"]
+            session = ChromiumSession.start(dist / "chrome", tmp_path, args)
+        else:
+            session = FirefoxSession.start(next(dist.glob("*-firefox.xpi")), tmp_path, firefox_proxy_prefs(proxy_port))
         sessions.append(session)
         return session
 
+    start.name = request.param
     yield start
     for session in sessions:
         session.quit()
+
+
+def firefox_proxy_prefs(port: int | None) -> dict:
+    if not port:
+        return {}
+    return {
+        "network.proxy.type": 1,
+        "network.proxy.http": "127.0.0.1",
+        "network.proxy.http_port": port,
+        "network.proxy.ssl": "127.0.0.1",
+        "network.proxy.ssl_port": port,
+        "network.proxy.no_proxies_on": "",
+        "network.proxy.allow_hijacking_localhost": True,
+    }
 
 
 def wait_for(predicate, timeout: float, interval: float = 0.5, what: str = "condition"):

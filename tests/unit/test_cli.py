@@ -66,9 +66,7 @@ def test_three_minute_real_track(built, tmp_path, wesnoth_track):
     result = _demixer("separate", song, "-o", tmp_path, "--format", "float", "--dist", built)
     assert result.returncode == 0, result.stderr
     mix, _rate = sf.read(song, dtype="float32")
-    stems = [
-        sf.read(tmp_path / f"loyalists-{s}.wav", dtype="float32")[0] for s in ("vocals", "accompaniment")
-    ]
+    stems = [sf.read(tmp_path / f"loyalists-{s}.wav", dtype="float32")[0] for s in ("vocals", "accompaniment")]
     assert all(s.shape == mix.shape for s in stems)
     # Spleeter's 2stems masks are ratio masks: the stems sum to the mixture below ~11 kHz.
     assert sdr_db(mix, stems[0] + stems[1]) > 30
@@ -82,9 +80,7 @@ def test_average_high_band_keeps_the_sum_of_stems_equal_to_the_mixture(built, tm
     sums = {}
     for mode in ("zeros", "average"):
         out = tmp_path / mode
-        result = _demixer(
-            "separate", song, "-o", out, "--high-band", mode, "--format", "float", "--dist", built
-        )
+        result = _demixer("separate", song, "-o", out, "--high-band", mode, "--format", "float", "--dist", built)
         assert result.returncode == 0, result.stderr
         stems = [sf.read(out / f"bright-{s}.wav", dtype="float32")[0] for s in ("vocals", "accompaniment")]
         sums[mode] = sdr_db(mix, stems[0] + stems[1])

@@ -1,0 +1,118 @@
+"""Drive Debian's firefox-esr with the built .xpi (mozrunner + Marionette; no geckodriver here).
+
+Marionette will not navigate content to moz-extension:// pages, so extension pages are opened
+as tabs from the chrome context, then driven from the content context; the page's own objects
+(its `browser` API) are reached through `window.wrappedJSObject`.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from marionette_driver.addons import Addons
+from marionette_driver.by import By
+from marionette_driver.marionette import Marionette
+from mozprofile import FirefoxProfile
+from mozrunner import FirefoxRunner
+
+from builder.package import GECKO_ID
+from tests.e2e.session import Session
+
+FIREFOX = "/usr/bin/firefox-esr"
+UUID = "8c5e3f2a-1b7d-4c9e-9a6f-2d4b8e1c7a35"  # pinned through extensions.webextensions.uuids
+ORIGIN = f"moz-extension://{UUID}"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class FirefoxSession(Session):
+    marionette: Marionette
+    runner: FirefoxRunner
+    downloads: Path
+    closed: bool = False
+    name: str = field(default="firefox")
+
+    @classmethod
+    def start(cls, xpi: Path, workdir: Path, prefs: dict | None = None) -> FirefoxSession:
+        downloads = workdir / "downloads"
+        downloads.mkdir(parents=True, exist_ok=True)
+        port = _free_port()
+        preferences = {
+            "extensions.webextensions.uuids": json.dumps({GECKO_ID: UUID}),
+            "marionette.port": port,
+            "browser.shell.checkDefaultBrowser": False,
+            "browser.download.dir": str(downloads),
+            "browser.download.folderList": 2,
+            "browser.download.useDownloadDir": True,
+            "browser.download.always_ask_before_handling_new_types": False,
+            "browser.download.start_downloads_in_tmp_dir": False,
+            "browser.download.alwaysOpenPanel": False,
+            **(prefs or {}),
+        }
+        profile = FirefoxProfile(profile=str(workdir / "profile"), preferences=preferences)
+        args = ["-headless", "-marionette", "-remote-allow-system-access", "-no-remote"]
+        log = (workdir / "firefox.log").open("wb")  # Firefox's own chatter, kept out of the test output
+        runner = FirefoxRunner(binary=FIREFOX, profile=profile, cmdargs=args, process_args={"stream": log})
+        runner.start()
+        marionette = Marionette(host="127.0.0.1", port=port, startup_timeout=60)
+        marionette.start_session()
+        Addons(marionette).install(str(xpi), temp=True)
+        return cls(marionette, runner, downloads)
+
+    def open(self, path: str) -> None:
+        self.open_url(f"{ORIGIN}/{path}")
+
+    def open_url(self, url: str) -> None:
+        m = self.marionette
+        before = set(m.window_handles)
+        with m.using_context("chrome"):
+            m.execute_script(
+                "const win = Services.wm.getMostRecentWindow('navigator:browser');"
+                "const principal = Services.scriptSecurityManager.getSystemPrincipal();"
+                "win.gBrowser.selectedTab = win.gBrowser.addTab(arguments[0], {triggeringPrincipal: principal});",
+                script_args=[url],
+            )
+        deadline = time.monotonic() + 20
+        while not (new := set(m.window_handles) - before) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        m.switch_to_window(new.pop())
+        while m.execute_script("return document.readyState") != "complete":
+            time.sleep(0.1)
+        time.sleep(0.3)  # module scripts of the page
+
+    def pick_file(self, song: Path) -> None:
+        self.marionette.find_element(By.ID, "file").send_keys(str(song))
+
+    def call(self, script: str, *args):
+        """Run an async function body in the page with `ext` = its extension API; return its result."""
+        wrapped = (
+            "const done = arguments[arguments.length - 1];"
+            "const ext = window.wrappedJSObject.browser;"
+            f"(async (...args) => {{ {script} }})(...Array.from(arguments).slice(0, -1))"
+            ".then((v) => done({ok: true, v: v === undefined ? null : JSON.parse(JSON.stringify(v))}),"
+            " (e) => done({ok: false, e: String(e)}));"
+        )
+        result = self.marionette.execute_async_script(wrapped, script_args=list(args), script_timeout=120_000)
+        if not result["ok"]:
+            raise RuntimeError(result["e"])
+        return result["v"]
+
+    def script(self, source: str, *args):
+        return self.marionette.execute_script(source, script_args=list(args))
+
+    def quit(self) -> None:
+        if not self.closed:
+            self.closed = True
+            try:
+                self.marionette.delete_session()
+            finally:
+                self.runner.stop()

@@ -1,0 +1,151 @@
+"""The extension end to end on real music: one scenario, two browsers (Chromium and Firefox)."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from builder.validate import sdr_db
+from models.spec import Precision
+from tests.conftest import DATA
+from tests.e2e import chromium as chromium_driver
+from tests.e2e.conftest import wait_for
+from tests.e2e.netlog import network_requests
+from tests.e2e.servers import CountingProxy, serve_directory
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+STEMS = ("vocals", "accompaniment")
+FLOORS = {Precision.INT8_WEIGHTS: 30.0, Precision.FP32: 40.0}
+START_URL_JOB = (
+    "const reply = await ext.runtime.sendMessage("
+    "{target: 'background', type: 'start-url-job', data: {url: args[0], name: args[1]}});"
+    "if (!reply.ok) throw new Error(reply.error);"
+)
+
+
+def finished_job(session, timeout=300):
+    def finished():
+        jobs = session.jobs()
+        return jobs and jobs[0]["state"] in ("done", "failed", "cancelled") and jobs[0]
+
+    job = wait_for(finished, timeout, what="the job to finish")
+    assert job["state"] == "done", job
+    return job
+
+
+@pytest.mark.parametrize("precision", [Precision.INT8_WEIGHTS, Precision.FP32], ids=lambda p: p.value)
+def test_local_file_stems_match_the_native_reference(browser, native_stems, precision):
+    song = DATA / "excerpt.flac"
+    session = browser(precision)
+    session.open("page/page.html")
+    session.pick_file(song)
+    job = finished_job(session)
+    assert [s["stem"] for s in job["stems"]] == list(STEMS)
+    assert job["threads"] >= 1
+
+    assert session.click_all("button.download") == len(STEMS)
+    downloads = session.wait_downloads([f"excerpt-{s}.wav" for s in STEMS])
+    reference = native_stems(song, precision)
+    for stem, path in zip(STEMS, downloads, strict=True):
+        ours, rate = sf.read(path, dtype="float32")
+        native, _ = sf.read(reference / f"excerpt-{stem}.wav", dtype="float32")
+        assert rate == 44100 and ours.shape == native.shape
+        sdr = sdr_db(native, ours)
+        print(f"{session.name} {precision.value} {stem}: browser vs native SDR {sdr:.1f} dB, threads {job['threads']}")
+        assert sdr >= FLOORS[precision], (stem, sdr)
+
+
+def test_download_all_is_one_zip_with_every_stem(browser, tmp_path):
+    session = browser()
+    session.open("page/page.html")
+    session.pick_file(DATA / "excerpt.flac")
+    finished_job(session)
+    assert session.click_all("button.download-all") == 1
+    (archive,) = session.wait_downloads(["excerpt-stems.zip"])
+    shutil.unpack_archive(archive, tmp_path / "unzipped", "zip")
+    names = sorted(p.name for p in (tmp_path / "unzipped").iterdir())
+    assert names == sorted(f"excerpt-{s}.wav" for s in STEMS)
+
+
+def test_context_menu_items_exist(browser):
+    session = browser()
+    session.open("popup/popup.html")
+    # update() rejects for an id that was never created
+    session.call("for (const id of args[0]) await ext.contextMenus.update(id, {});", ["demix-media", "demix-link"])
+    with pytest.raises(RuntimeError):
+        session.call("await ext.contextMenus.update('no-such-item', {});")
+
+
+def test_audio_element_on_a_web_page_is_demixed(browser, tmp_path):
+    """The menu's path: the <audio> element's source URL, fetched by the extension, demixed."""
+    site = tmp_path / "site"
+    site.mkdir()
+    excerpt, rate = sf.read(DATA / "excerpt.flac", dtype="float32")
+    sf.write(site / "song.ogg", excerpt[: rate * 6], rate, format="OGG", subtype="VORBIS")
+    (site / "index.html").write_text('<!doctype html><title>Song</title><audio controls src="song.ogg"></audio>')
+    server, base = serve_directory(site)
+    try:
+        session = browser()
+        session.open_url(f"{base}/index.html")
+        src = session.script("return document.querySelector('audio').currentSrc")
+        assert src == f"{base}/song.ogg"
+        session.open("popup/popup.html")
+        session.call(START_URL_JOB, src, "song")
+        job = finished_job(session)
+        assert job["name"] == "song" and abs(job["durationS"] - 6.0) < 0.05
+        assert session.click_all("button.download") == len(STEMS)
+        paths = session.wait_downloads([f"song-{s}.wav" for s in STEMS])
+        stems = [sf.read(p, dtype="float32")[0] for p in paths]
+        assert all(np.sqrt(np.mean(s**2)) > 1e-3 for s in stems)  # both stems carry sound
+    finally:
+        server.shutdown()
+
+
+def test_a_404_url_fails_with_a_clear_message(browser, tmp_path):
+    server, base = serve_directory(tmp_path)
+    try:
+        session = browser()
+        session.open("popup/popup.html")
+        session.call(START_URL_JOB, f"{base}/missing.mp3", "missing")
+        job = wait_for(lambda: [j for j in session.jobs() if j["state"] == "failed"], 60, what="failure")[0]
+        assert "404" in job["error"]
+        shown = wait_for(
+            lambda: session.script("return document.querySelector('li.job .error')?.textContent"),
+            10,
+            what="the error shown",
+        )
+        assert "404" in shown
+    finally:
+        server.shutdown()
+
+
+def test_no_network_request_from_the_extension_during_a_local_demix(browser, tmp_path):
+    """A proxy refuses and counts every request the browser sends anywhere; Chromium's NetLog
+    also says which origin caused each one. During a whole local demix nothing may come from
+    the extension; a positive control shows the counters do see the extension's requests."""
+    proxy = CountingProxy()
+    netlog = tmp_path / "netlog.json"
+    extra = (f"--log-net-log={netlog}", "--net-log-capture-mode=Default") if browser.name == "chromium" else ()
+    try:
+        session = browser(proxy_port=proxy.port, extra_args=extra)
+        session.open("page/page.html")
+        before = len(proxy.requests)
+        session.pick_file(DATA / "excerpt.flac")
+        finished_job(session)
+        assert session.click_all("button.download") == len(STEMS)
+        session.wait_downloads([f"excerpt-{s}.wav" for s in STEMS])
+        during = proxy.requests[before:]
+        session.call("await fetch('http://demixer-network-probe.invalid/').catch(() => null);")
+        wait_for(lambda: any("demixer-network-probe" in r for r in proxy.requests), 10, what="the probe")
+        session.quit()
+    finally:
+        proxy.close()
+    if browser.name == "chromium":
+        ours = [(url, origin) for url, origin in network_requests(netlog) if origin == chromium_driver.ORIGIN]
+        assert ours == [("http://demixer-network-probe.invalid/", chromium_driver.ORIGIN)]
+    else:
+        print("firefox requests during the demix:", during)
+        assert during == []
