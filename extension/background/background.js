@@ -7,7 +7,7 @@
 import { api } from '../platform/browser-api.js';
 import { connectHost } from '../platform/inference-host.js';
 import { MSG, TARGET, isOwnSender } from '../shared/messages.js';
-import { changeJobs, nameFromUrl, updateJob } from '../shared/jobs.js';
+import { changeJobs, listJobs, nameFromUrl, updateJob } from '../shared/jobs.js';
 import { deleteJobData } from '../shared/store.js';
 import { MENUS, clickedUrl } from './menus.js';
 
@@ -117,14 +117,17 @@ api.runtime.onMessage.addListener((msg, sender, sendResponse) => {
   return true;
 });
 
-// A browser restart ends every running job: say so instead of showing a frozen progress bar.
-api.runtime.onStartup.addListener(() =>
-  changeJobs((jobs) => {
-    for (const job of jobs) {
-      if (job.state === 'running' || job.state === 'queued') {
-        Object.assign(job, { state: 'failed', error: 'Interrupted by a browser restart; start it again.' });
-      }
+/**
+ * Jobs the host may have lost (Firefox unloaded the event page, the browser restarted, the
+ * offscreen document is gone) are handed to it again each time this context starts; the host
+ * ignores those it is still running (a Chrome service-worker restart leaves the offscreen
+ * document working). A resumed job starts over from its stored input.
+ */
+async function resumeUnfinishedJobs() {
+  for (const job of await listJobs()) {
+    if (job.state === 'queued' || job.state === 'running') {
+      await host.send(MSG.RUN_JOB, { jobId: job.id, source: job.source, name: job.name });
     }
-  }),
-);
-
+  }
+}
+resumeUnfinishedJobs();

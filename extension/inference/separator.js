@@ -7,7 +7,7 @@
 import { SpectralChunker } from './dsp.js';
 import { AudioInputError, decodeToStereo } from './decode.js';
 import { encodeSamples, wavHeader } from '../shared/wav.js';
-import { deleteInput, deleteJobData, finishStem, getInput, putChunk } from '../shared/store.js';
+import { deleteChunks, deleteInput, deleteJobData, finishStem, getInput, putChunk } from '../shared/store.js';
 
 /**
  * @typedef {import('../shared/messages.js').RunJobData} RunJobData
@@ -73,6 +73,7 @@ export async function separateJob(job, { descriptor, getRunner, progress, signal
   };
   const { jobId } = job;
   try {
+    await deleteChunks(jobId); // left over if this job was interrupted and is starting over
     progress({ jobId, phase: 'fetching', done: 0, total: 1 });
     const blob = job.source.kind === 'url' ? await fetchAudio(job.source.url) : await getInput(jobId);
     if (!blob) throw new AudioInputError('The file for this job is no longer stored; add it again.');

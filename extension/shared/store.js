@@ -88,6 +88,11 @@ export async function deleteJobData(jobId) {
   await run('stems', 'readwrite', (s) => s.delete(all));
 }
 
+/** Drop a job's partial chunks (a restarted job writes them again). @param {string} jobId */
+export async function deleteChunks(jobId) {
+  await run('chunks', 'readwrite', (s) => s.delete(IDBKeyRange.bound([jobId], [jobId, []])));
+}
+
 /** @param {string} jobId */
 export async function deleteInput(jobId) {
   await run('inputs', 'readwrite', (s) => s.delete(jobId));

@@ -71,6 +71,11 @@ class ChromiumSession(Session):
     def script(self, source: str, *args):
         return self.driver.execute_script(source, *args)
 
+    def stop_background(self) -> None:
+        """Stop the extension's service worker, as Chrome does when it is idle."""
+        self.driver.execute_cdp_cmd("ServiceWorker.enable", {})
+        self.driver.execute_cdp_cmd("ServiceWorker.stopAllWorkers", {})
+
     def quit(self) -> None:
         """Idempotent: tests may quit early to flush logs, the fixture quits again."""
         if not self.closed:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import time
 
 import numpy as np
 import pytest
@@ -149,3 +150,87 @@ def test_no_network_request_from_the_extension_during_a_local_demix(browser, tmp
     else:
         print("firefox requests during the demix:", during)
         assert during == []
+
+
+def test_firefox_event_page_is_kept_alive_through_a_long_job(packaged, tmp_path):
+    """With the idle timeout at 5 s, a 60-second track (about 8 s of work, single-threaded)
+    outlives it; without the heartbeat the page is unloaded mid-job and the job never ends."""
+    from tests.e2e.firefox import FirefoxSession  # noqa: PLC0415
+
+    excerpt, rate = sf.read(DATA / "excerpt.flac", dtype="float32")
+    song = tmp_path / "minute.flac"
+    sf.write(song, np.tile(excerpt, (5, 1)), rate)
+    xpi = next(packaged(Precision.INT8_WEIGHTS).glob("*-firefox.xpi"))
+    session = FirefoxSession.start(xpi, tmp_path, {"extensions.background.idle.timeout": 5000})
+    try:
+        session.open("page/page.html")
+        session.pick_file(song)
+        job = finished_job(session, timeout=180)
+        assert abs(job["durationS"] - 60.0) < 0.1
+    finally:
+        session.quit()
+
+
+def _long_song(tmp_path, repeats=5):
+    excerpt, rate = sf.read(DATA / "excerpt.flac", dtype="float32")
+    song = tmp_path / "long.flac"
+    sf.write(song, np.tile(excerpt, (repeats, 1)), rate)
+    return song
+
+
+def _wait_running(session, min_fraction=0.0):
+    def running():
+        jobs = session.jobs()
+        job = jobs and jobs[0]
+        return job and job["state"] == "running" and (job.get("done", 0) / job.get("total", 1)) > min_fraction and job
+
+    return wait_for(running, 120, interval=0.2, what="the job to run")
+
+
+def test_background_stopped_mid_job_the_job_finishes_once(browser, tmp_path):
+    """Chrome: the service worker is stopped mid-job (the offscreen document keeps working and
+    the restarted worker catches up). Firefox: the event page, and with it the inference, is
+    unloaded; the restarted page resumes the job from its stored input. Either way it finishes,
+    once, and the popup shows it."""
+    session = browser()
+    session.open("page/page.html")
+    session.pick_file(_long_song(tmp_path))
+    _wait_running(session, 0.1)
+    session.stop_background()
+    session.open("popup/popup.html")  # the popup's message wakes the background
+    session.call("await ext.runtime.sendMessage({target: 'background', type: 'cancel-job', data: {jobId: 'none'}});")
+    job = finished_job(session, timeout=240)
+    assert len(session.jobs()) == 1 and abs(job["durationS"] - 60.0) < 0.1
+    shown = wait_for(lambda: session.script("return document.querySelector('li.job')?.dataset.state"), 10)
+    assert shown == "done"
+
+
+def test_cancel_stops_the_job_and_keeps_no_partial_stems(browser, tmp_path):
+    session = browser()
+    session.open("page/page.html")
+    session.pick_file(_long_song(tmp_path))
+    job = _wait_running(session, 0.05)
+    assert session.click_all("li.job button.cancel") == 1
+    wait_for(lambda: session.jobs()[0]["state"] == "cancelled", 60, what="cancellation")
+    stored = session.call(
+        "const db = await new Promise((ok, ko) => { const r = indexedDB.open('demixer'); r.onsuccess = () => ok(r.result); r.onerror = ko; });"
+        "const count = (store) => new Promise((ok) => { const r = db.transaction(store).objectStore(store).count("
+        "IDBKeyRange.bound([args[0]], [args[0], []])); r.onsuccess = () => ok(r.result); });"
+        "return {chunks: await count('chunks'), stems: await count('stems')};",
+        job["id"],
+    )
+    assert stored == {"chunks": 0, "stems": 0}
+
+
+def test_two_jobs_queue_and_both_finish(browser, tmp_path):
+    session = browser()
+    session.open("page/page.html")
+    session.pick_file(DATA / "excerpt.flac")
+    session.pick_file(_long_song(tmp_path, repeats=2))
+    wait_for(lambda: len(session.jobs()) == 2, 30, what="two jobs")
+
+    def both_finished():
+        states = [j["state"] for j in session.jobs()]
+        return states if all(s in ("done", "failed", "cancelled") for s in states) else None
+
+    assert wait_for(both_finished, 240, what="both jobs to finish") == ["done", "done"]

@@ -3,14 +3,29 @@
  * Firefox has no offscreen API: the background is an event page with a DOM, so the same
  * inference host runs right here, in the background page.
  */
+import { api } from './browser-api.js';
 import { MSG, TARGET, message } from '../shared/messages.js';
 import { createHost } from '../inference/host.js';
+
+/**
+ * Firefox unloads an idle event page (30 s by default, pref extensions.background.idle.timeout)
+ * even in the middle of a job: measured, a 3-minute track never finished with the timeout at 3 s.
+ * An extension event dispatched to the page resets that timer, so while a job runs we write a
+ * heartbeat to storage.session and listen to it: each write delivers a storage.onChanged event
+ * here. (w3c/webextensions#416 proposes runtime.waitUntil for exactly this.)
+ */
+const HEARTBEAT_MS = 2000;
+const HEARTBEAT_KEY = 'inference-heartbeat';
+api.storage.onChanged.addListener(() => {});
 
 /** @param {(msg: {target: string, type: string, data: any}) => void} onReport */
 export function connectHost(onReport) {
   const host = createHost((type, data) => onReport(message(TARGET.BACKGROUND, type, data)), {
     modelBase: new URL('../models/', import.meta.url).href,
   });
+  setInterval(() => {
+    if (host.busy()) api.storage.session.set({ [HEARTBEAT_KEY]: Date.now() });
+  }, HEARTBEAT_MS);
   /** The host's handlers, as Chrome's offscreen document has them. @type {Record<string, (data: any) => void>} */
   const handlers = {
     [MSG.RUN_JOB]: (data) => host.run(data),
