@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import time
 
 import numpy as np
 import pytest
@@ -155,7 +154,7 @@ def test_no_network_request_from_the_extension_during_a_local_demix(browser, tmp
 def test_firefox_event_page_is_kept_alive_through_a_long_job(packaged, tmp_path):
     """With the idle timeout at 5 s, a 60-second track (about 8 s of work, single-threaded)
     outlives it; without the heartbeat the page is unloaded mid-job and the job never ends."""
-    from tests.e2e.firefox import FirefoxSession  # noqa: PLC0415
+    from tests.e2e.firefox import FirefoxSession
 
     excerpt, rate = sf.read(DATA / "excerpt.flac", dtype="float32")
     song = tmp_path / "minute.flac"
@@ -213,7 +212,8 @@ def test_cancel_stops_the_job_and_keeps_no_partial_stems(browser, tmp_path):
     assert session.click_all("li.job button.cancel") == 1
     wait_for(lambda: session.jobs()[0]["state"] == "cancelled", 60, what="cancellation")
     stored = session.call(
-        "const db = await new Promise((ok, ko) => { const r = indexedDB.open('demixer'); r.onsuccess = () => ok(r.result); r.onerror = ko; });"
+        "const db = await new Promise((ok, ko) => {"
+        " const r = indexedDB.open('demixer'); r.onsuccess = () => ok(r.result); r.onerror = ko; });"
         "const count = (store) => new Promise((ok) => { const r = db.transaction(store).objectStore(store).count("
         "IDBKeyRange.bound([args[0]], [args[0], []])); r.onsuccess = () => ok(r.result); });"
         "return {chunks: await count('chunks'), stems: await count('stems')};",
