@@ -3,7 +3,7 @@ PY      := .venv/bin/python
 APT_PKGS := chromium chromium-driver firefox-esr wesnoth-1.16-music
 SONG    ?= tests/data/excerpt.flac
 
-.PHONY: demo setup system-deps build build-model weights test test-fast check fix clean
+.PHONY: demo setup system-deps build build-model weights test test-fast check fix clean bench
 
 ## demo: set up, build model + extensions, and separate the bundled excerpt into ./stems
 demo: build
@@ -43,6 +43,10 @@ test: setup
 
 test-fast: setup
 	$(PY) -m pytest -m "not slow and not browser"
+
+## bench: speed and memory, extension vs native vs Spleeter (TF_PYTHON=... to include TensorFlow)
+bench: build
+	$(PY) scripts/bench.py $(if $(TF_PYTHON),--tf-python $(TF_PYTHON))
 
 ## check / fix: lint and types
 check: setup

@@ -8,6 +8,7 @@ import { api } from '../platform/browser-api.js';
 import { connectHost } from '../platform/inference-host.js';
 import { MSG, TARGET, isOwnSender } from '../shared/messages.js';
 import { changeJobs, listJobs, nameFromUrl, updateJob } from '../shared/jobs.js';
+import { loadSettings } from '../shared/settings.js';
 import { deleteJobData } from '../shared/store.js';
 import { MENUS, clickedUrl } from './menus.js';
 
@@ -60,7 +61,7 @@ async function addJob({ name, source, id = crypto.randomUUID(), error }) {
       ...(error ? { error } : {}),
     });
   });
-  if (!error) await host.send(MSG.RUN_JOB, { jobId: id, source, name });
+  if (!error) await host.send(MSG.RUN_JOB, { jobId: id, source, name, ...(await loadSettings()) });
   return id;
 }
 
@@ -126,7 +127,7 @@ api.runtime.onMessage.addListener((msg, sender, sendResponse) => {
 async function resumeUnfinishedJobs() {
   for (const job of await listJobs()) {
     if (job.state === 'queued' || job.state === 'running') {
-      await host.send(MSG.RUN_JOB, { jobId: job.id, source: job.source, name: job.name });
+      await host.send(MSG.RUN_JOB, { jobId: job.id, source: job.source, name: job.name, ...(await loadSettings()) });
     }
   }
 }

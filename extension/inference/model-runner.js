@@ -21,13 +21,19 @@ export function threadCount(requested) {
   return Math.max(1, Math.min(requested || cores, cores));
 }
 
+/** @type {number | undefined} */
+let poolThreads;
+
 /**
  * @param {string} modelUrl  an extension URL of the .onnx file
  * @param {{threads?: number}} [options]
  * @returns {Promise<ModelRunner>}
  */
 export async function createRunner(modelUrl, options = {}) {
-  const threads = threadCount(options.threads);
+  // The WASM thread pool is sized once, when the first session of the page initializes the
+  // runtime; later values of numThreads are ignored, so the first one is what runs.
+  poolThreads ??= threadCount(options.threads);
+  const threads = poolThreads;
   ort.env.wasm.wasmPaths = new URL('../vendor/ort/', import.meta.url).href;
   ort.env.wasm.numThreads = threads;
   ort.env.logLevel = 'error';

@@ -6,7 +6,7 @@
  */
 import { SpectralChunker } from './dsp.js';
 import { AudioInputError, decodeToStereo } from './decode.js';
-import { encodeSamples, wavHeader } from '../shared/wav.js';
+import { bytesPerSample, encodeSamples, wavHeader } from '../shared/wav.js';
 import { deleteChunks, deleteInput, deleteJobData, finishStem, getInput, putChunk } from '../shared/store.js';
 
 /**
@@ -20,7 +20,6 @@ import { deleteChunks, deleteInput, deleteJobData, finishStem, getInput, putChun
  */
 
 export const PATCHES_PER_CHUNK = 2; // ~24 s of audio per model run
-export const SAMPLE_FORMAT = /** @type {import('../shared/wav.js').SampleFormat} */ ('pcm16');
 
 export class CancelledError extends Error {
   constructor() {
@@ -36,6 +35,17 @@ export class CancelledError extends Error {
  * @param {string} url
  */
 async function fetchAudio(url) {
+  if (url.startsWith('file:')) {
+    const blob = await fetch(url)
+      .then((r) => r.blob())
+      .catch(() => null);
+    if (!blob) {
+      throw new AudioInputError(
+        'Cannot read local files yet: in the browser\'s extension settings, allow this extension access to file URLs.',
+      );
+    }
+    return blob;
+  }
   let response;
   try {
     response = await fetch(url, { credentials: 'include' }).catch(() => fetch(url, { credentials: 'omit' }));
@@ -72,6 +82,7 @@ export async function separateJob(job, { descriptor, getRunner, progress, signal
     if (signal.aborted) throw new CancelledError();
   };
   const { jobId } = job;
+  const format = job.format ?? 'pcm16';
   try {
     await deleteChunks(jobId); // left over if this job was interrupted and is starting over
     progress({ jobId, phase: 'fetching', done: 0, total: 1 });
@@ -108,7 +119,7 @@ export async function separateJob(job, { descriptor, getRunner, progress, signal
       const lo = Math.max(stft.nFft - outStart, 0);
       const hi = Math.min(nbFrames * stft.nHop, stft.nFft + nbSamples - outStart);
       if (hi > lo) {
-        const pieces = blocks.map((channels) => encodeSamples(channels.map((c) => c.subarray(lo, hi)), SAMPLE_FORMAT));
+        const pieces = blocks.map((channels) => encodeSamples(channels.map((c) => c.subarray(lo, hi)), format));
         lap('encode');
         await Promise.all(pieces.map((bytes, s) => putChunk(jobId, stems[s], index, new Blob([bytes]))));
         lap('store');
@@ -120,9 +131,8 @@ export async function separateJob(job, { descriptor, getRunner, progress, signal
     }
 
     progress({ jobId, phase: 'saving', done: nbSamples, total: nbSamples });
-    const bytesPerSample = SAMPLE_FORMAT === 'pcm16' ? 2 : SAMPLE_FORMAT === 'pcm24' ? 3 : 4;
-    const dataBytes = nbSamples * descriptor.nbChannels * bytesPerSample;
-    const header = new Blob([wavHeader(dataBytes, descriptor.sampleRate, descriptor.nbChannels, SAMPLE_FORMAT)]);
+    const dataBytes = nbSamples * descriptor.nbChannels * bytesPerSample(format);
+    const header = new Blob([wavHeader(dataBytes, descriptor.sampleRate, descriptor.nbChannels, format)]);
     const results = [];
     for (const stem of stems) {
       const wav = await finishStem(jobId, stem, header);

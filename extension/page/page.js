@@ -1,6 +1,7 @@
 // @ts-check
 /** The full-tab page: pick or drop a local file; the job list below follows it. */
 import { MSG } from '../shared/messages.js';
+import { loadSettings, saveSettings } from '../shared/settings.js';
 import { putInput } from '../shared/store.js';
 import { mountJobsView, sendToBackground } from '../ui/jobs-view.js';
 
@@ -30,5 +31,13 @@ drop.addEventListener('drop', (event) => {
   event.preventDefault();
   for (const file of event.dataTransfer?.files ?? []) start(file);
 });
+
+const format = /** @type {HTMLSelectElement} */ (document.getElementById('format'));
+loadSettings().then((settings) => {
+  format.value = settings.format;
+});
+format.addEventListener('change', () =>
+  saveSettings({ format: /** @type {import('../shared/wav.js').SampleFormat} */ (format.value) }),
+);
 
 mountJobsView(/** @type {HTMLElement} */ (document.getElementById('jobs')));

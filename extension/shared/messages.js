@@ -34,7 +34,7 @@ export const MSG = Object.freeze({
  * @typedef {{jobId: string, name: string}} StartFileJobData  the file is already in IndexedDB
  * @typedef {{url: string, name: string}} StartUrlJobData
  * @typedef {{jobId: string}} JobRef
- * @typedef {{jobId: string, source: JobSource, name: string}} RunJobData
+ * @typedef {{jobId: string, source: JobSource, name: string} & Partial<import('./settings.js').Settings>} RunJobData
  * @typedef {{kind: 'stored'} | {kind: 'url', url: string}} JobSource
  * @typedef {{jobId: string, phase: Phase, done: number, total: number}} JobProgressData
  * @typedef {'queued'|'fetching'|'decoding'|'separating'|'saving'} Phase

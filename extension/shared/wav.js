@@ -14,6 +14,9 @@ const FORMATS = {
   float32: { bytes: 4, tag: 3 },
 };
 
+/** @param {SampleFormat} format */
+export const bytesPerSample = (format) => FORMATS[format].bytes;
+
 /**
  * Interleave planar channels into the sample format's bytes.
  * @param {Float32Array[]} channels  same length each

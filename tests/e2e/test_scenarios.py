@@ -234,3 +234,25 @@ def test_two_jobs_queue_and_both_finish(browser, tmp_path):
         return states if all(s in ("done", "failed", "cancelled") for s in states) else None
 
     assert wait_for(both_finished, 240, what="both jobs to finish") == ["done", "done"]
+
+
+def test_stem_file_format_follows_the_setting(browser, tmp_path):
+    session = browser()
+    session.open("page/page.html")
+    expected = {"pcm24": "PCM_24", "float32": "FLOAT"}
+    for fmt in expected:
+        session.script(
+            "const s = document.getElementById('format'); s.value = arguments[0];s.dispatchEvent(new Event('change'));",
+            fmt,
+        )
+        wait_for(
+            lambda f=fmt: session.call("return (await ext.storage.local.get('settings')).settings?.format") == f, 10
+        )
+        song = tmp_path / f"{fmt}.flac"
+        shutil.copy(DATA / "excerpt.flac", song)
+        session.pick_file(song)
+        wait_for(lambda f=fmt: any(j["name"] == f and j["state"] == "done" for j in session.jobs()), 120, what=fmt)
+    assert session.click_all("button.download[data-stem='vocals']") == 2
+    for fmt, subtype in expected.items():
+        (path,) = session.wait_downloads([f"{fmt}-vocals.wav"])
+        assert sf.info(path).subtype == subtype

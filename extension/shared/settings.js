@@ -1,0 +1,22 @@
+// @ts-check
+/** User settings (storage.local `settings`), with defaults; read by the background per job. */
+import { api } from '../platform/browser-api.js';
+
+/**
+ * @typedef {{format: import('./wav.js').SampleFormat, threads: number}} Settings
+ * threads: 0 = one per core (where the page can use threads at all)
+ */
+
+/** @type {Settings} */
+export const DEFAULT_SETTINGS = Object.freeze({ format: 'pcm16', threads: 0 });
+
+/** @returns {Promise<Settings>} */
+export async function loadSettings() {
+  const { settings } = await api.storage.local.get('settings');
+  return { ...DEFAULT_SETTINGS, ...(settings ?? {}) };
+}
+
+/** @param {Partial<Settings>} change */
+export async function saveSettings(change) {
+  await api.storage.local.set({ settings: { ...(await loadSettings()), ...change } });
+}

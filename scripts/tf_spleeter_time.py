@@ -1,0 +1,37 @@
+"""Time Deezer's original Spleeter 2stems (TensorFlow graph + checkpoint) on one audio file.
+
+Run with a Python that has tensorflow-cpu (see scripts/make_golden.py); called by
+scripts/bench.py --tf-python. Prints one JSON line: {"seconds": ..., "peak_rss_mb": ...}.
+"""
+
+import json
+import resource
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import soundfile as sf
+import tensorflow as tf
+
+wheel, song, threads = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+tmp = Path(sys.argv[4])
+with zipfile.ZipFile(wheel) as archive:
+    archive.extractall(tmp)
+sys.path.insert(0, str(tmp))
+from spleeter.model import EstimatorSpecBuilder  # noqa: E402
+from spleeter.utils.configuration import load_configuration  # noqa: E402
+
+audio, rate = sf.read(song, dtype="float32", always_2d=True)
+tf.compat.v1.disable_eager_execution()
+config = tf.compat.v1.ConfigProto(intra_op_parallelism_threads=threads, inter_op_parallelism_threads=threads)
+with tf.Graph().as_default(), tf.compat.v1.Session(config=config) as session:
+    tf.compat.v1.keras.backend.set_learning_phase(0)
+    waveform = tf.compat.v1.placeholder(tf.float32, (None, 2))
+    outputs = EstimatorSpecBuilder({"waveform": waveform}, load_configuration()).outputs
+    tf.compat.v1.train.Saver().restore(session, str(tmp / "spleeter/pretrained_models/2stems/model"))
+    started = time.perf_counter()
+    session.run({k: outputs[k] for k in ("vocals", "accompaniment")}, {waveform: audio})
+    seconds = time.perf_counter() - started
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"seconds": round(seconds, 2), "peak_rss_mb": round(peak)}))
