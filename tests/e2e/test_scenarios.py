@@ -256,3 +256,52 @@ def test_stem_file_format_follows_the_setting(browser, tmp_path):
     for fmt, subtype in expected.items():
         (path,) = session.wait_downloads([f"{fmt}-vocals.wav"])
         assert sf.info(path).subtype == subtype
+
+
+def test_odd_and_bad_inputs_finish_or_fail_with_a_clear_message(browser, tmp_path):
+    excerpt, rate = sf.read(DATA / "excerpt.flac", dtype="float32")
+    files = tmp_path / "inputs"
+    files.mkdir()
+    flac = (DATA / "excerpt.flac").read_bytes()
+    noise = np.random.default_rng(3).integers(0, 256, 20_000, dtype=np.uint8).tobytes()
+    (files / "corrupt.flac").write_bytes(flac[:4] + noise)  # FLAC magic, then garbage
+    (files / "notes.mp3").write_text("this is a shopping list, not a song\n" * 40)
+    (files / "empty.wav").write_bytes(b"")
+    sf.write(files / "blip.wav", excerpt[: rate // 10], rate)  # 0.1 s
+    sf.write(files / "silence.wav", np.zeros((rate * 5, 2), dtype=np.float32), rate)
+    sf.write(files / "mono.wav", excerpt[: rate * 5, 0], rate)
+    sf.write(files / "phone.wav", excerpt[::5, 0][: 8000 * 5], 8000)  # any 8 kHz signal will do
+    sf.write(files / "studio.flac", excerpt[: 96000 * 5], 96000)  # any 96 kHz signal will do
+    surround = np.zeros((rate * 5, 6), dtype=np.float32)
+    surround[:, :2] = excerpt[: rate * 5]
+    surround[:, 2] = excerpt[: rate * 5].mean(axis=1)
+    sf.write(files / "surround.wav", surround, rate)
+    expected = {
+        "corrupt": ("failed", "could not be decoded"),
+        "notes": ("failed", "could not be decoded"),
+        "empty": ("failed", "empty"),
+        "blip": ("done", 0.1),
+        "silence": ("done", 5.0),
+        "mono": ("done", 5.0),
+        "phone": ("done", 5.0),
+        "studio": ("done", 5.0),
+        "surround": ("done", 5.0),
+    }
+    session = browser()
+    session.open("page/page.html")
+    for path in sorted(files.iterdir()):
+        session.pick_file(path)
+
+    def all_finished():
+        jobs = session.jobs()
+        done = [j for j in jobs if j["state"] in ("done", "failed", "cancelled")]
+        return len(jobs) == len(expected) and len(done) == len(jobs) and jobs
+
+    jobs = {j["name"]: j for j in wait_for(all_finished, 300, what="every input handled")}
+    for name, (state, detail) in expected.items():
+        job = jobs[name]
+        assert job["state"] == state, (name, job)
+        if state == "failed":
+            assert detail in job["error"], (name, job["error"])
+        else:
+            assert abs(job["durationS"] - detail) < 0.01, (name, job["durationS"])
