@@ -10,7 +10,7 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
 from builder.package import CHROME_ID
-from tests.e2e.session import Session
+from tests.e2e.session import Session, async_call_script, unwrap
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -56,17 +56,8 @@ class ChromiumSession(Session):
 
     def call(self, script: str, *args):
         """Run an async function body in the current page with `ext` = chrome; return its result."""
-        wrapped = (
-            "const done = arguments[arguments.length - 1];"
-            "const ext = chrome;"
-            f"(async (...args) => {{ {script} }})(...Array.from(arguments).slice(0, -1))"
-            ".then((v) => done({ok: true, v}), (e) => done({ok: false, e: String(e)}));"
-        )
         self.driver.set_script_timeout(120)
-        result = self.driver.execute_async_script(wrapped, *args)
-        if not result["ok"]:
-            raise RuntimeError(result["e"])
-        return result["v"]
+        return unwrap(self.driver.execute_async_script(async_call_script(script, "chrome"), *args))
 
     def script(self, source: str, *args):
         return self.driver.execute_script(source, *args)

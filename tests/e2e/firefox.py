@@ -20,7 +20,7 @@ from mozprofile import FirefoxProfile
 from mozrunner import FirefoxRunner
 
 from builder.package import GECKO_ID
-from tests.e2e.session import Session
+from tests.e2e.session import Session, async_call_script, unwrap
 
 FIREFOX = "/usr/bin/firefox-esr"
 UUID = "8c5e3f2a-1b7d-4c9e-9a6f-2d4b8e1c7a35"  # pinned through extensions.webextensions.uuids
@@ -94,17 +94,8 @@ class FirefoxSession(Session):
 
     def call(self, script: str, *args):
         """Run an async function body in the page with `ext` = its extension API; return its result."""
-        wrapped = (
-            "const done = arguments[arguments.length - 1];"
-            "const ext = window.wrappedJSObject.browser;"
-            f"(async (...args) => {{ {script} }})(...Array.from(arguments).slice(0, -1))"
-            ".then((v) => done({ok: true, v: v === undefined ? null : JSON.parse(JSON.stringify(v))}),"
-            " (e) => done({ok: false, e: String(e)}));"
-        )
-        result = self.marionette.execute_async_script(wrapped, script_args=list(args), script_timeout=120_000)
-        if not result["ok"]:
-            raise RuntimeError(result["e"])
-        return result["v"]
+        wrapped = async_call_script(script, "window.wrappedJSObject.browser")
+        return unwrap(self.marionette.execute_async_script(wrapped, script_args=list(args), script_timeout=120_000))
 
     def script(self, source: str, *args):
         return self.marionette.execute_script(source, script_args=list(args))

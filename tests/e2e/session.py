@@ -6,6 +6,24 @@ import time
 from pathlib import Path
 
 
+def async_call_script(script: str, api: str) -> str:
+    """JS for an async WebDriver/Marionette script: runs ``script`` as an async function body
+    with ``ext`` = ``api`` and ``args`` = the call's arguments; answers {ok, v} or {ok, e}."""
+    return (
+        "const done = arguments[arguments.length - 1];"
+        f"const ext = {api};"
+        f"(async (...args) => {{ {script} }})(...Array.from(arguments).slice(0, -1))"
+        ".then((v) => done({ok: true, v: v === undefined ? null : JSON.parse(JSON.stringify(v))}),"
+        " (e) => done({ok: false, e: String(e)}));"
+    )
+
+
+def unwrap(result: dict):
+    if not result["ok"]:
+        raise RuntimeError(result["e"])
+    return result["v"]
+
+
 class Session:
     """Mixin: subclasses provide ``call(script, *args)`` (async body, ``ext`` = the page's
     extension API), ``script(source, *args)`` (sync, in the current page), ``open(path)``,
