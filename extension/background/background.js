@@ -7,7 +7,8 @@
 import { api } from '../platform/browser-api.js';
 import { connectHost } from '../platform/inference-host.js';
 import { MSG, TARGET, isOwnSender } from '../shared/messages.js';
-import { changeJobs, listJobs, nameFromUrl, updateJob } from '../shared/jobs.js';
+import { changeJobs, listJobs, updateJob } from '../shared/jobs.js';
+import { nameFromUrl } from '../shared/names.js';
 import { loadSettings } from '../shared/settings.js';
 import { deleteJobData } from '../shared/store.js';
 import { MENUS, clickedUrl } from './menus.js';

@@ -60,22 +60,3 @@ export function onJobsChanged(listener) {
     if (area === 'local' && changes[KEY]) listener(/** @type {Job[]} */ (changes[KEY].newValue ?? []));
   });
 }
-
-/** A file name without path separators, control or reserved characters. @param {string} name */
-export function safeFileName(name) {
-  const cleaned = name
-    .replace(/[\u0000-\u001f\u007f/\\:*?"<>|]+/g, '_')
-    .replace(/^[\s.]+|[\s.]+$/g, '')
-    .slice(0, 120);
-  return /^(con|prn|aux|nul|com\d|lpt\d)$/i.test(cleaned) || cleaned === '' ? `track_${cleaned}` : cleaned;
-}
-
-/** The track's name from a URL's last path segment (without extension). @param {string} url */
-export function nameFromUrl(url) {
-  try {
-    const last = decodeURIComponent(new URL(url).pathname.split('/').pop() ?? '');
-    return last.replace(/\.[a-z0-9]{2,5}$/i, '') || new URL(url).host;
-  } catch {
-    return 'audio';
-  }
-}

@@ -5,7 +5,8 @@
  */
 import { api } from '../platform/browser-api.js';
 import { MSG, TARGET, message } from '../shared/messages.js';
-import { listJobs, onJobsChanged, safeFileName } from '../shared/jobs.js';
+import { listJobs, onJobsChanged } from '../shared/jobs.js';
+import { safeFileName } from '../shared/names.js';
 import { getStem } from '../shared/store.js';
 import { downloadZip } from '../vendor/client-zip.js';
 

@@ -211,15 +211,8 @@ def test_cancel_stops_the_job_and_keeps_no_partial_stems(browser, tmp_path):
     job = _wait_running(session, 0.05)
     assert session.click_all("li.job button.cancel") == 1
     wait_for(lambda: session.jobs()[0]["state"] == "cancelled", 60, what="cancellation")
-    stored = session.call(
-        "const db = await new Promise((ok, ko) => {"
-        " const r = indexedDB.open('demixer'); r.onsuccess = () => ok(r.result); r.onerror = ko; });"
-        "const count = (store) => new Promise((ok) => { const r = db.transaction(store).objectStore(store).count("
-        "IDBKeyRange.bound([args[0]], [args[0], []])); r.onsuccess = () => ok(r.result); });"
-        "return {chunks: await count('chunks'), stems: await count('stems')};",
-        job["id"],
-    )
-    assert stored == {"chunks": 0, "stems": 0}
+    stored = _stored_counts(session, job["id"])
+    assert stored == {"inputs": 0, "chunks": 0, "stems": 0}
 
 
 def test_two_jobs_queue_and_both_finish(browser, tmp_path):
@@ -305,3 +298,46 @@ def test_odd_and_bad_inputs_finish_or_fail_with_a_clear_message(browser, tmp_pat
             assert detail in job["error"], (name, job["error"])
         else:
             assert abs(job["durationS"] - detail) < 0.01, (name, job["durationS"])
+
+
+def _stored_counts(session, job_id):
+    return session.call(
+        "const db = await new Promise((ok, ko) => {"
+        " const r = indexedDB.open('demixer'); r.onsuccess = () => ok(r.result); r.onerror = ko; });"
+        "const count = (store, range) => new Promise((ok) => {"
+        " const r = db.transaction(store).objectStore(store).count(range); r.onsuccess = () => ok(r.result); });"
+        "const all = IDBKeyRange.bound([args[0]], [args[0], []]);"
+        "return {inputs: await count('inputs', args[0]), chunks: await count('chunks', all),"
+        " stems: await count('stems', all)};",
+        job_id,
+    )
+
+
+def test_popup_reopened_mid_job_shows_progress_then_the_stems(browser, tmp_path):
+    session = browser()
+    session.open("page/page.html")
+    session.pick_file(_long_song(tmp_path, repeats=15))  # 3 minutes: still running when we look
+    _wait_running(session, 0.05)
+    session.open("popup/popup.html")  # the page that started it is gone; a fresh popup
+    text = wait_for(
+        lambda: session.script(
+            "return document.querySelector('li.job[data-state=running] .progress-text')?.textContent"
+        ),
+        30,
+        what="progress in the popup",
+    )
+    assert "%" in text and "left" in text
+    finished_job(session)
+    buttons = wait_for(lambda: session.script("return document.querySelectorAll('button.download').length"), 10)
+    assert buttons == len(STEMS)
+
+
+def test_remove_deletes_everything_stored_for_the_job(browser):
+    session = browser()
+    session.open("page/page.html")
+    session.pick_file(DATA / "excerpt.flac")
+    job = finished_job(session)
+    assert _stored_counts(session, job["id"]) == {"inputs": 0, "chunks": 0, "stems": len(STEMS)}
+    assert session.click_all("li.job button.remove") == 1
+    wait_for(lambda: session.jobs() == [], 20, what="the job to be removed")
+    assert _stored_counts(session, job["id"]) == {"inputs": 0, "chunks": 0, "stems": 0}
