@@ -62,7 +62,13 @@ async function addJob({ name, source, id = crypto.randomUUID(), error }) {
       ...(error ? { error } : {}),
     });
   });
-  if (!error) await host.send(MSG.RUN_JOB, { jobId: id, source, name, ...(await loadSettings()) });
+  if (!error) {
+    try {
+      await host.send(MSG.RUN_JOB, { jobId: id, source, name, ...(await loadSettings()) });
+    } catch (failure) {
+      await updateJob(id, { state: 'failed', error: `Could not start the separation: ${failure}` });
+    }
+  }
   return id;
 }
 

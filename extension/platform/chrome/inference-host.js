@@ -11,18 +11,28 @@ const DOCUMENT = 'platform/offscreen.html';
 /** @type {Promise<void> | null} */
 let creating = null;
 
-async function ensureDocument() {
-  const url = api.runtime.getURL(DOCUMENT);
+async function hasDocument() {
   const contexts = await api.runtime.getContexts({
     contextTypes: [api.runtime.ContextType.OFFSCREEN_DOCUMENT],
-    documentUrls: [url],
+    documentUrls: [api.runtime.getURL(DOCUMENT)],
   });
-  if (contexts.length > 0) return;
+  return contexts.length > 0;
+}
+
+async function ensureDocument() {
+  if (creating) return creating;
+  if (await hasDocument()) return;
+  // Several jobs can arrive together: all but the first wait on its promise. A caller that was
+  // already past the checks when the first finished gets "only a single offscreen document"; the
+  // document it wanted exists, so that is success.
   creating ??= api.offscreen
     .createDocument({
       url: DOCUMENT,
       reasons: [api.offscreen.Reason.WORKERS],
       justification: 'Runs the separation model (WebAssembly worker threads) on audio the user chose.',
+    })
+    .catch(async (error) => {
+      if (!(await hasDocument())) throw error;
     })
     .finally(() => {
       creating = null;
