@@ -3,7 +3,7 @@ the browser (through the generated JSON descriptor) need to know to run it."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from enum import StrEnum
 
 
@@ -78,6 +78,3 @@ class ModelSpec:
                 "layout": "nb_patches,nb_stems,nb_channels,nb_frames,nb_bins",
             },
         }
-
-    def as_dict(self) -> dict:
-        return asdict(self)
