@@ -207,10 +207,11 @@ def test_background_stopped_mid_job_the_job_finishes_once(browser, tmp_path):
 def test_cancel_stops_the_job_and_keeps_no_partial_stems(browser, tmp_path):
     session = browser()
     session.open("page/page.html")
-    session.pick_file(_long_song(tmp_path))
+    session.pick_file(_long_song(tmp_path, repeats=15))  # 3 minutes: the cancel lands mid-job
     job = _wait_running(session, 0.05)
     assert session.click_all("li.job button.cancel") == 1
-    wait_for(lambda: session.jobs()[0]["state"] == "cancelled", 60, what="cancellation")
+    state = wait_for(lambda: (s := session.jobs()[0]["state"]) != "running" and s, 60, what="the job to stop")
+    assert state == "cancelled"
     stored = _stored_counts(session, job["id"])
     assert stored == {"inputs": 0, "chunks": 0, "stems": 0}
 
