@@ -64,12 +64,20 @@ async function addJob({ name, source, id = crypto.randomUUID(), error }) {
   });
   if (!error) {
     try {
-      await host.send(MSG.RUN_JOB, { jobId: id, source, name, ...(await loadSettings()) });
+      await runJob({ id, source, name });
     } catch (failure) {
       await updateJob(id, { state: 'failed', error: `Could not start the separation: ${failure}` });
     }
   }
   return id;
+}
+
+/**
+ * Hand a job to the inference host with the current settings.
+ * @param {{id: string, source: import('../shared/messages.js').JobSource, name: string}} job
+ */
+async function runJob({ id, source, name }) {
+  await host.send(MSG.RUN_JOB, { jobId: id, source, name, ...(await loadSettings()) });
 }
 
 /** One handler per message type this context owns. @type {Record<string, (data: any) => Promise<unknown> | void>} */
@@ -134,7 +142,7 @@ api.runtime.onMessage.addListener((msg, sender, sendResponse) => {
 async function resumeUnfinishedJobs() {
   for (const job of await listJobs()) {
     if (job.state === 'queued' || job.state === 'running') {
-      await host.send(MSG.RUN_JOB, { jobId: job.id, source: job.source, name: job.name, ...(await loadSettings()) });
+      await runJob(job);
     }
   }
 }

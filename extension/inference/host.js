@@ -5,7 +5,7 @@
  * offscreen document (Chrome) or the background page (Firefox); it reports through `report`.
  */
 import { MSG } from '../shared/messages.js';
-import { createRunner, threadCount } from './model-runner.js';
+import { createRunner } from './model-runner.js';
 import { CancelledError, separateJob } from './separator.js';
 
 /**
@@ -29,9 +29,9 @@ export function createHost(report, { modelBase }) {
   const queue = [];
   /** @type {{jobId: string, controller: AbortController} | null} */
   let current = null;
-  /** One session at a time, re-created when a job asks for another thread count. */
-  /** @type {{threads: number, runner: Promise<import('./model-runner.js').ModelRunner>} | null} */
-  let session = null;
+  /** Created by the first job; its thread request sizes the page's WASM pool (model-runner.js). */
+  /** @type {Promise<import('./model-runner.js').ModelRunner> | null} */
+  let runner = null;
   /** @type {Promise<import('./separator.js').ModelDescriptor> | null} */
   let descriptor = null;
 
@@ -45,19 +45,11 @@ export function createHost(report, { modelBase }) {
       const model = await descriptor;
       const done = await separateJob(job, {
         descriptor: model,
-        getRunner: async () => {
-          const threads = threadCount(job.threads);
-          if (session?.threads !== threads) {
-            const previous = session;
-            session = { threads, runner: createRunner(new URL(model.file, modelBase).href, { threads }) };
-            await previous?.runner.then((r) => r.release()).catch(() => {});
-          }
-          return session.runner;
-        },
+        getRunner: () => (runner ??= createRunner(new URL(model.file, modelBase).href, { threads: job.threads })),
         progress: (p) => report(MSG.JOB_PROGRESS, p),
         signal: current.controller.signal,
       });
-      report(MSG.JOB_DONE, { ...done, threads: (await session?.runner)?.threads });
+      report(MSG.JOB_DONE, { ...done, threads: (await runner)?.threads });
     } catch (error) {
       const cancelled = error instanceof CancelledError;
       const text = error instanceof Error ? error.message : String(error);

@@ -80,17 +80,19 @@ export async function finishStem(jobId, stem, header) {
 /** @param {string} jobId @param {string} stem @returns {Promise<Blob | undefined>} */
 export const getStem = (jobId, stem) => run('stems', 'readonly', (s) => s.get([jobId, stem]));
 
-/** Delete everything stored for a job (input, partial chunks, stems). @param {string} jobId */
-export async function deleteJobData(jobId) {
-  const all = IDBKeyRange.bound([jobId], [jobId, []]);
-  await run('inputs', 'readwrite', (s) => s.delete(jobId));
-  await run('chunks', 'readwrite', (s) => s.delete(all));
-  await run('stems', 'readwrite', (s) => s.delete(all));
-}
+/** Every [jobId, ...] key of a job. @param {string} jobId */
+const jobKeys = (jobId) => IDBKeyRange.bound([jobId], [jobId, []]);
 
 /** Drop a job's partial chunks (a restarted job writes them again). @param {string} jobId */
 export async function deleteChunks(jobId) {
-  await run('chunks', 'readwrite', (s) => s.delete(IDBKeyRange.bound([jobId], [jobId, []])));
+  await run('chunks', 'readwrite', (s) => s.delete(jobKeys(jobId)));
+}
+
+/** Delete everything stored for a job (input, partial chunks, stems). @param {string} jobId */
+export async function deleteJobData(jobId) {
+  await run('inputs', 'readwrite', (s) => s.delete(jobId));
+  await deleteChunks(jobId);
+  await run('stems', 'readwrite', (s) => s.delete(jobKeys(jobId)));
 }
 
 /** @param {string} jobId */
