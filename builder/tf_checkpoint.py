@@ -1,4 +1,4 @@
-"""Read a TensorFlow checkpoint bundle (``model.index`` + ``model.data-*``) without TensorFlow.
+"""Read (and, for tests, write) a TensorFlow checkpoint bundle without TensorFlow.
 
 A TF2/TF1 "tensor bundle" is two files:
 
@@ -11,6 +11,10 @@ Formats: tensorflow/core/util/tensor_bundle/tensor_bundle.proto and LevelDB's ta
 We read it ourselves (about a hundred lines) instead of importing TensorFlow (hundreds of MB, and
 no wheel for every Python we run on) just to read ~20 float arrays; ``tests/unit`` checks this
 reader against a listing produced by TensorFlow's own reader (``scripts/make_golden.py``).
+
+:func:`write_checkpoint` is the inverse, for checkpoints of randomly initialised models in
+Spleeter's own format (tests of the 4/5-stem converters); TensorFlow's ``Saver`` restores what it
+writes (``scripts/make_golden_random.py`` does exactly that).
 """
 
 from __future__ import annotations
@@ -26,6 +30,14 @@ _FOOTER_LEN = 48
 _BLOCK_TRAILER_LEN = 5  # 1 byte compression type + 4 bytes masked crc32c
 # tensorflow/core/framework/types.proto DataType -> numpy
 _DTYPES = {1: np.float32, 2: np.float64, 3: np.int32, 9: np.int64, 10: np.bool_}
+_CRC32C_MASK_DELTA = 0xA282EAD8  # LevelDB/TF store crc32c "masked": rotated right 15, plus this
+
+
+def _masked_crc32c(data: bytes) -> int:
+    import google_crc32c  # dev dependency: only writing checkpoints (tests, scripts) needs it
+
+    crc = google_crc32c.value(data)
+    return (((crc >> 15) | (crc << 17)) + _CRC32C_MASK_DELTA) & 0xFFFFFFFF
 
 
 class CheckpointError(ValueError):
@@ -139,12 +151,18 @@ def _index_entries(index: bytes) -> dict[str, _Entry]:
 
 
 def read_checkpoint(prefix: Path | str) -> dict[str, np.ndarray]:
-    """All variables of the bundle at ``prefix`` (e.g. ``.../2stems/model``), by name.
+    """All variables of the bundle at ``prefix`` (e.g. ``.../2stems/model``, or the folder holding
+    exactly one bundle, e.g. ``.../pretrained_models/4stems``), by name.
 
     Raises:
         CheckpointError: missing files, unsupported layout, or sizes that do not add up.
     """
     prefix = Path(prefix)
+    if prefix.is_dir():
+        indexes = sorted(prefix.glob("*.index"))
+        if len(indexes) != 1:
+            raise CheckpointError(f"{prefix}: expected one checkpoint (*.index), found {len(indexes)}")
+        prefix = indexes[0].with_suffix("")
     index_path = prefix.with_name(prefix.name + ".index")
     if not index_path.is_file():
         raise CheckpointError(f"no checkpoint index at {index_path}")
@@ -167,3 +185,62 @@ def read_checkpoint(prefix: Path | str) -> dict[str, np.ndarray]:
             raise CheckpointError(f"{name}: {len(raw)} bytes for shape {entry.shape}")
         tensors[name] = np.frombuffer(raw, dtype=dtype).reshape(entry.shape).copy()
     return tensors
+
+
+def _put_varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        if value:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+def _proto_field(number: int, value: int | bytes) -> bytes:
+    if isinstance(value, bytes):
+        return _put_varint(number << 3 | 2) + _put_varint(len(value)) + value
+    return _put_varint(number << 3) + _put_varint(value)
+
+
+def _block(entries: list[tuple[bytes, bytes]]) -> bytes:
+    """An SSTable block: every key whole (no prefix sharing), one restart point."""
+    body = b"".join(_put_varint(0) + _put_varint(len(k)) + _put_varint(len(v)) + k + v for k, v in entries)
+    return body + struct.pack("<II", 0, 1)
+
+
+def write_checkpoint(prefix: Path | str, variables: dict[str, np.ndarray]) -> Path:
+    """Write ``variables`` (float32) as a one-shard bundle at ``prefix``; returns ``prefix``.
+
+    Uncompressed SSTable with checksums, as TensorFlow's ``BundleWriter`` writes it.
+    """
+    prefix = Path(prefix)
+    prefix.parent.mkdir(parents=True, exist_ok=True)
+    data = bytearray()
+    entries: list[tuple[bytes, bytes]] = []
+    version = _proto_field(1, 1)  # VersionDef.producer
+    entries.append((b"", _proto_field(1, 1) + _proto_field(3, version)))  # header: 1 shard, little-endian
+    for name in sorted(variables):
+        raw = np.ascontiguousarray(variables[name], dtype="<f4").tobytes()
+        dims = b"".join(_proto_field(2, _proto_field(1, size)) for size in variables[name].shape)
+        entry = _proto_field(1, 1) + _proto_field(2, dims) + _proto_field(4, len(data)) + _proto_field(5, len(raw))
+        entry += _put_varint(6 << 3 | 5) + struct.pack("<I", _masked_crc32c(raw))
+        entries.append((name.encode(), entry))
+        data += raw
+
+    table = bytearray()
+
+    def append_block(contents: bytes) -> bytes:
+        handle = _put_varint(len(table)) + _put_varint(len(contents))
+        table.extend(contents + b"\0" + struct.pack("<I", _masked_crc32c(contents + b"\0")))
+        return handle
+
+    data_handle = append_block(_block(entries))
+    meta_handle = append_block(_block([]))
+    index_handle = append_block(_block([(entries[-1][0], data_handle)]))
+    footer = (meta_handle + index_handle).ljust(_FOOTER_LEN - 8, b"\0") + struct.pack("<Q", _TABLE_MAGIC)
+    prefix.with_name(prefix.name + ".index").write_bytes(bytes(table) + footer)
+    prefix.with_name(prefix.name + ".data-00000-of-00001").write_bytes(bytes(data))
+    return prefix

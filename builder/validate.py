@@ -59,10 +59,17 @@ def check_sdr_floor(sdrs: dict[str, float], floor_db: float, what: str) -> None:
 class ParityReport:
     max_abs_diff: float
     shape: tuple[int, ...]
+    outlier_fraction: float  # of mask values beyond atol
 
 
-def check_onnx_parity(model, onnx_path, magnitude: np.ndarray, atol: float) -> ParityReport:
-    """Masks of the fp32 ONNX model vs torch on ``magnitude`` (use a shape not exported with)."""
+def check_onnx_parity(model, onnx_path, magnitude: np.ndarray, atol: float,
+                      outlier_fraction: float = 0.0) -> ParityReport:  # fmt: skip
+    """Masks of the fp32 ONNX model vs torch on ``magnitude`` (use a shape not exported with).
+
+    At most ``outlier_fraction`` of the mask values may differ by more than ``atol``: where every
+    stem's estimate is ~0 the ratio mask is set by its 1e-10 epsilon and float rounding decides
+    it (seen with random weights, never with the published 2stems model).
+    """
     import torch
 
     with torch.no_grad():
@@ -70,10 +77,13 @@ def check_onnx_parity(model, onnx_path, magnitude: np.ndarray, atol: float) -> P
     actual = onnx_core(onnx_path)(magnitude)
     if actual.shape != expected.shape:
         raise ShapeError(f"ONNX masks {actual.shape}, torch {expected.shape}")
-    diff = float(np.max(np.abs(actual - expected)))
-    if not diff <= atol:  # NaN fails too
-        raise ToleranceError(f"ONNX vs torch masks differ by {diff:.3g} > atol {atol}")
-    return ParityReport(diff, tuple(actual.shape))
+    diffs = np.abs(actual - expected)
+    diff = float(np.max(diffs))
+    outliers = float(np.mean(~(diffs <= atol)))  # NaN counts as an outlier
+    if outliers > outlier_fraction:
+        raise ToleranceError(f"ONNX vs torch masks differ by up to {diff:.3g}; {outliers:.2e} of them by more "
+                             f"than atol {atol} (allowed: {outlier_fraction:.0e})")  # fmt: skip
+    return ParityReport(diff, tuple(actual.shape), outliers)
 
 
 def int8_plan(fp32_path, spec: ModelSpec, waveform: np.ndarray, reference: np.ndarray,

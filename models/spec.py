@@ -26,6 +26,26 @@ class Precision(StrEnum):
     DYNAMIC_QUINT8 = "dynamic-quint8"  # onnxruntime.quantization.quantize_dynamic, for comparison
 
 
+class Activation(StrEnum):
+    LEAKY_RELU = "leaky_relu"  # slope 0.2, Spleeter's default encoder activation
+    RELU = "relu"  # Spleeter's default decoder activation
+    ELU = "elu"  # alpha 1, the 4stems and 5stems configs' choice for both
+
+
+class MaskActivation(StrEnum):
+    SIGMOID = "sigmoid"  # ``unet.unet``: each stem's U-Net ends in its own sigmoid mask
+    SOFTMAX = "softmax"  # ``unet.softmax_unet``: the stems' logits are softmax-normalised together
+
+
+@dataclass(frozen=True)
+class UNetSpec:
+    """Which of Spleeter's U-Net variants (``model.type`` and ``model.params`` of its configs)."""
+
+    conv_activation: Activation = Activation.LEAKY_RELU
+    deconv_activation: Activation = Activation.RELU
+    mask_activation: MaskActivation = MaskActivation.SIGMOID
+
+
 @dataclass(frozen=True)
 class StftSpec:
     """Spleeter-style STFT: periodic Hann, ``n_fft`` zeros prepended, end padded to whole frames."""
@@ -41,6 +61,7 @@ class Tolerances:
     """Declared fidelity bars, checked by the builder and the tests."""
 
     onnx_fp32_atol: float = 1e-4  # masks, fp32 ONNX vs torch
+    onnx_fp32_outlier_fraction: float = 1e-3  # masks allowed beyond atol (ill-conditioned bins)
     port_sdr_db: float = 40.0  # torch port vs the original TensorFlow graph, per stem
     quantized_sdr_db: float = 30.0  # quantized stems vs fp32 stems, per stem
 
@@ -54,6 +75,7 @@ class ModelSpec:
     stft: StftSpec = StftSpec()
     mask_extension: MaskExtension = MaskExtension.ZEROS
     separation_exponent: float = 2.0
+    unet: UNetSpec = UNetSpec()
     opset: int = 18  # torch.onnx (dynamo) emits 18 natively; ORT-web 1.30 runs it
     precision: Precision = Precision.INT8_WEIGHTS
     tolerances: Tolerances = Tolerances()

@@ -48,3 +48,18 @@ def built(tmp_path_factory) -> Path:
     config = BuildConfig(precisions=(Precision.INT8_WEIGHTS, Precision.FP32), paths=Paths(dist=dist))
     build_model(config, log=lambda line: None)
     return dist
+
+
+@pytest.fixture(scope="session")
+def random_checkpoint(tmp_path_factory):
+    """Seeded random checkpoints of the published Spleeter 4/5-stem architectures, in TF's format."""
+    from builder.random_weights import spleeter_checkpoint
+
+    made: dict[str, Path] = {}
+
+    def make(model_name: str) -> Path:
+        if model_name not in made:
+            made[model_name] = spleeter_checkpoint(model_name, tmp_path_factory.mktemp(model_name) / "model")
+        return made[model_name]
+
+    return make

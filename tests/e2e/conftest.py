@@ -48,8 +48,9 @@ def browser(request, packaged, tmp_path):
     """start(precision=..., proxy_port=None) -> a session of this browser with the extension."""
     sessions = []
 
-    def start(precision: Precision = Precision.INT8_WEIGHTS, proxy_port: int | None = None, extra_args=()):
-        dist = packaged(precision)
+    def start(precision: Precision = Precision.INT8_WEIGHTS, proxy_port: int | None = None, extra_args=(),
+              dist: Path | None = None):  # fmt: skip
+        dist = dist or packaged(precision)
         if request.param == "chromium":
             args = [*extra_args]
             if proxy_port:

@@ -109,12 +109,11 @@ def test_built_code_loads_nothing_remote_and_never_evals(staged):
         assert not re.search(r"\beval\(|new Function\(", text), path
 
 
-def test_every_catalog_model_with_a_published_checkpoint_has_golden_parity_data():
+def test_every_catalog_model_has_golden_parity_data():
     for name in catalog.names():
         source = catalog.get(name).default_checkpoint
-        if source is None:
-            continue
-        golden = build_module._GOLDEN.get(source)
+        # no published checkpoint here: golden stems of the original framework on a random one
+        golden = build_module._GOLDEN.get(source) if source else f"golden-tf-{name}-{{stem}}.flac"
         assert golden, name
         for stem in catalog.get(name).spec.stems:
             assert (ROOT / "tests" / "data" / golden.format(stem=stem)).is_file(), (name, stem)

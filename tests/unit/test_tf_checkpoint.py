@@ -4,7 +4,7 @@ import json
 import numpy as np
 import pytest
 
-from builder.tf_checkpoint import CheckpointError, read_checkpoint
+from builder.tf_checkpoint import CheckpointError, read_checkpoint, write_checkpoint
 from tests.conftest import DATA
 
 
@@ -31,3 +31,19 @@ def test_missing_data_shard_is_a_clear_error(tmp_path, checkpoint):
     (tmp_path / "model.index").write_bytes(index.read_bytes())
     with pytest.raises(CheckpointError, match="missing checkpoint data file"):
         read_checkpoint(tmp_path / "model")
+
+
+def test_writer_round_trips_the_published_checkpoint_through_the_reader(tmp_path, checkpoint):
+    """The writer (random-weight test checkpoints; TF's Saver restores them in make_golden_random.py)
+    is the reader's exact inverse; a folder holding one bundle reads like its prefix."""
+    tensors = read_checkpoint(checkpoint)
+    again = read_checkpoint(write_checkpoint(tmp_path / "copy" / "model", tensors).parent)
+    assert sorted(again) == sorted(tensors)
+    assert all(np.array_equal(again[name], tensors[name]) for name in tensors)
+
+
+def test_a_folder_with_two_checkpoints_is_ambiguous(tmp_path):
+    for prefix in ("a", "b"):
+        write_checkpoint(tmp_path / prefix, {"x": np.zeros(2, np.float32)})
+    with pytest.raises(CheckpointError, match="expected one checkpoint"):
+        read_checkpoint(tmp_path)

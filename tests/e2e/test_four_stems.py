@@ -1,0 +1,75 @@
+"""A user-supplied 4-stem checkpoint, end to end: builder -> extension -> stems, in both browsers.
+
+The checkpoint is a seeded random one of Spleeter's exact 4stems architecture in TensorFlow's own
+format (builder/random_weights.py); its conversion is checked against TensorFlow itself in
+tests/parity. Here: the descriptor alone drives the UI (four stems listed, four downloads, in
+the descriptor's order) and the browser's stems match the PyTorch port's.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from builder.audio_io import load_audio
+from builder.config import BuildConfig, Paths
+from builder.package import PackageConfig, package
+from builder.separate import separate
+from builder.validate import sdr_db
+from models import catalog
+from models.spec import Precision
+from tests.conftest import DATA
+from tests.e2e.test_scenarios import finished_job
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+MODEL = "spleeter-4stems"
+SPEC = catalog.get(MODEL).spec
+
+
+@pytest.fixture(scope="session")
+def four_stem_dist(random_checkpoint, tmp_path_factory):
+    from builder.build import build_model
+
+    dist = tmp_path_factory.mktemp("dist-4stems")
+    config = BuildConfig(MODEL, random_checkpoint(MODEL), (Precision.FP32, Precision.INT8_WEIGHTS), Paths(dist=dist))
+    report = build_model(config, log=print)
+    for artifact in report.artifacts:
+        print(f"{MODEL} {artifact.precision}: {artifact.bytes / 1e6:.1f} MB, SDR vs fp32 {artifact.sdr_vs_fp32_db}")
+    package(PackageConfig(MODEL, Precision.FP32, dist), log=print)
+    return dist
+
+
+def test_descriptor_lists_the_four_stems_in_checkpoint_order(four_stem_dist):
+    descriptor = json.loads((four_stem_dist / "chrome" / "models" / "model.json").read_text())
+    assert descriptor["stems"] == ["vocals", "drums", "bass", "other"]
+
+
+def test_four_stem_extension_matches_the_pytorch_port(browser, four_stem_dist, random_checkpoint):
+    session = browser(dist=four_stem_dist)
+    session.open("page/page.html")
+    session.pick_file(DATA / "excerpt.flac")
+    job = finished_job(session)
+    assert [s["stem"] for s in job["stems"]] == list(SPEC.stems)
+    shown = session.script("return [...document.querySelectorAll('li.job button.download')].map(b => b.textContent)")
+    assert len(shown) == 4 and all(stem in label for stem, label in zip(SPEC.stems, shown, strict=True)), shown
+
+    assert session.click_all("button.download") == 4
+    downloads = session.wait_downloads([f"excerpt-{s}.wav" for s in SPEC.stems])
+    model = catalog.get(MODEL).load(SPEC, random_checkpoint(MODEL))
+
+    def core(magnitude):
+        with torch.no_grad():
+            return model(torch.from_numpy(magnitude)).numpy()
+
+    reference = separate(load_audio(DATA / "excerpt.flac").waveform, SPEC, core)
+    for stem, path, expected in zip(SPEC.stems, downloads, reference, strict=True):
+        ours, rate = sf.read(path, dtype="float32")
+        assert rate == 44100 and ours.shape == expected.shape
+        sdr = sdr_db(expected, ours)
+        print(f"{session.name} {MODEL} fp32 {stem}: browser vs PyTorch SDR {sdr:.1f} dB")
+        assert sdr >= SPEC.tolerances.port_sdr_db, (stem, sdr)
+        assert np.sqrt(np.mean(ours**2)) > 1e-3
