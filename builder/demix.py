@@ -15,13 +15,17 @@ from builder.audio_io import AudioError, SampleFormat, StemWriter, load_audio, r
 from builder.runtime import onnx_core
 from builder.separate import Progress, separate_chunks
 from models import catalog
-from models.spec import MaskExtension, ModelSpec, Precision
+from models.spec import MaskExtension, ModelFamily, ModelSpec, Precision
 
 MIN_SAMPLE_RATE = 8000  # below this there is no music left to separate
 MAX_SAMPLE_RATE = 384000
 
 
 class ModelNotBuiltError(FileNotFoundError):
+    pass
+
+
+class UnsupportedModelError(ValueError):
     pass
 
 
@@ -61,6 +65,9 @@ def separate_file(song: Path, out_dir: Path, models_dir: Path, options: DemixOpt
     partial stem file is left behind.
     """
     spec = catalog.get(options.model).spec
+    if spec.family is not ModelFamily.SPECTRAL_MASKS:
+        raise UnsupportedModelError(f"separate runs spectral-mask models only; {spec.name} is checked against "
+                                    "demucs at build time (issue #7)")  # fmt: skip
     model_path = find_model(models_dir, spec, options.precision)
     audio = load_audio(song)
     if not MIN_SAMPLE_RATE <= audio.sample_rate <= MAX_SAMPLE_RATE:

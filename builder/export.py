@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 import warnings
 from pathlib import Path
@@ -44,6 +46,32 @@ def export_core(model: nn.Module, spec: ModelSpec, path: Path) -> Path:
             optimize=EXPORTER_OPTIMIZE,
             verbose=False,
         )
+    program.save(str(path), external_data=False)
+    onnx.checker.check_model(str(path))
+    return path
+
+
+# 2026-11-24, torch 2.13.0 + onnxscript 0.7.2: unoptimized, HTDemucs's positional embeddings
+# (``torch.arange(0.0, width)``) become a Range whose inputs mix float and int64, which
+# onnxruntime refuses to load; the exporter's optimizer folds them to constants (the shapes are
+# static). HTDemucs has no near-zero additive constants like Spleeter's, and parity is checked.
+HTDEMUCS_EXPORTER_OPTIMIZE = True
+
+
+def export_htdemucs_core(core: nn.Module, path: Path, opset: int) -> Path:
+    """Write :class:`models.htdemucs.HTDemucsCore` as fp32 ONNX for one segment (static shapes)."""
+    model = core.model
+    mix = torch.randn(1, model.audio_channels, core.segment_length) * 0.1
+    with torch.no_grad():  # the class's own transforms: the core's copy has them patched out
+        spec = type(model)._magnitude(model, type(model)._spec(model, mix))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for logger in ("torch.onnx", "onnxscript", "onnx_ir"):  # constant-folding chatter
+        logging.getLogger(logger).setLevel(logging.ERROR)
+    with warnings.catch_warnings(), torch.no_grad(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")  # exporter chatter; the result is validated right after
+        program = torch.onnx.export(core.eval(), (mix, spec), input_names=["mix", "spec"],
+                                    output_names=["wave", "spec_out"], opset_version=opset, dynamo=True,
+                                    optimize=HTDEMUCS_EXPORTER_OPTIMIZE, verbose=False)  # fmt: skip
     program.save(str(path), external_data=False)
     onnx.checker.check_model(str(path))
     return path

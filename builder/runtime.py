@@ -9,7 +9,17 @@ import numpy as np
 import onnxruntime as ort
 
 from builder.export import INPUT_NAME
+from builder.segments import WaveformCore
 from builder.separate import MaskCore
+
+
+def _session(model: Path | bytes, threads: int) -> ort.InferenceSession:
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads or (os.cpu_count() or 1)
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.log_severity_level = 3  # errors only: no optimizer chatter on stdout
+    source = model if isinstance(model, bytes) else str(model)
+    return ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
 
 
 def onnx_core(model: Path | bytes, threads: int = 0) -> MaskCore:
@@ -17,14 +27,20 @@ def onnx_core(model: Path | bytes, threads: int = 0) -> MaskCore:
 
     ``threads`` 0 means one per core.
     """
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads or (os.cpu_count() or 1)
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.log_severity_level = 3  # errors only: no optimizer chatter on stdout
-    source = model if isinstance(model, bytes) else str(model)
-    session = ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
+    session = _session(model, threads)
 
     def core(magnitude: np.ndarray) -> np.ndarray:
         return session.run(None, {INPUT_NAME: magnitude})[0]
+
+    return core
+
+
+def onnx_waveform_core(model: Path | bytes, threads: int = 0) -> WaveformCore:
+    """A :data:`~builder.segments.WaveformCore` (HTDemucs) backed by an onnxruntime CPU session."""
+    session = _session(model, threads)
+
+    def core(mix: np.ndarray, spec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        wave, spec_out = session.run(None, {"mix": mix, "spec": spec})
+        return wave, spec_out
 
     return core

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from models.spec import Activation, MaskActivation, ModelSpec, UNetSpec
+from models.spec import Activation, MaskActivation, ModelFamily, ModelSpec, UNetSpec
 
 if TYPE_CHECKING:  # torch is imported only when a model is actually loaded
     from torch import nn
@@ -28,6 +28,10 @@ class CatalogEntry:
 
 
 _CATALOG: dict[str, CatalogEntry] = {}
+
+
+class CheckpointFormatError(ValueError):
+    """The checkpoint file is not one the model's loader can rebuild."""
 
 
 class UnknownModelError(KeyError):
@@ -73,3 +77,11 @@ register(ModelSpec(name="spleeter-2stems", stems=("vocals", "accompaniment")),
 register(ModelSpec(name="spleeter-4stems", stems=("vocals", "drums", "bass", "other"), unet=_ELU))(_load_spleeter)
 register(ModelSpec(name="spleeter-5stems", stems=("vocals", "piano", "drums", "bass", "other"),
                    unet=UNetSpec(Activation.ELU, Activation.ELU, MaskActivation.SOFTMAX)))(_load_spleeter)  # fmt: skip
+
+
+@register(ModelSpec(name="htdemucs", stems=("drums", "bass", "other", "vocals"), family=ModelFamily.HTDEMUCS))
+def _load_htdemucs(spec: ModelSpec, checkpoint: Path) -> nn.Module:
+    """A demucs v4 package file (``.th``); the stems are the checkpoint's ``sources``."""
+    from models.htdemucs import load_package
+
+    return load_package(checkpoint)

@@ -26,6 +26,13 @@ class Precision(StrEnum):
     DYNAMIC_QUINT8 = "dynamic-quint8"  # onnxruntime.quantization.quantize_dynamic, for comparison
 
 
+class ModelFamily(StrEnum):
+    """How the extension and the native CLI run a model (see ARCHITECTURE.md)."""
+
+    SPECTRAL_MASKS = "spectral-masks"  # Spleeter: magnitude patches in, ratio masks out
+    HTDEMUCS = "htdemucs"  # waveform segments + complex spectrogram in, both branches out
+
+
 class Activation(StrEnum):
     LEAKY_RELU = "leaky_relu"  # slope 0.2, Spleeter's default encoder activation
     RELU = "relu"  # Spleeter's default decoder activation
@@ -70,6 +77,7 @@ class Tolerances:
 class ModelSpec:
     name: str
     stems: tuple[str, ...]
+    family: ModelFamily = ModelFamily.SPECTRAL_MASKS
     sample_rate: int = 44100
     nb_channels: int = 2
     stft: StftSpec = StftSpec()
@@ -82,8 +90,18 @@ class ModelSpec:
 
     def descriptor(self) -> dict:
         """The JSON-ready part the extension reads (stems, rates, STFT, masks)."""
+        if self.family is ModelFamily.HTDEMUCS:
+            layouts = {"mix": "1,nb_channels,segment_length", "spec": "1,2*nb_channels,nb_bins,nb_frames",
+                       "wave": "1,nb_stems,nb_channels,segment_length",
+                       "spec_out": "1,nb_stems,2*nb_channels,nb_bins,nb_frames"}  # fmt: skip
+            return {"name": self.name, "family": self.family.value, "stems": list(self.stems),
+                    "sampleRate": self.sample_rate, "nbChannels": self.nb_channels,
+                    "stft": {"nFft": self.stft.n_fft, "nHop": self.stft.n_hop},
+                    "input": [{"name": n, "layout": layouts[n]} for n in ("mix", "spec")],
+                    "output": [{"name": n, "layout": layouts[n]} for n in ("wave", "spec_out")]}  # fmt: skip
         return {
             "name": self.name,
+            "family": self.family.value,
             "stems": list(self.stems),
             "sampleRate": self.sample_rate,
             "nbChannels": self.nb_channels,

@@ -1,0 +1,69 @@
+"""Waveform models (HTDemucs) natively: normalise -> segments -> STFT -> core -> iSTFT -> overlap-add.
+
+The same arrangement as ``demucs.separate`` + ``demucs.apply.apply_model(shifts=0, split=True)``:
+the mixture is normalised by its mono mean and standard deviation, cut into segments of the
+model's training length every ``(1 - overlap)`` of a segment, each segment taken with real
+neighbouring samples where the track allows it (``TensorChunk.padded``), separated, and the
+outputs blended with a triangular weight. Only the core runs through ONNX; the STFT and iSTFT
+are demucs's own (``HTDemucs._spec`` / ``_ispec``), so this is the native reference the browser
+is held to.
+
+Shapes: waveform ``(nb_samples, nb_channels)``; stems ``(nb_stems, nb_samples, nb_channels)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+WaveformCore = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]  # (mix, spec) -> (wave, spec_out)
+OVERLAP = 0.25  # demucs's default
+
+
+def transition_weight(segment_length: int) -> np.ndarray:
+    """apply_model's triangle, maximal mid-segment (transition_power 1)."""
+    half = segment_length // 2
+    weight = np.concatenate([np.arange(1, half + 1), np.arange(segment_length - half, 0, -1)]).astype(np.float32)
+    return weight / weight.max()
+
+
+def _chunk(mix: np.ndarray, offset: int, segment_length: int) -> tuple[np.ndarray, int, int]:
+    """TensorChunk(mix, offset, segment_length).padded(segment_length): (segment, length, trim)."""
+    total = mix.shape[-1]
+    length = min(total - offset, segment_length)
+    delta = segment_length - length
+    start = offset - delta // 2
+    lo, hi = max(0, start), min(total, start + segment_length)
+    segment = np.pad(mix[:, lo:hi], ((0, 0), (lo - start, start + segment_length - hi)))
+    return segment, length, delta // 2
+
+
+def separate_segments(waveform: np.ndarray, model: torch.nn.Module, core: WaveformCore,
+                      progress: Callable[[int, int], None] | None = None) -> np.ndarray:  # fmt: skip
+    segment_length = int(model.segment * model.samplerate)
+    mix = waveform.T.astype(np.float32)  # (nb_channels, nb_samples)
+    mono = mix.mean(axis=0)
+    mean, std = float(mono.mean()), float(mono.std(ddof=1)) if mono.size > 1 else 1.0
+    std = std or 1.0  # digital silence: nothing to scale
+    mix = (mix - mean) / std
+    total = mix.shape[-1]
+    out = np.zeros((len(model.sources), mix.shape[0], total), np.float32)
+    sum_weight = np.zeros(total, np.float32)
+    weight = transition_weight(segment_length)
+    stride = int((1 - OVERLAP) * segment_length)
+    for offset in range(0, total, stride):
+        segment, length, trim = _chunk(mix, offset, segment_length)
+        with torch.no_grad():
+            seg = torch.from_numpy(segment)[None]
+            spec = model._magnitude(model._spec(seg)).numpy()
+            wave, spec_out = core(seg.numpy(), spec)
+            spectral = model._ispec(model._mask(None, torch.from_numpy(spec_out)), segment_length).numpy()
+        stems = (wave + spectral)[0, :, :, trim : trim + length]
+        out[..., offset : offset + length] += weight[:length] * stems
+        sum_weight[offset : offset + length] += weight[:length]
+        if progress:
+            progress(offset + length, total)
+    out /= sum_weight
+    return (out * std + mean).transpose(0, 2, 1)

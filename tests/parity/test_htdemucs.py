@@ -1,0 +1,62 @@
+"""HTDemucs from a checkpoint file in demucs's own format (a seeded random model of the published
+architecture): the builder's ONNX core and segment pipeline against demucs's own ``apply_model``
+on real music, and the clear refusals where the work is not done yet."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from builder.config import BuildConfig, Paths
+from builder.package import PackageConfig, PackageError, package
+from models import htdemucs
+from models.catalog import CheckpointFormatError
+from models.spec import Precision
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def built_htdemucs(tmp_path_factory):
+    from builder.build import build_model
+
+    tmp = tmp_path_factory.mktemp("htdemucs")
+    checkpoint = htdemucs.save_package(htdemucs.random_htdemucs(seed=7), tmp / "htdemucs-random.th")
+    config = BuildConfig("htdemucs", checkpoint, (Precision.FP32,), Paths(dist=tmp / "dist"))
+    return build_model(config, log=print), tmp / "dist"
+
+
+def test_random_model_has_the_published_size_and_sources(built_htdemucs):
+    model = htdemucs.random_htdemucs(seed=7)
+    params = sum(p.numel() for p in model.parameters())
+    assert 41e6 < params < 43e6  # the released htdemucs: ~41.5 M parameters (its .th is fp16)
+    descriptor = json.loads((built_htdemucs[1] / "models" / "htdemucs.json").read_text())
+    assert descriptor["stems"] == ["drums", "bass", "other", "vocals"]
+    assert descriptor["segmentLength"] == 343980 and descriptor["overlap"] == 0.25
+
+
+def test_onnx_segments_match_demucs_apply_model_on_real_music(built_htdemucs):
+    """12 s of orchestra and choir: three segments, the last one short (taken with real audio
+    before it, as demucs's TensorChunk does), blended with demucs's triangle weights."""
+    report, _ = built_htdemucs
+    assert report.onnx_fp32_max_abs_diff < 1e-3
+    sdrs = report.onnx_vs_reference_sdr_db
+    print(f"htdemucs fp32 ONNX segments vs demucs apply_model, SDR dB: {sdrs}")
+    assert len(sdrs) == 4 and min(sdrs.values()) >= 40.0, sdrs
+
+
+def test_packaging_htdemucs_is_refused_until_the_browser_pipeline_exists(built_htdemucs):
+    with pytest.raises(PackageError, match="cannot run htdemucs yet"):
+        package(PackageConfig("htdemucs", Precision.FP32, built_htdemucs[1]), log=lambda *_: None)
+
+
+def test_a_file_that_is_not_a_demucs_checkpoint_is_a_clear_error(tmp_path):
+    bad = tmp_path / "model.th"
+    bad.write_bytes(b"not a pickle")
+    with pytest.raises(CheckpointFormatError, match="not a readable demucs checkpoint"):
+        htdemucs.load_package(bad)
+    result = subprocess.run([sys.executable, "-m", "builder.cli", "build", "--model", "htdemucs", "--checkpoint",
+                             str(bad), "--dist", str(tmp_path)], cwd=ROOT, capture_output=True, text=True)  # fmt: skip
+    assert result.returncode == 2 and "demixer: error:" in result.stderr and "Traceback" not in result.stderr
