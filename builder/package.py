@@ -19,7 +19,7 @@ import jinja2
 
 from builder.config import ROOT
 from models import catalog
-from models.spec import ModelFamily, Precision
+from models.spec import Precision
 
 BROWSERS = ("chrome", "firefox")
 VERSION = "0.1.0"
@@ -134,10 +134,6 @@ def _model_files(dist: Path, model: str, precision: Precision) -> tuple[Path, di
 
 def package(config: PackageConfig, log=print) -> list[Path]:
     spec = catalog.get(config.model).spec
-    if spec.family is not ModelFamily.SPECTRAL_MASKS:
-        raise PackageError(f"the extension cannot run {spec.name} yet: its browser pipeline (segments, "
-                           "complex STFT, overlap-add) is not written (issue #7); the built ONNX model and "
-                           "its report are in dist/models")  # fmt: skip
     model_path, descriptor = _model_files(config.dist, config.model, config.precision)
     outputs = []
     for browser in config.browsers:

@@ -156,3 +156,37 @@ export class SpectralChunker {
     });
   }
 }
+
+export const PATCHES_PER_CHUNK = 2; // ~24 s of audio per model run
+
+/**
+ * Stems of a whole track through a spectral-mask model (Spleeter), yielded as blocks of finished
+ * samples (planar channels per stem), one per model run.
+ * @param {Float32Array[]} waveform  planar channels at the model's rate
+ * @param {{stems: string[], nbChannels: number, stft: StftParams, maskExtension: MaskExtension}} descriptor
+ * @param {{run: (data: Float32Array, dims: number[]) => Promise<Float32Array>}} runner
+ * @param {(step: 'stft' | 'model' | 'istft') => void} lap
+ * @returns {AsyncGenerator<Float32Array[][]>}
+ */
+export async function* spectralBlocks(waveform, descriptor, runner, lap) {
+  const { stft, stems } = descriptor;
+  const nbSamples = waveform[0].length;
+  const nbFramesTotal = Math.ceil((nbSamples + stft.nFft) / stft.nHop);
+  const chunkFrames = stft.nbFrames * PATCHES_PER_CHUNK;
+  const chunker = new SpectralChunker(stft, stems.length, descriptor.nbChannels);
+  for (let first = 0; first < nbFramesTotal; first += chunkFrames) {
+    const nbFrames = Math.min(chunkFrames, nbFramesTotal - first);
+    const spectrum = chunker.analyse(waveform, first, nbFrames);
+    const patches = chunker.magnitudePatches(spectrum, nbFrames);
+    lap('stft');
+    const masks = await runner.run(patches.data, patches.dims);
+    lap('model');
+    const blocks = chunker.synthesise(spectrum, masks, nbFrames, descriptor.maskExtension);
+    lap('istft');
+    // Drop the prepended frame and everything past the input's end.
+    const outStart = first * stft.nHop;
+    const lo = Math.max(stft.nFft - outStart, 0);
+    const hi = Math.max(lo, Math.min(nbFrames * stft.nHop, stft.nFft + nbSamples - outStart));
+    yield blocks.map((channels) => channels.map((c) => c.subarray(lo, hi)));
+  }
+}

@@ -7,6 +7,8 @@ import * as ort from '../vendor/ort/ort.wasm.min.mjs';
 
 /**
  * @typedef {{run: (data: Float32Array, dims: number[]) => Promise<Float32Array>,
+ *   runNamed: (feeds: Record<string, {data: Float32Array, dims: number[]}>) =>
+ *     Promise<Record<string, Float32Array>>,
  *   threads: number, release: () => Promise<void>}} ModelRunner
  */
 
@@ -51,6 +53,19 @@ export async function createRunner(modelUrl, options = {}) {
       const result = /** @type {Float32Array} */ (masks.data);
       masks.dispose?.();
       return result;
+    },
+    async runNamed(feeds) {
+      /** @type {Record<string, ort.Tensor>} */
+      const tensors = {};
+      for (const [name, { data, dims }] of Object.entries(feeds)) tensors[name] = new ort.Tensor('float32', data, dims);
+      const outputs = await session.run(tensors);
+      /** @type {Record<string, Float32Array>} */
+      const results = {};
+      for (const name of session.outputNames) {
+        results[name] = /** @type {Float32Array} */ (outputs[name].data);
+        outputs[name].dispose?.();
+      }
+      return results;
     },
     release: () => session.release(),
   };

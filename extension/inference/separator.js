@@ -4,7 +4,8 @@
  * iSTFT -> WAV encode -> store. Chunked: memory does not grow with the number of chunks beyond
  * the decoded input; stems go to IndexedDB as they are produced.
  */
-import { SpectralChunker } from './dsp.js';
+import { spectralBlocks } from './dsp.js';
+import { segmentBlocks } from './segments.js';
 import { AudioInputError, decodeToStereo } from './decode.js';
 import { bytesPerSample, encodeSamples, wavHeader } from '../shared/wav.js';
 import { deleteChunks, deleteInput, deleteJobData, finishStem, getInput, putChunk } from '../shared/store.js';
@@ -14,12 +15,11 @@ import { deleteChunks, deleteInput, deleteJobData, finishStem, getInput, putChun
  * @typedef {import('../shared/messages.js').JobProgressData} JobProgressData
  * @typedef {import('../shared/messages.js').JobDoneData} JobDoneData
  * @typedef {import('./model-runner.js').ModelRunner} ModelRunner
- * @typedef {{name: string, stems: string[], sampleRate: number, nbChannels: number,
- *   stft: import('./dsp.js').StftParams, maskExtension: import('./dsp.js').MaskExtension,
+ * @typedef {{name: string, family?: 'spectral-masks' | 'htdemucs', stems: string[],
+ *   sampleRate: number, nbChannels: number, stft: import('./dsp.js').StftParams,
+ *   maskExtension: import('./dsp.js').MaskExtension, segmentLength: number, overlap: number,
  *   file: string, precision: string}} ModelDescriptor
  */
-
-export const PATCHES_PER_CHUNK = 2; // ~24 s of audio per model run
 
 export class CancelledError extends Error {
   constructor() {
@@ -98,33 +98,22 @@ export async function separateJob(job, { descriptor, getRunner, progress, signal
 
     const runner = await getRunner();
     clock = performance.now();
-    const { stft, stems } = descriptor;
+    const { stems } = descriptor;
     const nbSamples = waveform[0].length;
-    const nbFramesTotal = Math.ceil((nbSamples + stft.nFft) / stft.nHop);
-    const chunkFrames = stft.nbFrames * PATCHES_PER_CHUNK;
-    const chunker = new SpectralChunker(stft, stems.length, descriptor.nbChannels);
+    const blocks =
+      descriptor.family === 'htdemucs'
+        ? segmentBlocks(waveform, descriptor, runner, lap)
+        : spectralBlocks(waveform, descriptor, runner, lap);
     let emitted = 0;
     let index = 0;
-    for (let first = 0; first < nbFramesTotal; first += chunkFrames) {
-      const nbFrames = Math.min(chunkFrames, nbFramesTotal - first);
-      const spectrum = chunker.analyse(waveform, first, nbFrames);
-      const patches = chunker.magnitudePatches(spectrum, nbFrames);
-      lap('stft');
-      const masks = await runner.run(patches.data, patches.dims);
-      lap('model');
-      const blocks = chunker.synthesise(spectrum, masks, nbFrames, descriptor.maskExtension);
-      lap('istft');
-      // Drop the prepended frame and everything past the input's end.
-      const outStart = first * stft.nHop;
-      const lo = Math.max(stft.nFft - outStart, 0);
-      const hi = Math.min(nbFrames * stft.nHop, stft.nFft + nbSamples - outStart);
-      if (hi > lo) {
-        const pieces = blocks.map((channels) => encodeSamples(channels.map((c) => c.subarray(lo, hi)), format));
+    for await (const block of blocks) {
+      if (block[0][0].length > 0) {
+        const pieces = block.map((channels) => encodeSamples(channels, format));
         lap('encode');
         await Promise.all(pieces.map((bytes, s) => putChunk(jobId, stems[s], index, new Blob([bytes]))));
         lap('store');
         index += 1;
-        emitted += hi - lo;
+        emitted += block[0][0].length;
       }
       progress({ jobId, phase: 'separating', done: emitted, total: nbSamples });
       check();

@@ -1,0 +1,224 @@
+// @ts-check
+/**
+ * Waveform models (HTDemucs) in the browser: twin of builder/segments.py, which documents the
+ * arrangement (demucs's `apply_model` with shifts 0 and `demucs.separate`'s normalisation):
+ * normalise by the mono mix -> segments of the training length every 3/4 segment, taken with real
+ * neighbouring samples where the track has them -> demucs's STFT (reflect padding, Hann,
+ * normalised, complex as channels) -> model (time and spectral branches) -> demucs's iSTFT ->
+ * sum of the branches -> triangle-weighted overlap-add. FFTs: fft.js.
+ */
+import FFT from '../vendor/fft.js';
+import { hannPeriodic } from './dsp.js';
+
+/**
+ * @typedef {{nFft: number, nHop: number}} DemucsStft
+ * @typedef {{runNamed: (feeds: Record<string, {data: Float32Array, dims: number[]}>) =>
+ *   Promise<Record<string, Float32Array>>}} NamedRunner
+ */
+
+/** apply_model's triangle weight, maximal mid-segment (transition_power 1). @param {number} n */
+export function transitionWeight(n) {
+  const half = Math.floor(n / 2);
+  const w = new Float32Array(n);
+  for (let i = 0; i < half; i++) w[i] = i + 1;
+  for (let i = half; i < n; i++) w[i] = n - i;
+  const max = Math.max(half, n - half);
+  for (let i = 0; i < n; i++) w[i] /= max;
+  return w;
+}
+
+/** @param {number} i @param {number} length  torch's 'reflect' (no edge repeat) */
+function reflect(i, length) {
+  if (i < 0) return -i;
+  if (i >= length) return 2 * (length - 1) - i;
+  return i;
+}
+
+export class DemucsSpectrogram {
+  /** @param {DemucsStft} stft @param {number} segmentLength @param {number} nbChannels */
+  constructor(stft, segmentLength, nbChannels) {
+    const { nFft, nHop } = stft;
+    this.nFft = nFft;
+    this.nHop = nHop;
+    this.nbChannels = nbChannels;
+    this.segmentLength = segmentLength;
+    this.nbBins = nFft / 2; // demucs drops the Nyquist bin
+    this.nbFrames = Math.ceil(segmentLength / nHop);
+    this.pad = (nHop / 2) * 3; // HTDemucs._spec: frame g covers x[g * nHop - pad, + nFft)
+    this.window = hannPeriodic(nFft);
+    this.scale = 1 / Math.sqrt(nFft); // torch.stft(normalized=True)
+    // iSTFT: overlap-add of w * frame divided by sum of w^2 over the overlapping frames.
+    this.envelope = new Float32Array(nHop);
+    for (let n = 0; n < nFft; n++) this.envelope[n % nHop] += this.window[n] * this.window[n];
+    this.fft = new FFT(nFft);
+    this.frame = new Float32Array(nFft);
+    this.spectrum = this.fft.createComplexArray();
+    this.complexIn = this.fft.createComplexArray();
+    this.complexOut = this.fft.createComplexArray();
+  }
+
+  /**
+   * The model's `spec` input: (1, 2 * nbChannels, nbBins, nbFrames), [re, im] per channel.
+   * @param {Float32Array[]} segment  planar channels of segmentLength samples
+   */
+  analyse(segment) {
+    const { nFft, nHop, nbBins, nbFrames, pad, segmentLength } = this;
+    const data = new Float32Array(2 * this.nbChannels * nbBins * nbFrames);
+    segment.forEach((signal, c) => {
+      const reBase = 2 * c * nbBins * nbFrames;
+      const imBase = (2 * c + 1) * nbBins * nbFrames;
+      for (let g = 0; g < nbFrames; g++) {
+        const start = g * nHop - pad;
+        for (let n = 0; n < nFft; n++) {
+          // demucs reflect-pads the segment (by `pad`, and to whole hops at the end)
+          this.frame[n] = signal[reflect(start + n, segmentLength)] * this.window[n];
+        }
+        this.fft.realTransform(this.spectrum, this.frame);
+        for (let k = 0; k < nbBins; k++) {
+          data[reBase + k * nbFrames + g] = this.spectrum[2 * k] * this.scale;
+          data[imBase + k * nbFrames + g] = this.spectrum[2 * k + 1] * this.scale;
+        }
+      }
+    });
+    return { data, dims: [1, 2 * this.nbChannels, nbBins, nbFrames] };
+  }
+
+  /**
+   * demucs's iSTFT of one stem of `spec_out` (1, nbStems, 2 * nbChannels, nbBins, nbFrames),
+   * added into `out` (planar channels of segmentLength samples).
+   * @param {Float32Array} specOut @param {number} stem @param {Float32Array[]} out
+   */
+  synthesiseInto(specOut, stem, out) {
+    const { nFft, nHop, nbBins, nbFrames, pad, segmentLength } = this;
+    const C = this.nbChannels;
+    const plane = nbBins * nbFrames;
+    const gain = Math.sqrt(nFft); // torch.istft(normalized=True); fft.js's inverse divides by nFft
+    for (let c0 = 0; c0 < C; c0 += 2) {
+      for (let g = 0; g < nbFrames; g++) {
+        const z = this.complexIn;
+        z.fill(0);
+        // Two channels per inverse FFT: ifft(L + iR) has L in its real part and R in its imaginary.
+        for (let c = c0; c < Math.min(c0 + 2, C); c++) {
+          const reBase = (stem * 2 * C + 2 * c) * plane;
+          const imBase = reBase + plane;
+          const imag = c - c0;
+          for (let k = 0; k < nbBins; k++) {
+            const xr = specOut[reBase + k * nbFrames + g];
+            const xi = k === 0 ? 0 : specOut[imBase + k * nbFrames + g]; // irfft ignores DC's imaginary part
+            const [ar, ai] = imag ? [-xi, xr] : [xr, xi];
+            z[2 * k] += ar;
+            z[2 * k + 1] += ai;
+            if (k > 0) {
+              const [br, bi] = imag ? [xi, xr] : [xr, -xi];
+              z[2 * (nFft - k)] += br;
+              z[2 * (nFft - k) + 1] += bi;
+            }
+          }
+        }
+        this.fft.inverseTransform(this.complexOut, this.complexIn);
+        const start = g * nHop - pad;
+        for (let c = c0; c < Math.min(c0 + 2, C); c++) {
+          const part = c - c0;
+          const target = out[c];
+          for (let n = Math.max(0, -start); n < nFft && start + n < segmentLength; n++) {
+            const at = start + n;
+            target[at] += (this.complexOut[2 * n + part] * gain * this.window[n]) / this.envelope[(at + pad) % nHop];
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Stems of a whole track, yielded as blocks of finished samples (planar channels per stem).
+ * @param {Float32Array[]} waveform  planar channels at the model's rate
+ * @param {{stems: string[], nbChannels: number, stft: DemucsStft, segmentLength: number,
+ *   overlap: number}} descriptor
+ * @param {NamedRunner} runner
+ * @param {(step: 'stft' | 'model' | 'istft') => void} lap
+ * @returns {AsyncGenerator<Float32Array[][]>}
+ */
+export async function* segmentBlocks(waveform, descriptor, runner, lap) {
+  const { segmentLength, nbChannels: C } = descriptor;
+  const S = descriptor.stems.length;
+  const total = waveform[0].length;
+  // demucs.separate: normalise by the mono mix's mean and (unbiased) standard deviation
+  let sum = 0;
+  for (let i = 0; i < total; i++) {
+    let m = 0;
+    for (let c = 0; c < C; c++) m += waveform[c][i];
+    sum += m / C;
+  }
+  const mean = sum / total;
+  let squares = 0;
+  for (let i = 0; i < total; i++) {
+    let m = 0;
+    for (let c = 0; c < C; c++) m += waveform[c][i];
+    squares += (m / C - mean) ** 2;
+  }
+  const std = total > 1 && squares > 0 ? Math.sqrt(squares / (total - 1)) : 1;
+
+  const stride = Math.floor((1 - descriptor.overlap) * segmentLength);
+  const weight = transitionWeight(segmentLength);
+  const spectrogram = new DemucsSpectrogram(descriptor.stft, segmentLength, C);
+  // Running sums over [offset, offset + segmentLength): stems weighted, and the weights.
+  let acc = Array.from({ length: S }, () => Array.from({ length: C }, () => new Float32Array(segmentLength)));
+  let wsum = new Float32Array(segmentLength);
+  for (let offset = 0; offset < total; offset += stride) {
+    const length = Math.min(total - offset, segmentLength);
+    const trim = Math.floor((segmentLength - length) / 2);
+    const start = offset - trim; // TensorChunk.padded: real samples before, zeros past the ends
+    const segment = Array.from({ length: C }, (_, c) => {
+      const s = new Float32Array(segmentLength);
+      const lo = Math.max(0, start);
+      const hi = Math.min(total, start + segmentLength);
+      for (let i = lo; i < hi; i++) s[i - start] = (waveform[c][i] - mean) / std;
+      return s;
+    });
+    const mix = new Float32Array(C * segmentLength);
+    segment.forEach((s, c) => mix.set(s, c * segmentLength));
+    const spec = spectrogram.analyse(segment);
+    lap('stft');
+    const outputs = await runner.runNamed({ mix: { data: mix, dims: [1, C, segmentLength] }, spec });
+    lap('model');
+    const wave = outputs.wave;
+    for (let s = 0; s < S; s++) {
+      const stems = Array.from({ length: C }, (_, c) =>
+        wave.slice((s * C + c) * segmentLength, (s * C + c + 1) * segmentLength),
+      );
+      spectrogram.synthesiseInto(outputs.spec_out, s, stems);
+      for (let c = 0; c < C; c++) {
+        const target = acc[s][c];
+        const source = stems[c];
+        for (let i = 0; i < length; i++) target[i] += weight[i] * source[trim + i];
+      }
+    }
+    for (let i = 0; i < length; i++) wsum[i] += weight[i];
+    lap('istft');
+
+    const last = offset + stride >= total;
+    const ready = last ? length : stride;
+    yield acc.map((channels) =>
+      channels.map((channel) => {
+        const block = new Float32Array(ready);
+        for (let i = 0; i < ready; i++) block[i] = (channel[i] / wsum[i]) * std + mean;
+        return block;
+      }),
+    );
+    if (!last) {
+      acc = acc.map((channels) =>
+        channels.map((channel) => {
+          const shifted = new Float32Array(segmentLength);
+          shifted.set(channel.subarray(stride));
+          return shifted;
+        }),
+      );
+      const shifted = new Float32Array(segmentLength);
+      shifted.set(wsum.subarray(stride));
+      wsum = shifted;
+    } else {
+      break;
+    }
+  }
+}
