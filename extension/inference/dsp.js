@@ -125,18 +125,30 @@ export class SpectralChunker {
             mask.fill(extension === 'average' ? sum / F : 0, F);
             const { re, im } = spectrum[c];
             const at = frame * nbBinsAll;
-            const imag = c - c0; // 0: into the real part, 1: into the imaginary part
-            for (let k = 0; k < nbBinsAll; k++) {
-              const xr = re[at + k] * mask[k];
-              const xi = im[at + k] * mask[k];
-              // Hermitian spectrum of this channel, times 1 or i
-              const [ar, ai] = imag ? [-xi, xr] : [xr, xi];
-              z[2 * k] += ar;
-              z[2 * k + 1] += ai;
-              if (k > 0 && k < nFft / 2) {
-                const [br, bi] = imag ? [xi, xr] : [xr, -xi];
-                z[2 * (nFft - k)] += br;
-                z[2 * (nFft - k) + 1] += bi;
+            // This channel's Hermitian spectrum X (bins k and nFft - k = conj), added as X
+            // (first channel: the real part of the output) or as i X (second: the imaginary part).
+            const half = nFft / 2;
+            if (c === c0) {
+              for (let k = 0; k < nbBinsAll; k++) {
+                const xr = re[at + k] * mask[k];
+                const xi = im[at + k] * mask[k];
+                z[2 * k] += xr;
+                z[2 * k + 1] += xi;
+                if (k > 0 && k < half) {
+                  z[2 * (nFft - k)] += xr;
+                  z[2 * (nFft - k) + 1] -= xi;
+                }
+              }
+            } else {
+              for (let k = 0; k < nbBinsAll; k++) {
+                const xr = re[at + k] * mask[k];
+                const xi = im[at + k] * mask[k];
+                z[2 * k] -= xi;
+                z[2 * k + 1] += xr;
+                if (k > 0 && k < half) {
+                  z[2 * (nFft - k)] += xi;
+                  z[2 * (nFft - k) + 1] += xr;
+                }
               }
             }
           }

@@ -101,17 +101,21 @@ export class DemucsSpectrogram {
         for (let c = c0; c < Math.min(c0 + 2, C); c++) {
           const reBase = (stem * 2 * C + 2 * c) * plane;
           const imBase = reBase + plane;
-          const imag = c - c0;
+          // X (first channel: real part of the output) or i X (second: imaginary part), with
+          // its Hermitian mirror; irfft ignores DC's imaginary part, and the Nyquist bin is 0.
           for (let k = 0; k < nbBins; k++) {
             const xr = specOut[reBase + k * nbFrames + g];
-            const xi = k === 0 ? 0 : specOut[imBase + k * nbFrames + g]; // irfft ignores DC's imaginary part
-            const [ar, ai] = imag ? [-xi, xr] : [xr, xi];
-            z[2 * k] += ar;
-            z[2 * k + 1] += ai;
+            const xi = k === 0 ? 0 : specOut[imBase + k * nbFrames + g];
+            if (c === c0) {
+              z[2 * k] += xr;
+              z[2 * k + 1] += xi;
+            } else {
+              z[2 * k] -= xi;
+              z[2 * k + 1] += xr;
+            }
             if (k > 0) {
-              const [br, bi] = imag ? [xi, xr] : [xr, -xi];
-              z[2 * (nFft - k)] += br;
-              z[2 * (nFft - k) + 1] += bi;
+              z[2 * (nFft - k)] += c === c0 ? xr : xi;
+              z[2 * (nFft - k) + 1] += c === c0 ? -xi : xr;
             }
           }
         }

@@ -1,0 +1,86 @@
+"""Ten jobs in a row: does memory come back? (issue #5; a benchmark, not a timed test)
+
+    .venv/bin/python scripts/bench_repeat.py [--jobs 10]
+
+Packages the built default model (int8) into a temporary dist/, then in each browser runs the
+12-second real-music excerpt N times, one job after the other, and after each job records the
+summed RSS of the browser's whole process tree (the inference page's JS heap and wasm memory are
+inside it). Prints each figure and the ratio of the last to the first; writes
+bench/repeat-<date>.json. Needs `make build` first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from builder.config import Paths  # noqa: E402
+from builder.package import PackageConfig, package  # noqa: E402
+from scripts.bench import _tree_rss_mb  # noqa: E402
+from tests.e2e.chromium import ChromiumSession  # noqa: E402
+from tests.e2e.firefox import FirefoxSession  # noqa: E402
+
+SONG = ROOT / "tests" / "data" / "excerpt.flac"
+SETTLE_S = 3.0  # after a job, before sampling: let the page drop its buffers
+
+
+def _run(kind: str, dist: Path, workdir: Path, jobs: int) -> list[float]:
+    if kind == "chromium":
+        session = ChromiumSession.start(dist / "chrome", workdir)
+        pid = session.driver.service.process.pid
+    else:
+        session = FirefoxSession.start(next(dist.glob("*-firefox.xpi")), workdir)
+        pid = session.runner.process_handler.pid
+    figures = []
+    try:
+        session.open("page/page.html")
+        for n in range(jobs):
+            session.pick_file(SONG)
+            while True:
+                states = [j["state"] for j in session.jobs()]
+                if len(states) == n + 1 and states[0] in ("done", "failed", "cancelled"):
+                    break
+                time.sleep(0.2)
+            if states[0] != "done":
+                raise RuntimeError(f"{kind}: job {n + 1} ended {states[0]}")
+            time.sleep(SETTLE_S)
+            figures.append(round(_tree_rss_mb(pid)))
+            print(f"{kind} after job {n + 1}: {figures[-1]} MB", flush=True)
+    finally:
+        session.quit()
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--jobs", type=int, default=10)
+    args = parser.parse_args()
+    models = Paths().models
+    if not (models / "spleeter-2stems.json").is_file():
+        sys.exit("no built model: run `make build` first")
+    result = {"date": datetime.date.today().isoformat(), "song": SONG.name, "jobs": args.jobs, "browsers": {}}
+    with tempfile.TemporaryDirectory() as tmp_name:
+        dist = Path(tmp_name)
+        shutil.copytree(models, dist / "models")
+        package(PackageConfig(dist=dist), log=lambda *_: None)
+        for kind in ("chromium", "firefox"):
+            figures = _run(kind, dist, dist / kind, args.jobs)
+            ratio = figures[-1] / figures[0]
+            result["browsers"][kind] = {"rss_mb_after_each_job": figures, "last_over_first": round(ratio, 3)}
+            print(f"{kind}: after job 1 {figures[0]} MB, after job {args.jobs} {figures[-1]} MB, ratio {ratio:.3f}")
+    out = ROOT / "bench" / f"repeat-{result['date']}.json"
+    out.write_text(json.dumps(result, indent=1) + "\n")
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
