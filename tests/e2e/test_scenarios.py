@@ -123,6 +123,19 @@ def test_a_404_url_fails_with_a_clear_message(browser, tmp_path):
         server.shutdown()
 
 
+def test_a_web_page_url_fails_with_a_clear_message(browser, tmp_path):
+    (tmp_path / "index.html").write_text("<!doctype html><title>Not a song</title><p>hello</p>")
+    server, base = serve_directory(tmp_path)
+    try:
+        session = browser()
+        session.open("popup/popup.html")
+        session.call(START_URL_JOB, f"{base}/index.html", "page")
+        job = wait_for(lambda: [j for j in session.jobs() if j["state"] == "failed"], 60, what="failure")[0]
+        assert "is a web page (text/html), not audio" in job["error"], job["error"]
+    finally:
+        server.shutdown()
+
+
 def test_no_network_request_from_the_extension_during_a_local_demix(browser, tmp_path):
     """A proxy refuses and counts every request the browser sends anywhere; Chromium's NetLog
     also says which origin caused each one. During a whole local demix nothing may come from
