@@ -26,7 +26,7 @@ from onnxruntime.quantization.quant_utils import quantize_data
 from models.spec import Precision
 
 # Output-channel axis of the weight, per op: Conv (out, in, kh, kw); ConvTranspose (in, out, kh, kw).
-_WEIGHT_AXIS = {"Conv": 0, "ConvTranspose": 1}
+_WEIGHT_AXIS = {"Conv": 0, "ConvTranspose": 1, "MatMul": 1, "Gemm": 1}  # MatMul: B is (K, N)
 
 
 def _quantize_per_channel(weight: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
@@ -44,11 +44,19 @@ def _quantize_per_channel(weight: np.ndarray, axis: int) -> tuple[np.ndarray, np
     return np.moveaxis(q, 0, axis), scales
 
 
+def _weight_axis(node: onnx.NodeProto) -> int:
+    if node.op_type == "Gemm":  # B is (K, N), or (N, K) with transB
+        return 0 if any(a.name == "transB" and a.i for a in node.attribute) else 1
+    return _WEIGHT_AXIS[node.op_type]
+
+
 def conv_weights(model: onnx.ModelProto) -> dict[str, int]:
-    """Name -> output-channel axis of every Conv/ConvTranspose weight stored in the graph."""
-    names = {init.name for init in model.graph.initializer}
-    return {node.input[1]: _WEIGHT_AXIS[node.op_type] for node in model.graph.node
-            if node.op_type in _WEIGHT_AXIS and len(node.input) > 1 and node.input[1] in names}  # fmt: skip
+    """Name -> output-channel axis of every weight stored in the graph that feeds a Conv,
+    ConvTranspose, or (transformers: HTDemucs) a MatMul/Gemm as its second input."""
+    names = {init.name: init for init in model.graph.initializer}
+    return {node.input[1]: _weight_axis(node) for node in model.graph.node
+            if node.op_type in _WEIGHT_AXIS and len(node.input) > 1 and node.input[1] in names
+            and (node.op_type not in ("MatMul", "Gemm") or len(names[node.input[1]].dims) == 2)}  # fmt: skip
 
 
 def conv_weights_of(path: Path) -> dict[str, int]:
@@ -56,8 +64,8 @@ def conv_weights_of(path: Path) -> dict[str, int]:
     model = onnx.load(str(path))
     outputs = {node.output[0] for node in model.graph.node
                if node.op_type in ("DequantizeLinear", "Cast")}  # fmt: skip
-    return {node.input[1]: _WEIGHT_AXIS[node.op_type] for node in model.graph.node
-            if node.op_type in _WEIGHT_AXIS and node.input[1] in outputs}  # fmt: skip
+    return {node.input[1]: _weight_axis(node) for node in model.graph.node
+            if node.op_type in _WEIGHT_AXIS and len(node.input) > 1 and node.input[1] in outputs}  # fmt: skip
 
 
 def fake_quantize(weight: np.ndarray, axis: int) -> np.ndarray:

@@ -5,6 +5,7 @@ extension -> stems, held to demucs's own ``apply_model`` on real music."""
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 import soundfile as sf
@@ -19,18 +20,24 @@ from tests.conftest import DATA
 from tests.e2e.test_scenarios import finished_job
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-FLOOR_DB = 40.0
+FLOORS = {Precision.FP32: 40.0, Precision.INT8_WEIGHTS: 30.0}  # int8: vs fp32 demucs, as for Spleeter
 
 
 @pytest.fixture(scope="session")
 def htdemucs_dist(tmp_path_factory):
+    """(precision -> packaged dist folder, the checkpoint file)."""
     from builder.build import build_model
 
-    dist = tmp_path_factory.mktemp("dist-htdemucs")
-    checkpoint = htdemucs.save_package(htdemucs.random_htdemucs(seed=7), dist / "htdemucs-random.th")
-    build_model(BuildConfig("htdemucs", checkpoint, (Precision.FP32,), Paths(dist=dist)), log=print)
-    package(PackageConfig("htdemucs", Precision.FP32, dist), log=print)
-    return dist, checkpoint
+    root = tmp_path_factory.mktemp("dist-htdemucs")
+    checkpoint = htdemucs.save_package(htdemucs.random_htdemucs(seed=7), root / "htdemucs-random.th")
+    precisions = (Precision.FP32, Precision.INT8_WEIGHTS)
+    build_model(BuildConfig("htdemucs", checkpoint, precisions, Paths(dist=root)), log=print)
+    dists = {}
+    for precision in precisions:
+        dists[precision] = root / precision.value
+        shutil.copytree(root / "models", dists[precision] / "models")
+        package(PackageConfig("htdemucs", precision, dists[precision]), log=print)
+    return dists, checkpoint
 
 
 @pytest.fixture(scope="session")
@@ -39,20 +46,22 @@ def demucs_stems(htdemucs_dist):
     return model.sources, htdemucs.reference_stems(model, load_audio(DATA / "excerpt.flac").waveform)
 
 
-def test_htdemucs_extension_matches_demucs_apply_model(browser, htdemucs_dist, demucs_stems):
+@pytest.mark.parametrize("precision", [Precision.FP32, Precision.INT8_WEIGHTS], ids=lambda p: p.value)
+def test_htdemucs_extension_matches_demucs_apply_model(browser, htdemucs_dist, demucs_stems, precision):
     """12 s: three segments (the last one short), four stems from the descriptor."""
     stems, reference = demucs_stems
-    session = browser(dist=htdemucs_dist[0])
+    session = browser(dist=htdemucs_dist[0][precision])
     session.open("page/page.html")
     session.pick_file(DATA / "excerpt.flac")
     job = finished_job(session, timeout=600)
     assert [s["stem"] for s in job["stems"]] == stems
-    print(f"{session.name} htdemucs 12 s: timings {json.dumps(job.get('timings'))}, threads {job['threads']}")
+    timings = json.dumps(job.get("timings"))
+    print(f"{session.name} htdemucs {precision.value} 12 s: timings {timings}, threads {job['threads']}")
     assert session.click_all("button.download") == len(stems)
     downloads = session.wait_downloads([f"excerpt-{s}.wav" for s in stems])
     for stem, path, expected in zip(stems, downloads, reference, strict=True):
         ours, rate = sf.read(path, dtype="float32")
         assert rate == 44100 and ours.shape == expected.shape
         sdr = sdr_db(expected, ours)
-        print(f"{session.name} htdemucs fp32 {stem}: browser vs demucs apply_model SDR {sdr:.1f} dB")
-        assert sdr >= FLOOR_DB, (stem, sdr)
+        print(f"{session.name} htdemucs {precision.value} {stem}: browser vs demucs apply_model SDR {sdr:.1f} dB")
+        assert sdr >= FLOORS[precision], (stem, sdr)

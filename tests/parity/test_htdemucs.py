@@ -23,7 +23,7 @@ def built_htdemucs(tmp_path_factory):
 
     tmp = tmp_path_factory.mktemp("htdemucs")
     checkpoint = htdemucs.save_package(htdemucs.random_htdemucs(seed=7), tmp / "htdemucs-random.th")
-    config = BuildConfig("htdemucs", checkpoint, (Precision.FP32,), Paths(dist=tmp / "dist"))
+    config = BuildConfig("htdemucs", checkpoint, (Precision.FP32, Precision.INT8_WEIGHTS), Paths(dist=tmp / "dist"))
     return build_model(config, log=print), tmp / "dist"
 
 
@@ -54,3 +54,11 @@ def test_a_file_that_is_not_a_demucs_checkpoint_is_a_clear_error(tmp_path):
     result = subprocess.run([sys.executable, "-m", "builder.cli", "build", "--model", "htdemucs", "--checkpoint",
                              str(bad), "--dist", str(tmp_path)], cwd=ROOT, capture_output=True, text=True)  # fmt: skip
     assert result.returncode == 2 and "demixer: error:" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_int8_weights_stay_close_to_fp32_at_a_third_of_the_size(built_htdemucs):
+    report, _ = built_htdemucs
+    fp32, int8 = (next(a for a in report.artifacts if a.precision == p) for p in ("fp32", "int8-weights"))
+    print(f"htdemucs int8: {int8.bytes / 1e6:.1f} MB (fp32 {fp32.bytes / 1e6:.1f}), SDR vs fp32 {int8.sdr_vs_fp32_db}")
+    assert int8.bytes < 0.4 * fp32.bytes
+    assert min(int8.sdr_vs_fp32_db.values()) >= 30.0
