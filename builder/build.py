@@ -16,7 +16,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import shutil
 import tempfile
 import time
 from collections.abc import Callable
@@ -81,6 +80,27 @@ def artifact_name(spec: ModelSpec, precision: Precision, digest: str) -> str:
     return f"{spec.name}-{precision.value}-{digest[:8]}.onnx"
 
 
+def _check_quantized(spec: ModelSpec, precision: Precision, sdrs: dict[str, float]) -> dict[str, float] | None:
+    """The SDRs vs fp32 for the report (None for fp32 itself), after checking them against the floor."""
+    if precision is Precision.FP32:
+        return None
+    validate.check_sdr_floor(sdrs, spec.tolerances.quantized_sdr_db, f"{precision.value} vs fp32")
+    return sdrs
+
+
+def _store_artifact(path: Path, out_dir: Path, spec: ModelSpec, precision: Precision,
+                    sdrs: dict[str, float] | None, log: Callable[[str], None]) -> ArtifactReport:  # fmt: skip
+    """Move ``path`` to its content-named place in ``out_dir`` (replacing older builds)."""
+    digest = _sha256(path)
+    final = out_dir / artifact_name(spec, precision, digest)
+    for old in out_dir.glob(f"{spec.name}-{precision.value}-*.onnx"):
+        old.unlink()
+    path.replace(final)
+    log(f"[5/6] {precision.value}: {final.name}, {final.stat().st_size / 1e6:.1f} MB, "
+        f"SDR vs fp32 dB: {sdrs or 'reference'}")  # fmt: skip
+    return ArtifactReport(precision.value, final.name, final.stat().st_size, digest, sdrs)
+
+
 def build_model(config: BuildConfig, log: Callable[[str], None] = print) -> BuildReport:
     started = time.monotonic()
     entry = catalog.get(config.model)
@@ -137,22 +157,11 @@ def build_model(config: BuildConfig, log: Callable[[str], None] = print) -> Buil
                                              spec.tolerances.quantized_sdr_db + 10)  # fmt: skip
             quantize.quantize(fp32_path, target, precision, plan)
             sdrs = validate.stem_sdrs(spec, reference, separate(excerpt, spec, onnx_core(target)))
-            if precision is not Precision.FP32:
-                validate.check_sdr_floor(sdrs, spec.tolerances.quantized_sdr_db,
-                                         f"{precision.value} vs fp32")  # fmt: skip
-            digest = _sha256(target)
-            final = out_dir / artifact_name(spec, precision, digest)
-            for old in out_dir.glob(f"{spec.name}-{precision.value}-*.onnx"):
-                old.unlink()
-            target.replace(final)
-            artifact = ArtifactReport(precision.value, final.name, final.stat().st_size, digest,
-                                      None if precision is Precision.FP32 else sdrs)  # fmt: skip
+            artifact = _store_artifact(target, out_dir, spec, precision, _check_quantized(spec, precision, sdrs), log)
             if plan is not None:
                 artifact.int8_weights = len(plan)
-                artifact.fp16_weights = len(quantize.conv_weights_of(final)) - len(plan)
+                artifact.fp16_weights = len(quantize.conv_weights_of(out_dir / artifact.file)) - len(plan)
             report.artifacts.append(artifact)
-            log(f"[5/6] {precision.value}: {final.name}, {final.stat().st_size / 1e6:.1f} MB, "
-                f"SDR vs fp32 dB: {artifact.sdr_vs_fp32_db or 'reference'}")  # fmt: skip
 
     report.seconds = round(time.monotonic() - started, 1)
     _write_outputs(spec, report, out_dir, log)
@@ -213,21 +222,11 @@ def _build_htdemucs(config: BuildConfig, entry: catalog.CatalogEntry, log: Calla
         for precision, path in candidates.items():
             if precision not in config.precisions:
                 continue
-            quantized_sdrs = None
+            quantized = None
             if precision is not Precision.FP32:
                 stems = separate_segments(excerpt, model, onnx_waveform_core(path))
-                quantized_sdrs = validate.stem_sdrs(spec, ours, stems)
-                validate.check_sdr_floor(quantized_sdrs, spec.tolerances.quantized_sdr_db,
-                                         f"{precision.value} vs fp32")  # fmt: skip
-            digest = _sha256(path)
-            final = out_dir / artifact_name(spec, precision, digest)
-            for old in out_dir.glob(f"{spec.name}-{precision.value}-*.onnx"):
-                old.unlink()
-            shutil.copyfile(path, final)
-            report.artifacts.append(ArtifactReport(precision.value, final.name, final.stat().st_size, digest,
-                                                   quantized_sdrs))  # fmt: skip
-            log(f"[5/6] {precision.value}: {final.name}, {final.stat().st_size / 1e6:.1f} MB, "
-                f"SDR vs fp32 dB: {quantized_sdrs or 'reference'}")  # fmt: skip
+                quantized = _check_quantized(spec, precision, validate.stem_sdrs(spec, ours, stems))
+            report.artifacts.append(_store_artifact(path, out_dir, spec, precision, quantized, log))
         if unsupported:
             log(f"[5/6] not built: {', '.join(unsupported)} (not offered for htdemucs)")
     report.seconds = round(time.monotonic() - started, 1)

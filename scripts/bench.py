@@ -77,13 +77,17 @@ class PeakMemory:
         self._thread.join()
 
 
-def _browser_run(kind: str, dist: Path, threads: int, workdir: Path) -> dict:
+def start_browser(kind: str, dist: Path, workdir: Path):
+    """(session, pid of the process tree to measure) for the extension packaged in ``dist``."""
     if kind == "chromium":
         session = ChromiumSession.start(dist / "chrome", workdir)
-        pid = session.driver.service.process.pid
-    else:
-        session = FirefoxSession.start(next(dist.glob("*-firefox.xpi")), workdir)
-        pid = session.runner.process_handler.pid
+        return session, session.driver.service.process.pid
+    session = FirefoxSession.start(next(dist.glob("*-firefox.xpi")), workdir)
+    return session, session.runner.process_handler.pid
+
+
+def _browser_run(kind: str, dist: Path, threads: int, workdir: Path) -> dict:
+    session, pid = start_browser(kind, dist, workdir)
     try:
         session.open("page/page.html")
         session.call("await ext.storage.local.set({settings: {threads: args[0]}});", threads)

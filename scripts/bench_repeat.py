@@ -25,21 +25,14 @@ sys.path.insert(0, str(ROOT))
 
 from builder.config import Paths  # noqa: E402
 from builder.package import PackageConfig, package  # noqa: E402
-from scripts.bench import _tree_rss_mb  # noqa: E402
-from tests.e2e.chromium import ChromiumSession  # noqa: E402
-from tests.e2e.firefox import FirefoxSession  # noqa: E402
+from scripts.bench import _tree_rss_mb, start_browser  # noqa: E402
 
 SONG = ROOT / "tests" / "data" / "excerpt.flac"
 SETTLE_S = 3.0  # after a job, before sampling: let the page drop its buffers
 
 
 def _run(kind: str, dist: Path, workdir: Path, jobs: int) -> list[float]:
-    if kind == "chromium":
-        session = ChromiumSession.start(dist / "chrome", workdir)
-        pid = session.driver.service.process.pid
-    else:
-        session = FirefoxSession.start(next(dist.glob("*-firefox.xpi")), workdir)
-        pid = session.runner.process_handler.pid
+    session, pid = start_browser(kind, dist, workdir)
     figures = []
     try:
         session.open("page/page.html")

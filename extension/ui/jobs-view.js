@@ -75,9 +75,12 @@ async function downloadAll(job) {
 /** @type {Map<string, string>} */
 const objectUrls = new Map();
 
+/** One colour per stem, by its position in the model's stem order: any number of stems. */
+const STEM_COLORS = ['#e4572e', '#3a86ff', '#4c9f70', '#f3a712', '#9b5de5', '#00b4d8', '#ef476f', '#8d99ae'];
+
 /** @param {Job} job */
 function renderDone(job) {
-  const stems = (job.stems ?? []).map(({ stem }) => {
+  const stems = (job.stems ?? []).map(({ stem }, index) => {
     const player = el('audio', { controls: '', preload: 'none', 'data-stem': stem });
     const key = `${job.id}/${stem}`;
     const known = objectUrls.get(key);
@@ -95,7 +98,11 @@ function renderDone(job) {
       const blob = await getStem(job.id, stem);
       if (blob) saveBlob(blob, stemFileName(job, stem));
     });
-    return el('div', { class: 'stem' }, [el('span', { class: 'stem-name' }, [stem]), player, button]);
+    const name = el('span', { class: 'stem-name' }, [stem]);
+    const row = el('div', { class: 'stem', 'data-stem': stem }, [name, player, button]);
+    // through the CSSOM, which the CSP allows (a style attribute it would refuse)
+    row.style.setProperty('--stem-color', STEM_COLORS[index % STEM_COLORS.length]);
+    return row;
   });
   const all = el('button', { class: 'download-all' }, ['⬇ All stems (zip)']);
   all.addEventListener('click', () => downloadAll(job));

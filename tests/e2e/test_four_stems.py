@@ -56,6 +56,10 @@ def test_four_stem_extension_matches_the_pytorch_port(browser, four_stem_dist, r
     assert [s["stem"] for s in job["stems"]] == list(SPEC.stems)
     shown = session.script("return [...document.querySelectorAll('li.job button.download')].map(b => b.textContent)")
     assert len(shown) == 4 and all(stem in label for stem, label in zip(SPEC.stems, shown, strict=True)), shown
+    colors = session.script(
+        "return [...document.querySelectorAll('li.job .stem')].map(r => r.style.getPropertyValue('--stem-color'))"
+    )
+    assert len(set(colors)) == 4 and all(colors), colors  # one colour per stem, by order
 
     assert session.click_all("button.download") == 4
     downloads = session.wait_downloads([f"excerpt-{s}.wav" for s in SPEC.stems])

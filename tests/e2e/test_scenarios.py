@@ -105,33 +105,26 @@ def test_audio_element_on_a_web_page_is_demixed(browser, tmp_path):
         server.shutdown()
 
 
-def test_a_404_url_fails_with_a_clear_message(browser, tmp_path):
-    server, base = serve_directory(tmp_path)
-    try:
-        session = browser()
-        session.open("popup/popup.html")
-        session.call(START_URL_JOB, f"{base}/missing.mp3", "missing")
-        job = wait_for(lambda: [j for j in session.jobs() if j["state"] == "failed"], 60, what="failure")[0]
-        assert "404" in job["error"]
-        shown = wait_for(
-            lambda: session.script("return document.querySelector('li.job .error')?.textContent"),
-            10,
-            what="the error shown",
-        )
-        assert "404" in shown
-    finally:
-        server.shutdown()
-
-
-def test_a_web_page_url_fails_with_a_clear_message(browser, tmp_path):
+@pytest.mark.parametrize(
+    ("page", "message"),
+    [("missing.mp3", "404"), ("index.html", "is a web page (text/html), not audio")],
+    ids=["404", "web-page"],
+)
+def test_a_bad_url_fails_with_a_clear_message_in_the_popup(browser, tmp_path, page, message):
     (tmp_path / "index.html").write_text("<!doctype html><title>Not a song</title><p>hello</p>")
     server, base = serve_directory(tmp_path)
     try:
         session = browser()
         session.open("popup/popup.html")
-        session.call(START_URL_JOB, f"{base}/index.html", "page")
+        session.call(START_URL_JOB, f"{base}/{page}", "bad")
         job = wait_for(lambda: [j for j in session.jobs() if j["state"] == "failed"], 60, what="failure")[0]
-        assert "is a web page (text/html), not audio" in job["error"], job["error"]
+        assert message in job["error"], job["error"]
+        shown = wait_for(
+            lambda: session.script("return document.querySelector('li.job .error')?.textContent"),
+            10,
+            what="the error shown",
+        )
+        assert message in shown
     finally:
         server.shutdown()
 
