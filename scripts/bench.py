@@ -86,14 +86,14 @@ def start_browser(kind: str, dist: Path, workdir: Path):
     return session, session.runner.process_handler.pid
 
 
-def _browser_run(kind: str, dist: Path, threads: int, workdir: Path) -> dict:
+def _browser_run(kind: str, dist: Path, threads: int, workdir: Path, song: Path = TRACK) -> dict:
     session, pid = start_browser(kind, dist, workdir)
     try:
         session.open("page/page.html")
         session.call("await ext.storage.local.set({settings: {threads: args[0]}});", threads)
         with PeakMemory(pid) as memory:
             started = time.perf_counter()
-            session.pick_file(TRACK)
+            session.pick_file(song)
             while True:
                 jobs = session.jobs()
                 if jobs and jobs[0]["state"] in ("done", "failed", "cancelled"):

@@ -1,0 +1,69 @@
+"""Peak memory and time of the extension on a 60-minute track (issue #6 item 5; a benchmark).
+
+    .venv/bin/python scripts/bench_long.py [--minutes 60]
+
+The track is the 3-minute `loyalists.ogg` played back to back (as 16-bit FLAC, written to a
+temporary folder), separated by the built default model (int8) in Chromium with all cores and in
+Firefox; wall time and peak RSS of the browser's process tree as in bench.py. Writes
+bench/long-<date>.json. Needs `make build` first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import soundfile as sf
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from builder.config import Paths  # noqa: E402
+from builder.package import PackageConfig, package  # noqa: E402
+from scripts.bench import TRACK, _browser_run  # noqa: E402
+
+
+def _long_track(minutes: int, path: Path) -> Path:
+    audio, rate = sf.read(TRACK, dtype="float32")
+    needed = minutes * 60 * rate
+    with sf.SoundFile(path, "w", rate, audio.shape[1], format="FLAC", subtype="PCM_16") as out:
+        written = 0
+        while written < needed:
+            block = audio[: needed - written]
+            out.write(block)
+            written += len(block)
+    return path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--minutes", type=int, default=60)
+    args = parser.parse_args()
+    models = Paths().models
+    if not (models / "spleeter-2stems.json").is_file():
+        sys.exit("no built model: run `make build` first")
+    cores = os.cpu_count() or 1
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        song = _long_track(args.minutes, tmp / f"{args.minutes}-minutes.flac")
+        shutil.copytree(models, tmp / "dist" / "models")
+        package(PackageConfig(dist=tmp / "dist"), log=lambda *_: None)
+        for kind, threads in (("chromium", cores), ("firefox", 1)):
+            run = _browser_run(kind, tmp / "dist", threads, tmp / kind, song)
+            rows.append({"runtime": f"extension, {kind}", "precision": "int8-weights", **run})
+            print(json.dumps(rows[-1]), flush=True)
+    stamp = datetime.date.today().isoformat()
+    out = ROOT / "bench" / f"long-{stamp}.json"
+    out.write_text(json.dumps({"date": stamp, "minutes": args.minutes, "cores": cores, "rows": rows}, indent=1) + "\n")
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
