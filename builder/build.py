@@ -184,7 +184,7 @@ def _build_htdemucs(config: BuildConfig, entry: catalog.CatalogEntry, log: Calla
     ``apply_model`` on the validation excerpt (segments, overlap-add, normalisation: ours)."""
     from builder.runtime import onnx_waveform_core
     from builder.segments import OVERLAP, separate_segments
-    from models.htdemucs import HTDemucsCore, reference_stems
+    from models.htdemucs import HTDemucsCore, reference_stems, spectrogram
 
     if config.checkpoint is None:
         raise weights.WeightsError("htdemucs has no published checkpoint here; pass --checkpoint FILE.th")
@@ -202,12 +202,13 @@ def _build_htdemucs(config: BuildConfig, entry: catalog.CatalogEntry, log: Calla
         target = export.export_htdemucs_core(core, Path(tmp) / "fp32.onnx", spec.opset)
         segment = np.ascontiguousarray(np.resize(excerpt.T, (2, core.segment_length))[None], np.float32)
         with torch.no_grad():
-            spec_in = type(model)._magnitude(model, type(model)._spec(model, torch.from_numpy(segment)))
+            spec_in = spectrogram(model, torch.from_numpy(segment))
             expected = core(torch.from_numpy(segment), spec_in)
-        actual = onnx_waveform_core(target)(segment, spec_in.numpy())
+        fp32_core = onnx_waveform_core(target)
+        actual = fp32_core(segment, spec_in.numpy())
         diff = max(float(np.max(np.abs(a - e.numpy()))) for a, e in zip(actual, expected, strict=True))
         log(f"[3/6] fp32 ONNX vs torch on one segment: max |diff| {diff:.2e}")
-        ours = separate_segments(excerpt, model, onnx_waveform_core(target))
+        ours = separate_segments(excerpt, model, fp32_core)
         sdrs = validate.stem_sdrs(spec, reference_stems(model, excerpt), ours)
         validate.check_sdr_floor(sdrs, spec.tolerances.port_sdr_db, "ONNX segments vs demucs apply_model")
         log(f"[4/6] fp32 stems vs demucs apply_model, SDR dB: {sdrs}")

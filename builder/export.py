@@ -60,10 +60,12 @@ HTDEMUCS_EXPORTER_OPTIMIZE = True
 
 def export_htdemucs_core(core: nn.Module, path: Path, opset: int) -> Path:
     """Write :class:`models.htdemucs.HTDemucsCore` as fp32 ONNX for one segment (static shapes)."""
+    from models.htdemucs import spectrogram
+
     model = core.model
     mix = torch.randn(1, model.audio_channels, core.segment_length) * 0.1
-    with torch.no_grad():  # the class's own transforms: the core's copy has them patched out
-        spec = type(model)._magnitude(model, type(model)._spec(model, mix))
+    with torch.no_grad():
+        spec = spectrogram(model, mix)
     path.parent.mkdir(parents=True, exist_ok=True)
     for logger in ("torch.onnx", "onnxscript", "onnx_ir"):  # constant-folding chatter
         logging.getLogger(logger).setLevel(logging.ERROR)

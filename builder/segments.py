@@ -18,6 +18,8 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
+from models.htdemucs import spectral_waveform, spectrogram
+
 WaveformCore = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]  # (mix, spec) -> (wave, spec_out)
 OVERLAP = 0.25  # demucs's default
 
@@ -40,8 +42,7 @@ def _chunk(mix: np.ndarray, offset: int, segment_length: int) -> tuple[np.ndarra
     return segment, length, delta // 2
 
 
-def separate_segments(waveform: np.ndarray, model: torch.nn.Module, core: WaveformCore,
-                      progress: Callable[[int, int], None] | None = None) -> np.ndarray:  # fmt: skip
+def separate_segments(waveform: np.ndarray, model: torch.nn.Module, core: WaveformCore) -> np.ndarray:
     segment_length = int(model.segment * model.samplerate)
     mix = waveform.T.astype(np.float32)  # (nb_channels, nb_samples)
     mono = mix.mean(axis=0)
@@ -57,13 +58,10 @@ def separate_segments(waveform: np.ndarray, model: torch.nn.Module, core: Wavefo
         segment, length, trim = _chunk(mix, offset, segment_length)
         with torch.no_grad():
             seg = torch.from_numpy(segment)[None]
-            spec = model._magnitude(model._spec(seg)).numpy()
-            wave, spec_out = core(seg.numpy(), spec)
-            spectral = model._ispec(model._mask(None, torch.from_numpy(spec_out)), segment_length).numpy()
+            wave, spec_out = core(segment[None], spectrogram(model, seg).numpy())
+            spectral = spectral_waveform(model, torch.from_numpy(spec_out), segment_length).numpy()
         stems = (wave + spectral)[0, :, :, trim : trim + length]
         out[..., offset : offset + length] += weight[:length] * stems
         sum_weight[offset : offset + length] += weight[:length]
-        if progress:
-            progress(offset + length, total)
     out /= sum_weight
     return (out * std + mean).transpose(0, 2, 1)

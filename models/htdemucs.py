@@ -102,6 +102,20 @@ def load_package(path: Path) -> nn.Module:
     return model
 
 
+def spectrogram(model: nn.Module, mix: Tensor) -> Tensor:
+    """demucs's STFT of ``mix`` (1, nb_channels, segment_length) as the core's ``spec`` input.
+
+    Calls the class's methods, so it also works on an :class:`HTDemucsCore`'s patched copy."""
+    klass = type(model)
+    return klass._magnitude(model, klass._spec(model, mix))
+
+
+def spectral_waveform(model: nn.Module, spec_out: Tensor, length: int) -> Tensor:
+    """demucs's iSTFT of the core's ``spec_out``: (1, nb_stems, nb_channels, length)."""
+    klass = type(model)
+    return klass._ispec(model, klass._mask(model, None, spec_out), length)
+
+
 class HTDemucsCore(nn.Module):
     """``HTDemucs.forward`` without its STFT and iSTFT: what is exported to ONNX.
 

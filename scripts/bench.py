@@ -77,6 +77,16 @@ class PeakMemory:
         self._thread.join()
 
 
+def package_built_model(dist: Path, precision: Precision = Precision.INT8_WEIGHTS) -> Path:
+    """The built default model (dist/models, `make build`) packaged into ``dist``; exits if not built."""
+    models = Paths().models
+    if not (models / "spleeter-2stems.json").is_file():
+        sys.exit("no built model: run `make build` first")
+    shutil.copytree(models, dist / "models")
+    package(PackageConfig(precision=precision, dist=dist), log=lambda *_: None)
+    return dist
+
+
 def start_browser(kind: str, dist: Path, workdir: Path):
     """(session, pid of the process tree to measure) for the extension packaged in ``dist``."""
     if kind == "chromium":
@@ -128,16 +138,11 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "bench")
     args = parser.parse_args()
     cores = os.cpu_count() or 1
-    models = Paths().models
-    if not (models / "spleeter-2stems.json").is_file():
-        sys.exit("no built model: run `make build` first")
     rows: list[dict] = []
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         for precision in (Precision.INT8_WEIGHTS, Precision.FP32):
-            dist = tmp / precision.value
-            shutil.copytree(models, dist / "models")
-            package(PackageConfig(precision=precision, dist=dist), log=lambda *_: None)
+            dist = package_built_model(tmp / precision.value, precision)
             for threads in sorted({1, cores}):
                 rows.append({"runtime": "native onnxruntime (CLI)", "precision": precision.value,
                              **_native_run(dist / "models", precision, threads, tmp / "native")})  # fmt: skip

@@ -14,7 +14,6 @@ import argparse
 import datetime
 import json
 import os
-import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -24,9 +23,7 @@ import soundfile as sf
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from builder.config import Paths  # noqa: E402
-from builder.package import PackageConfig, package  # noqa: E402
-from scripts.bench import TRACK, _browser_run  # noqa: E402
+from scripts.bench import TRACK, _browser_run, package_built_model  # noqa: E402
 
 
 def _long_track(minutes: int, path: Path) -> Path:
@@ -45,18 +42,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--minutes", type=int, default=60)
     args = parser.parse_args()
-    models = Paths().models
-    if not (models / "spleeter-2stems.json").is_file():
-        sys.exit("no built model: run `make build` first")
     cores = os.cpu_count() or 1
     rows = []
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         song = _long_track(args.minutes, tmp / f"{args.minutes}-minutes.flac")
-        shutil.copytree(models, tmp / "dist" / "models")
-        package(PackageConfig(dist=tmp / "dist"), log=lambda *_: None)
+        dist = package_built_model(tmp / "dist")
         for kind, threads in (("chromium", cores), ("firefox", 1)):
-            run = _browser_run(kind, tmp / "dist", threads, tmp / kind, song)
+            run = _browser_run(kind, dist, threads, tmp / kind, song)
             rows.append({"runtime": f"extension, {kind}", "precision": "int8-weights", **run})
             print(json.dumps(rows[-1]), flush=True)
     stamp = datetime.date.today().isoformat()

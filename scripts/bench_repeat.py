@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import shutil
 import sys
 import tempfile
 import time
@@ -23,9 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from builder.config import Paths  # noqa: E402
-from builder.package import PackageConfig, package  # noqa: E402
-from scripts.bench import _tree_rss_mb, start_browser  # noqa: E402
+from scripts.bench import _tree_rss_mb, package_built_model, start_browser  # noqa: E402
 
 SONG = ROOT / "tests" / "data" / "excerpt.flac"
 SETTLE_S = 3.0  # after a job, before sampling: let the page drop its buffers
@@ -57,14 +54,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--jobs", type=int, default=10)
     args = parser.parse_args()
-    models = Paths().models
-    if not (models / "spleeter-2stems.json").is_file():
-        sys.exit("no built model: run `make build` first")
     result = {"date": datetime.date.today().isoformat(), "song": SONG.name, "jobs": args.jobs, "browsers": {}}
     with tempfile.TemporaryDirectory() as tmp_name:
-        dist = Path(tmp_name)
-        shutil.copytree(models, dist / "models")
-        package(PackageConfig(dist=dist), log=lambda *_: None)
+        dist = package_built_model(Path(tmp_name))
         for kind in ("chromium", "firefox"):
             figures = _run(kind, dist, dist / kind, args.jobs)
             ratio = figures[-1] / figures[0]

@@ -45,28 +45,24 @@ export async function createRunner(modelUrl, options = {}) {
   });
   const [inputName] = session.inputNames;
   const [outputName] = session.outputNames;
+  /** @type {ModelRunner['runNamed']} */
+  async function runNamed(feeds) {
+    /** @type {Record<string, ort.Tensor>} */
+    const tensors = {};
+    for (const [name, { data, dims }] of Object.entries(feeds)) tensors[name] = new ort.Tensor('float32', data, dims);
+    const outputs = await session.run(tensors);
+    /** @type {Record<string, Float32Array>} */
+    const results = {};
+    for (const name of session.outputNames) {
+      results[name] = /** @type {Float32Array} */ (outputs[name].data);
+      outputs[name].dispose?.();
+    }
+    return results;
+  }
   return {
     threads,
-    async run(data, dims) {
-      const outputs = await session.run({ [inputName]: new ort.Tensor('float32', data, dims) });
-      const masks = outputs[outputName];
-      const result = /** @type {Float32Array} */ (masks.data);
-      masks.dispose?.();
-      return result;
-    },
-    async runNamed(feeds) {
-      /** @type {Record<string, ort.Tensor>} */
-      const tensors = {};
-      for (const [name, { data, dims }] of Object.entries(feeds)) tensors[name] = new ort.Tensor('float32', data, dims);
-      const outputs = await session.run(tensors);
-      /** @type {Record<string, Float32Array>} */
-      const results = {};
-      for (const name of session.outputNames) {
-        results[name] = /** @type {Float32Array} */ (outputs[name].data);
-        outputs[name].dispose?.();
-      }
-      return results;
-    },
+    run: async (data, dims) => (await runNamed({ [inputName]: { data, dims } }))[outputName],
+    runNamed,
     release: () => session.release(),
   };
 }

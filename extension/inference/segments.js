@@ -167,21 +167,19 @@ export async function* segmentBlocks(waveform, descriptor, runner, lap) {
   const weight = transitionWeight(segmentLength);
   const spectrogram = new DemucsSpectrogram(descriptor.stft, segmentLength, C);
   // Running sums over [offset, offset + segmentLength): stems weighted, and the weights.
-  let acc = Array.from({ length: S }, () => Array.from({ length: C }, () => new Float32Array(segmentLength)));
-  let wsum = new Float32Array(segmentLength);
+  const acc = Array.from({ length: S }, () => Array.from({ length: C }, () => new Float32Array(segmentLength)));
+  const wsum = new Float32Array(segmentLength);
   for (let offset = 0; offset < total; offset += stride) {
     const length = Math.min(total - offset, segmentLength);
     const trim = Math.floor((segmentLength - length) / 2);
     const start = offset - trim; // TensorChunk.padded: real samples before, zeros past the ends
-    const segment = Array.from({ length: C }, (_, c) => {
-      const s = new Float32Array(segmentLength);
-      const lo = Math.max(0, start);
-      const hi = Math.min(total, start + segmentLength);
-      for (let i = lo; i < hi; i++) s[i - start] = (waveform[c][i] - mean) / std;
-      return s;
-    });
-    const mix = new Float32Array(C * segmentLength);
-    segment.forEach((s, c) => mix.set(s, c * segmentLength));
+    const mix = new Float32Array(C * segmentLength); // the model's (1, C, segmentLength) input
+    const segment = Array.from({ length: C }, (_, c) => mix.subarray(c * segmentLength, (c + 1) * segmentLength));
+    const lo = Math.max(0, start);
+    const hi = Math.min(total, start + segmentLength);
+    for (let c = 0; c < C; c++) {
+      for (let i = lo; i < hi; i++) segment[c][i - start] = (waveform[c][i] - mean) / std;
+    }
     const spec = spectrogram.analyse(segment);
     lap('stft');
     const outputs = await runner.runNamed({ mix: { data: mix, dims: [1, C, segmentLength] }, spec });
@@ -189,7 +187,7 @@ export async function* segmentBlocks(waveform, descriptor, runner, lap) {
     const wave = outputs.wave;
     for (let s = 0; s < S; s++) {
       const stems = Array.from({ length: C }, (_, c) =>
-        wave.slice((s * C + c) * segmentLength, (s * C + c + 1) * segmentLength),
+        wave.subarray((s * C + c) * segmentLength, (s * C + c + 1) * segmentLength),
       );
       spectrogram.synthesiseInto(outputs.spec_out, s, stems);
       for (let c = 0; c < C; c++) {
@@ -211,18 +209,11 @@ export async function* segmentBlocks(waveform, descriptor, runner, lap) {
       }),
     );
     if (!last) {
-      acc = acc.map((channels) =>
-        channels.map((channel) => {
-          const shifted = new Float32Array(segmentLength);
-          shifted.set(channel.subarray(stride));
-          return shifted;
-        }),
-      );
-      const shifted = new Float32Array(segmentLength);
-      shifted.set(wsum.subarray(stride));
-      wsum = shifted;
-    } else {
-      break;
+      // slide the running sums by one stride: [stride, segmentLength) -> [0, segmentLength - stride)
+      for (const running of [...acc.flat(), wsum]) {
+        running.copyWithin(0, stride);
+        running.fill(0, segmentLength - stride);
+      }
     }
   }
 }

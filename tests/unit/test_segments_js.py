@@ -36,8 +36,8 @@ def test_browser_transforms_match_demucs(tmp_path):
     x = (rng.standard_normal((2, length)) * 0.1).astype(np.float32)
     spec_out = (rng.standard_normal((1, 4, 4, 2048, length // 1024 + 1)) * 0.1).astype(np.float32)
     with torch.no_grad():
-        spec = model._magnitude(model._spec(torch.from_numpy(x)[None])).numpy()
-        wave = model._ispec(model._mask(None, torch.from_numpy(spec_out)), length).numpy()
+        spec = htdemucs.spectrogram(model, torch.from_numpy(x)[None]).numpy()
+        wave = htdemucs.spectral_waveform(model, torch.from_numpy(spec_out), length).numpy()
     stage("chrome", tmp_path)
     x.tofile(tmp_path / "x.f32")
     spec_out.tofile(tmp_path / "spec_out.f32")
