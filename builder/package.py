@@ -83,6 +83,8 @@ def _vendor(target: Path) -> None:
         "const module = { exports: {} };\n" + fft + "\nexport default module.exports;\n"
     )
     shutil.copy2(NODE_MODULES / "client-zip" / "index.js", vendor / "client-zip.js")
+    # mediabunny (MPL-2.0): demuxing for streamed decode; its ES module bundle, unmodified.
+    shutil.copy2(NODE_MODULES / "mediabunny" / "dist" / "bundles" / "mediabunny.min.mjs", vendor / "mediabunny.js")
 
 
 def stage(browser: str, target: Path) -> None:
@@ -99,6 +101,7 @@ def stage(browser: str, target: Path) -> None:
 _VENDOR_TYPES = {
     "ort/ort.wasm.min.d.mts": "export * from 'onnxruntime-web';\n",
     "client-zip.d.ts": "export * from 'client-zip';\n",
+    "mediabunny.d.ts": "export * from 'mediabunny';\n",
     "fft.d.ts": (
         "export default class FFT {\n  constructor(size: number);\n  size: number;\n"
         "  createComplexArray(): number[];\n  realTransform(out: number[], data: ArrayLike<number>): void;\n"

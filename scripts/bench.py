@@ -37,35 +37,50 @@ from tests.e2e.firefox import FirefoxSession  # noqa: E402
 TRACK = Path("/usr/share/games/wesnoth/1.16/data/core/music/loyalists.ogg")
 
 
-def _tree_rss_mb(root_pid: int) -> float:
-    """Summed RSS of a process and its descendants, from /proc."""
+def _tree_pids(root_pid: int) -> list[int]:
+    """A process and its descendants, from /proc."""
     children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            children.setdefault(int(fields[1]), []).append(int(entry.name))
-            rss[int(entry.name)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
         except (OSError, ValueError, IndexError):
             continue
-    total, stack = 0, [root_pid]
+        children.setdefault(parent, []).append(int(entry.name))
+    pids, stack = [], [root_pid]
     while stack:
         pid = stack.pop()
-        total += rss.get(pid, 0)
+        pids.append(pid)
         stack.extend(children.get(pid, []))
-    return total / 2**20
+    return pids
+
+
+def _tree_memory_mb(root_pid: int) -> tuple[float, float]:
+    """(RSS, PSS) of a process tree, summed, in MB. Summed RSS counts every shared page (libraries,
+    shared memory) once per process that maps it; PSS splits each among them: the tree's real use."""
+    rss = pss = 0
+    for pid in _tree_pids(root_pid):
+        try:
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Rss:"):
+                    rss += int(line.split()[1])
+                elif line.startswith("Pss:"):
+                    pss += int(line.split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+    return rss / 1024, pss / 1024
 
 
 class PeakMemory:
     def __init__(self, pid: int) -> None:
-        self.pid, self.peak, self._stop = pid, 0.0, threading.Event()
+        self.pid, self.peak, self.peak_pss, self._stop = pid, 0.0, 0.0, threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.peak = max(self.peak, _tree_rss_mb(self.pid))
+            rss, pss = _tree_memory_mb(self.pid)
+            self.peak, self.peak_pss = max(self.peak, rss), max(self.peak_pss, pss)
             time.sleep(0.1)
 
     def __enter__(self):
@@ -114,7 +129,8 @@ def _browser_run(kind: str, dist: Path, threads: int, workdir: Path, song: Path 
         if job["state"] != "done":
             raise RuntimeError(f"{kind}: {job}")
         split = {k: round(v, 2) for k, v in job["timings"].items()}
-        return {"seconds": round(wall, 2), "threads": job["threads"], "split": split, "peak_rss_mb": round(memory.peak)}
+        return {"seconds": round(wall, 2), "threads": job["threads"], "split": split, "decoder": job.get("decoder"),
+                "peak_rss_mb": round(memory.peak), "peak_pss_mb": round(memory.peak_pss)}  # fmt: skip
     finally:
         session.quit()
 
@@ -129,7 +145,8 @@ def _native_run(models: Path, precision: Precision, threads: int, out: Path) -> 
         wall = time.perf_counter() - started
     if process.returncode != 0:
         raise RuntimeError(f"native run failed ({process.returncode})")
-    return {"seconds": round(wall, 2), "threads": threads, "peak_rss_mb": round(memory.peak)}
+    return {"seconds": round(wall, 2), "threads": threads, "peak_rss_mb": round(memory.peak),
+            "peak_pss_mb": round(memory.peak_pss)}  # fmt: skip
 
 
 def main() -> None:
@@ -167,13 +184,13 @@ def main() -> None:
     tf_rows = [r for r in rows if r["runtime"].startswith("original") and r["threads"] == cores]
     print(f"\n{TRACK.name} (179.5 s), {cores} cores, {platform.processor() or platform.machine()}\n")
     header = f"{'runtime':32} {'precision':13} {'thr':>3} {'seconds':>8} {'÷native':>8} {'÷Spleeter':>9}"
-    print(f"{header} {'peak MB':>8}  split")
+    print(f"{header} {'peak RSS':>8} {'peak PSS':>8}  split (s)")
     for r in rows:
         ratio = r["seconds"] / reference(r["precision"] if r["precision"] in ("int8-weights", "fp32") else "fp32")
         spleeter = f"{r['seconds'] / tf_rows[0]['seconds']:.2f}" if tf_rows else "n/a"
         split = " ".join(f"{k} {v}" for k, v in r.get("split", {}).items())
         print(f"{r['runtime']:32} {r['precision']:13} {r['threads']:>3} {r['seconds']:>8.2f} {ratio:>8.2f} "
-              f"{spleeter:>9} {r['peak_rss_mb']:>8}  {split}")  # fmt: skip
+              f"{spleeter:>9} {r['peak_rss_mb']:>8} {r.get('peak_pss_mb', 'n/a'):>8}  {split}")  # fmt: skip
     args.out.mkdir(exist_ok=True)
     stamp = datetime.date.today().isoformat()
     result = {"date": stamp, "track": TRACK.name, "cores": cores, "machine": platform.machine(), "rows": rows}

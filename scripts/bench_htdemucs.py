@@ -61,7 +61,7 @@ def main() -> None:
             out, _ = process.communicate()
         native = json.loads(out.strip().splitlines()[-1])
         rows.append({"runtime": "native onnxruntime (Python)", "threads": cores, **native,
-                     "peak_rss_mb": round(memory.peak)})  # fmt: skip
+                     "peak_rss_mb": round(memory.peak), "peak_pss_mb": round(memory.peak_pss)})  # fmt: skip
         for kind, threads in (("chromium", cores), ("firefox", 1)):
             rows.append({"runtime": f"extension, {kind}", **_browser_run(kind, dist, threads, dist / kind)})
         size_mb = round(onnx_path.stat().st_size / 1e6, 1)

@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scripts.bench import _tree_rss_mb, package_built_model, start_browser  # noqa: E402
+from scripts.bench import _tree_memory_mb, package_built_model, start_browser  # noqa: E402
 
 SONG = ROOT / "tests" / "data" / "excerpt.flac"
 SETTLE_S = 3.0  # after a job, before sampling: let the page drop its buffers
@@ -43,8 +43,11 @@ def _run(kind: str, dist: Path, workdir: Path, jobs: int) -> list[float]:
             if states[0] != "done":
                 raise RuntimeError(f"{kind}: job {n + 1} ended {states[0]}")
             time.sleep(SETTLE_S)
-            figures.append(round(_tree_rss_mb(pid)))
-            print(f"{kind} after job {n + 1}: {figures[-1]} MB", flush=True)
+            rss, pss = _tree_memory_mb(pid)
+            figures.append({"rss_mb": round(rss), "pss_mb": round(pss)})
+            print(
+                f"{kind} after job {n + 1}: RSS {figures[-1]['rss_mb']} MB, PSS {figures[-1]['pss_mb']} MB", flush=True
+            )
     finally:
         session.quit()
     return figures
@@ -59,9 +62,9 @@ def main() -> None:
         dist = package_built_model(Path(tmp_name))
         for kind in ("chromium", "firefox"):
             figures = _run(kind, dist, dist / kind, args.jobs)
-            ratio = figures[-1] / figures[0]
-            result["browsers"][kind] = {"rss_mb_after_each_job": figures, "last_over_first": round(ratio, 3)}
-            print(f"{kind}: after job 1 {figures[0]} MB, after job {args.jobs} {figures[-1]} MB, ratio {ratio:.3f}")
+            ratio = {k: round(figures[-1][k] / figures[0][k], 3) for k in ("rss_mb", "pss_mb")}
+            result["browsers"][kind] = {"after_each_job": figures, "last_over_first": ratio}
+            print(f"{kind}: after job 1 {figures[0]}, after job {args.jobs} {figures[-1]}, ratio {ratio}")
     out = ROOT / "bench" / f"repeat-{result['date']}.json"
     out.write_text(json.dumps(result, indent=1) + "\n")
     print(f"wrote {out}")

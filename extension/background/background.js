@@ -102,8 +102,8 @@ const handlers = {
       if (job.state === 'queued') Object.assign(job, { state: 'running', startedAt: Date.now() });
       Object.assign(job, { phase, done, total, updatedAt: Date.now() });
     }),
-  [MSG.JOB_DONE]: async ({ jobId, stems, durationS, timings, threads }) => {
-    const job = await updateJob(jobId, { state: 'done', stems, durationS, timings, threads, phase: undefined });
+  [MSG.JOB_DONE]: async ({ jobId, stems, durationS, timings, threads, decoder }) => {
+    const job = await updateJob(jobId, { state: 'done', stems, durationS, timings, threads, decoder, phase: undefined });
     if (job) {
       api.notifications.create(jobId, {
         type: 'basic',

@@ -45,24 +45,21 @@ export class SpectralChunker {
   }
 
   /**
-   * STFT of frames [first, first + nbFrames) of the zero-prefixed waveform.
-   * @param {Float32Array[]} waveform  planar channels
-   * @param {number} first @param {number} nbFrames
+   * STFT of `nbFrames` frames of `segment`, whose sample 0 is the first frame's first sample
+   * (frames every nHop; the caller zero-fills outside the track).
+   * @param {Float32Array[]} segment  planar channels, (nbFrames - 1) * nHop + nFft samples
+   * @param {number} nbFrames
    * @returns {{re: Float32Array, im: Float32Array}[]}  per channel, frame-major (frame * nbBinsAll + bin)
    */
-  analyse(waveform, first, nbFrames) {
+  analyse(segment, nbFrames) {
     const { nFft, nHop } = this.stft;
     const nbBinsAll = nFft / 2 + 1;
-    const length = waveform[0].length;
-    return waveform.map((signal) => {
+    return segment.map((signal) => {
       const re = new Float32Array(nbFrames * nbBinsAll);
       const im = new Float32Array(nbFrames * nbBinsAll);
       for (let i = 0; i < nbFrames; i++) {
-        const start = (first + i) * nHop - nFft; // in waveform samples
-        for (let n = 0; n < nFft; n++) {
-          const at = start + n;
-          this.frameIn[n] = at >= 0 && at < length ? signal[at] * this.window[n] : 0;
-        }
+        const start = i * nHop;
+        for (let n = 0; n < nFft; n++) this.frameIn[n] = signal[start + n] * this.window[n];
         this.fft.realTransform(this.spectrumOut, this.frameIn);
         const base = i * nbBinsAll;
         for (let k = 0; k < nbBinsAll; k++) {
@@ -173,22 +170,30 @@ export const PATCHES_PER_CHUNK = 2; // ~24 s of audio per model run
 
 /**
  * Stems of a whole track through a spectral-mask model (Spleeter), yielded as blocks of finished
- * samples (planar channels per stem), one per model run.
- * @param {Float32Array[]} waveform  planar channels at the model's rate
+ * samples (planar channels per stem), one per model run. The input is read forward only: memory
+ * holds one chunk of it, whatever the track's length.
+ * @param {import('./samples.js').SampleWindow} samples  the track at the model's rate
  * @param {{stems: string[], nbChannels: number, stft: StftParams, maskExtension: MaskExtension}} descriptor
  * @param {{run: (data: Float32Array, dims: number[]) => Promise<Float32Array>}} runner
- * @param {(step: 'stft' | 'model' | 'istft') => void} lap
+ * @param {(step: 'decode' | 'stft' | 'model' | 'istft') => void} lap
  * @returns {AsyncGenerator<Float32Array[][]>}
  */
-export async function* spectralBlocks(waveform, descriptor, runner, lap) {
+export async function* spectralBlocks(samples, descriptor, runner, lap) {
   const { stft, stems } = descriptor;
-  const nbSamples = waveform[0].length;
-  const nbFramesTotal = Math.ceil((nbSamples + stft.nFft) / stft.nHop);
+  const { nFft, nHop } = stft;
   const chunkFrames = stft.nbFrames * PATCHES_PER_CHUNK;
   const chunker = new SpectralChunker(stft, stems.length, descriptor.nbChannels);
-  for (let first = 0; first < nbFramesTotal; first += chunkFrames) {
+  for (let first = 0; ; first += chunkFrames) {
+    // Frame i starts at sample i * nHop - nFft (n_fft zeros are prepended to the track).
+    const start = first * nHop - nFft;
+    await samples.ensure(start + (chunkFrames - 1) * nHop + nFft);
+    lap('decode');
+    const nbFramesTotal = samples.ended ? Math.ceil((samples.total + nFft) / nHop) : Infinity;
     const nbFrames = Math.min(chunkFrames, nbFramesTotal - first);
-    const spectrum = chunker.analyse(waveform, first, nbFrames);
+    if (nbFrames <= 0) return;
+    const segment = samples.read(start, start + (nbFrames - 1) * nHop + nFft, descriptor.nbChannels);
+    samples.discardBefore(start + nbFrames * nHop);
+    const spectrum = chunker.analyse(segment, nbFrames);
     const patches = chunker.magnitudePatches(spectrum, nbFrames);
     lap('stft');
     const masks = await runner.run(patches.data, patches.dims);
@@ -196,9 +201,10 @@ export async function* spectralBlocks(waveform, descriptor, runner, lap) {
     const blocks = chunker.synthesise(spectrum, masks, nbFrames, descriptor.maskExtension);
     lap('istft');
     // Drop the prepended frame and everything past the input's end.
-    const outStart = first * stft.nHop;
-    const lo = Math.max(stft.nFft - outStart, 0);
-    const hi = Math.max(lo, Math.min(nbFrames * stft.nHop, stft.nFft + nbSamples - outStart));
+    const outStart = first * nHop;
+    const end = samples.ended ? samples.total : Infinity;
+    const lo = Math.max(nFft - outStart, 0);
+    const hi = Math.max(lo, Math.min(nbFrames * nHop, nFft + end - outStart));
     yield blocks.map((channels) => channels.map((c) => c.subarray(lo, hi)));
   }
 }

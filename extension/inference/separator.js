@@ -1,12 +1,14 @@
 // @ts-check
 /**
  * One job, top to bottom: fetch -> decode (+ resample, stereo) -> STFT -> model -> masks ->
- * iSTFT -> WAV encode -> store. Chunked: memory does not grow with the number of chunks beyond
- * the decoded input; stems go to IndexedDB as they are produced.
+ * iSTFT -> WAV encode -> store. Streamed: the input is decoded as the model needs it and stems
+ * go to IndexedDB as they are produced, so memory does not grow with the track's length (except
+ * on decode.js's whole-file fallback, and for HTDemucs, whose normalisation needs the whole track).
  */
 import { spectralBlocks } from './dsp.js';
 import { segmentBlocks } from './segments.js';
-import { AudioInputError, decodeToStereo } from './decode.js';
+import { AudioInputError, openAudio } from './decode.js';
+import { SampleWindow } from './samples.js';
 import { bytesPerSample, encodeSamples, wavHeader } from '../shared/wav.js';
 import { deleteChunks, deleteInput, deleteJobData, finishStem, getInput, putChunk } from '../shared/store.js';
 
@@ -92,18 +94,20 @@ export async function separateJob(job, { descriptor, getRunner, progress, signal
     check();
 
     progress({ jobId, phase: 'decoding', done: 0, total: 1 });
-    const waveform = await decodeToStereo(blob, descriptor.sampleRate);
+    const audio = await openAudio(blob, descriptor.sampleRate);
+    const samples = new SampleWindow(audio.chunks);
     lap('decode');
     check();
 
     const runner = await getRunner();
     clock = performance.now();
     const { stems } = descriptor;
-    const nbSamples = waveform[0].length;
-    const blocks =
-      descriptor.family === 'htdemucs'
-        ? segmentBlocks(waveform, descriptor, runner, lap)
-        : spectralBlocks(waveform, descriptor, runner, lap);
+    // HTDemucs normalises by the whole track's statistics, so it takes the track in memory.
+    const whole = descriptor.family === 'htdemucs' ? await samples.all() : null;
+    lap('decode');
+    const blocks = whole
+      ? segmentBlocks(whole, descriptor, runner, lap)
+      : spectralBlocks(samples, descriptor, runner, lap);
     let emitted = 0;
     let index = 0;
     for await (const block of blocks) {
@@ -115,9 +119,12 @@ export async function separateJob(job, { descriptor, getRunner, progress, signal
         index += 1;
         emitted += block[0][0].length;
       }
-      progress({ jobId, phase: 'separating', done: emitted, total: nbSamples });
+      const total = samples.ended ? samples.total : Math.max(audio.estimatedSamples, emitted + 1);
+      progress({ jobId, phase: 'separating', done: emitted, total });
       check();
     }
+    const nbSamples = samples.total;
+    if (nbSamples === 0) throw new AudioInputError('The file holds no audio samples.');
 
     progress({ jobId, phase: 'saving', done: nbSamples, total: nbSamples });
     const dataBytes = nbSamples * descriptor.nbChannels * bytesPerSample(format);
@@ -129,7 +136,8 @@ export async function separateJob(job, { descriptor, getRunner, progress, signal
     }
     await deleteInput(jobId);
     lap('store');
-    return { jobId, stems: results, durationS: nbSamples / descriptor.sampleRate, timings };
+    const decoder = audio.streamed ? 'streamed' : 'whole-file';
+    return { jobId, stems: results, durationS: nbSamples / descriptor.sampleRate, timings, decoder };
   } catch (error) {
     await deleteJobData(jobId).catch(() => {});
     throw error;

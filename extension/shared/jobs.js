@@ -13,8 +13,9 @@ import { api } from '../platform/browser-api.js';
  *   phase?: import('./messages.js').Phase, done?: number, total?: number,
  *   createdAt: number, startedAt?: number, updatedAt: number,
  *   error?: string, stems?: import('./messages.js').StemInfo[], durationS?: number,
- *   timings?: Record<string, number>, threads?: number
+ *   timings?: Record<string, number>, threads?: number, decoder?: Decoder
  * }} Job
+ * @typedef {import('./messages.js').Decoder} Decoder
  */
 
 const KEY = 'jobs';

@@ -38,7 +38,9 @@ export const MSG = Object.freeze({
  * @typedef {{kind: 'stored'} | {kind: 'url', url: string}} JobSource
  * @typedef {{jobId: string, phase: Phase, done: number, total: number}} JobProgressData
  * @typedef {'queued'|'fetching'|'decoding'|'separating'|'saving'} Phase
- * @typedef {{jobId: string, stems: StemInfo[], durationS: number, timings: Record<string, number>}} JobDoneData
+ * @typedef {{jobId: string, stems: StemInfo[], durationS: number, timings: Record<string, number>,
+ *   decoder: Decoder}} JobDoneData
+ * @typedef {'streamed' | 'whole-file'} Decoder  how the input was decoded (inference/decode.js)
  * @typedef {{stem: string, bytes: number}} StemInfo
  * @typedef {{jobId: string, error: string, cancelled?: boolean}} JobFailedData
  */

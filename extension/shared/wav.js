@@ -75,3 +75,21 @@ export function wavHeader(dataBytes, sampleRate, nbChannels, format) {
   view.setUint32(40, dataBytes, true);
   return view.buffer;
 }
+
+/**
+ * A whole in-memory float WAV file of planar channels (for the browser's decoder to resample).
+ * @param {Float32Array[]} channels @param {number} sampleRate
+ * @returns {ArrayBuffer}
+ */
+export function floatWav(channels, sampleRate) {
+  const frames = channels[0].length;
+  const nbChannels = channels.length;
+  const file = new ArrayBuffer(44 + frames * nbChannels * 4);
+  new Uint8Array(file).set(new Uint8Array(wavHeader(frames * nbChannels * 4, sampleRate, nbChannels, 'float32')));
+  const samples = new Float32Array(file, 44); // WAV is little-endian, as is every platform WASM runs on
+  for (let c = 0; c < nbChannels; c++) {
+    const channel = channels[c];
+    for (let i = 0; i < frames; i++) samples[i * nbChannels + c] = channel[i];
+  }
+  return file;
+}

@@ -46,6 +46,7 @@ def test_local_file_stems_match_the_native_reference(browser, native_stems, prec
     job = finished_job(session)
     assert [s["stem"] for s in job["stems"]] == list(STEMS)
     assert job["threads"] >= 1
+    assert job["decoder"] == "streamed"  # FLAC: mediabunny + WebCodecs (decode.js)
 
     assert session.click_all("button.download") == len(STEMS)
     downloads = session.wait_downloads([f"excerpt-{s}.wav" for s in STEMS])
@@ -307,12 +308,12 @@ def test_odd_and_bad_inputs_finish_or_fail_with_a_clear_message(browser, tmp_pat
         "corrupt": ("failed", "could not be decoded"),
         "notes": ("failed", "could not be decoded"),
         "empty": ("failed", "empty"),
-        "blip": ("done", 0.1),
-        "silence": ("done", 5.0),
-        "mono": ("done", 5.0),
-        "phone": ("done", 5.0),
-        "studio": ("done", 5.0),
-        "surround": ("done", 5.0),
+        "blip": ("done", (0.1, "streamed")),
+        "silence": ("done", (5.0, "streamed")),
+        "mono": ("done", (5.0, "streamed")),
+        "phone": ("done", (5.0, "streamed")),
+        "studio": ("done", (5.0, "streamed")),
+        "surround": ("done", (5.0, "whole-file")),  # more than 2 channels: Web Audio's down-mix
     }
     session = browser()
     session.open("page/page.html")
@@ -331,7 +332,9 @@ def test_odd_and_bad_inputs_finish_or_fail_with_a_clear_message(browser, tmp_pat
         if state == "failed":
             assert detail in job["error"], (name, job["error"])
         else:
-            assert abs(job["durationS"] - detail) < 0.01, (name, job["durationS"])
+            duration, decoder = detail
+            assert abs(job["durationS"] - duration) < 0.01, (name, job["durationS"])
+            assert job["decoder"] == decoder, (name, job)
 
 
 def _stored_counts(session, job_id):
