@@ -171,7 +171,9 @@ export const PATCHES_PER_CHUNK = 2; // ~24 s of audio per model run
 /**
  * Stems of a whole track through a spectral-mask model (Spleeter), yielded as blocks of finished
  * samples (planar channels per stem), one per model run. The input is read forward only: memory
- * holds one chunk of it, whatever the track's length.
+ * holds a chunk or two of it, whatever the track's length. Pipelined: while the model works on
+ * one chunk (in onnxruntime's worker), this thread reads and analyses the next and synthesises
+ * (and its consumer stores) the previous, so `lap('model')` is only the wait beyond that work.
  * @param {import('./samples.js').SampleWindow} samples  the track at the model's rate
  * @param {{stems: string[], nbChannels: number, stft: StftParams, maskExtension: MaskExtension}} descriptor
  * @param {{run: (data: Float32Array, dims: number[]) => Promise<Float32Array>}} runner
@@ -183,22 +185,33 @@ export async function* spectralBlocks(samples, descriptor, runner, lap) {
   const { nFft, nHop } = stft;
   const chunkFrames = stft.nbFrames * PATCHES_PER_CHUNK;
   const chunker = new SpectralChunker(stft, stems.length, descriptor.nbChannels);
-  for (let first = 0; ; first += chunkFrames) {
+
+  /** The chunk whose first frame is `first`, analysed; null past the track's end. @param {number} first */
+  async function prepare(first) {
     // Frame i starts at sample i * nHop - nFft (n_fft zeros are prepended to the track).
     const start = first * nHop - nFft;
     await samples.ensure(start + (chunkFrames - 1) * nHop + nFft);
     lap('decode');
     const nbFramesTotal = samples.ended ? Math.ceil((samples.total + nFft) / nHop) : Infinity;
     const nbFrames = Math.min(chunkFrames, nbFramesTotal - first);
-    if (nbFrames <= 0) return;
+    if (nbFrames <= 0) return null;
     const segment = samples.read(start, start + (nbFrames - 1) * nHop + nFft, descriptor.nbChannels);
     samples.discardBefore(start + nbFrames * nHop);
     const spectrum = chunker.analyse(segment, nbFrames);
     const patches = chunker.magnitudePatches(spectrum, nbFrames);
     lap('stft');
-    const masks = await runner.run(patches.data, patches.dims);
+    return { first, nbFrames, spectrum, patches };
+  }
+
+  let current = await prepare(0);
+  let masks = current && runner.run(current.patches.data, current.patches.dims);
+  while (current && masks) {
+    const next = await prepare(current.first + chunkFrames);
+    const ready = await masks;
     lap('model');
-    const blocks = chunker.synthesise(spectrum, masks, nbFrames, descriptor.maskExtension);
+    masks = next && runner.run(next.patches.data, next.patches.dims);
+    const { first, nbFrames, spectrum } = current;
+    const blocks = chunker.synthesise(spectrum, ready, nbFrames, descriptor.maskExtension);
     lap('istft');
     // Drop the prepended frame and everything past the input's end.
     const outStart = first * nHop;
@@ -206,5 +219,6 @@ export async function* spectralBlocks(samples, descriptor, runner, lap) {
     const lo = Math.max(nFft - outStart, 0);
     const hi = Math.max(lo, Math.min(nbFrames * nHop, nFft + end - outStart));
     yield blocks.map((channels) => channels.map((c) => c.subarray(lo, hi)));
+    current = next;
   }
 }

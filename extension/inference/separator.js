@@ -94,7 +94,7 @@ export async function separateJob(job, { descriptor, getRunner, progress, signal
     check();
 
     progress({ jobId, phase: 'decoding', done: 0, total: 1 });
-    const audio = await openAudio(blob, descriptor.sampleRate);
+    const audio = await openAudio(blob, descriptor.sampleRate, { streamAboveS: job.streamAboveS });
     const samples = new SampleWindow(audio.chunks);
     lap('decode');
     check();

@@ -3,12 +3,14 @@
 import { api } from '../platform/browser-api.js';
 
 /**
- * @typedef {{format: import('./wav.js').SampleFormat, threads: number}} Settings
+ * @typedef {{format: import('./wav.js').SampleFormat, threads: number, streamAboveS: number}} Settings
  * threads: 0 = one per core (where the page can use threads at all)
+ * streamAboveS: tracks longer than this are decoded a slice at a time (inference/decode.js);
+ *   0 = always (least memory)
  */
 
 /** @type {Settings} */
-export const DEFAULT_SETTINGS = Object.freeze({ format: 'pcm16', threads: 0 });
+export const DEFAULT_SETTINGS = Object.freeze({ format: 'pcm16', threads: 0, streamAboveS: 10 * 60 });
 
 /** @returns {Promise<Settings>} */
 export async function loadSettings() {

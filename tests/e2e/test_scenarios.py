@@ -37,16 +37,24 @@ def finished_job(session, timeout=300):
     return job
 
 
-@pytest.mark.parametrize("precision", [Precision.INT8_WEIGHTS, Precision.FP32], ids=lambda p: p.value)
-def test_local_file_stems_match_the_native_reference(browser, native_stems, precision):
+# Each precision with one of the two decode paths (inference/decode.js): the int8 build streams
+# (setting streamAboveS = 0: mediabunny + WebCodecs), the fp32 build decodes the 12 s whole.
+@pytest.mark.parametrize(
+    ("precision", "decoder"),
+    [(Precision.INT8_WEIGHTS, "streamed"), (Precision.FP32, "whole-file")],
+    ids=["int8-weights-streamed", "fp32-whole-file"],
+)
+def test_local_file_stems_match_the_native_reference(browser, native_stems, precision, decoder):
     song = DATA / "excerpt.flac"
     session = browser(precision)
     session.open("page/page.html")
+    if decoder == "streamed":
+        session.call("await ext.storage.local.set({settings: {streamAboveS: 0}});")
     session.pick_file(song)
     job = finished_job(session)
     assert [s["stem"] for s in job["stems"]] == list(STEMS)
     assert job["threads"] >= 1
-    assert job["decoder"] == "streamed"  # FLAC: mediabunny + WebCodecs (decode.js)
+    assert job["decoder"] == decoder
 
     assert session.click_all("button.download") == len(STEMS)
     downloads = session.wait_downloads([f"excerpt-{s}.wav" for s in STEMS])
@@ -56,7 +64,8 @@ def test_local_file_stems_match_the_native_reference(browser, native_stems, prec
         native, _ = sf.read(reference / f"excerpt-{stem}.wav", dtype="float32")
         assert rate == 44100 and ours.shape == native.shape
         sdr = sdr_db(native, ours)
-        print(f"{session.name} {precision.value} {stem}: browser vs native SDR {sdr:.1f} dB, threads {job['threads']}")
+        print(f"{session.name} {precision.value} {stem}: browser vs native SDR {sdr:.1f} dB, threads {job['threads']}, "
+              f"{decoder} decode")  # fmt: skip
         assert sdr >= FLOORS[precision], (stem, sdr)
 
 
@@ -311,12 +320,15 @@ def test_odd_and_bad_inputs_finish_or_fail_with_a_clear_message(browser, tmp_pat
         "blip": ("done", (0.1, "streamed")),
         "silence": ("done", (5.0, "streamed")),
         "mono": ("done", (5.0, "streamed")),
-        "phone": ("done", (5.0, "streamed")),
+        "phone": ("done", (5.0, "streamed")),  # resample.js
         "studio": ("done", (5.0, "streamed")),
         "surround": ("done", (5.0, "whole-file")),  # more than 2 channels: Web Audio's down-mix
     }
     session = browser()
     session.open("page/page.html")
+    # Every input through the streamed path where it can take it (long tracks' path; the
+    # whole-file path is the one that short tracks take by default, tested above and below).
+    session.call("await ext.storage.local.set({settings: {streamAboveS: 0}});")
     for path in sorted(files.iterdir()):
         session.pick_file(path)
 

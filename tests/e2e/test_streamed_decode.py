@@ -23,7 +23,7 @@ COMPARE = """
 const { openAudio, decodeToStereo } = await import('/inference/decode.js');
 const bytes = Uint8Array.from(atob(args[0]), (c) => c.charCodeAt(0));
 const blob = new Blob([bytes]);
-const audio = await openAudio(blob, 44100);
+const audio = await openAudio(blob, 44100, { streamAboveS: 0 });
 const parts = [];
 for await (const chunk of audio.chunks) parts.push(chunk);
 const n = parts.reduce((k, p) => k + p[0].length, 0);
