@@ -89,7 +89,7 @@ def _tree_memory_mb(root_pid: int) -> tuple[float, float]:
 
 
 class PeakMemory:
-    PSS_EVERY = 10**9  # samples
+    PSS_EVERY = 20  # samples
 
     def __init__(self, pid: int) -> None:
         self.pid, self.peak, self.peak_pss, self._stop = pid, 0.0, 0.0, threading.Event()
