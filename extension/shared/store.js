@@ -41,16 +41,26 @@ async function run(storeName, mode, action) {
     const tx = database.transaction(storeName, mode);
     const request = action(tx.objectStore(storeName));
     tx.oncomplete = () => resolve(/** @type {T} */ (request ? request.result : undefined));
-    tx.onerror = () => reject(storageError(tx.error));
-    tx.onabort = () => reject(storageError(tx.error));
+    tx.onerror = () => storageError(tx.error).then(reject);
+    tx.onabort = () => storageError(tx.error).then(reject);
   });
 }
 
-/** @param {DOMException | null} error */
-function storageError(error) {
-  if (error && error.name === 'QuotaExceededError') {
-    return new Error('Not enough disk space for the stems: clear finished jobs or free some space.');
-  }
+const LOW_SPACE_BYTES = 64 * 2 ** 20; // a few model runs' worth of stem chunks
+
+/**
+ * A failed write as the user should read it. A full disk is not always a QuotaExceededError:
+ * Chromium, whose quota for this extension (unlimitedStorage) is the disk, reports "Failed to
+ * write blobs (IOError)" when the disk fills (tests/e2e/test_disk_full.py); so any failure with
+ * less than LOW_SPACE_BYTES left of the quota is reported as a lack of space.
+ * @param {DOMException | null} error
+ * @returns {Promise<Error>}
+ */
+async function storageError(error) {
+  const full = new Error('Not enough disk space for the stems: clear finished jobs or free some space.');
+  if (error?.name === 'QuotaExceededError') return full;
+  const estimate = await navigator.storage?.estimate?.().catch(() => null);
+  if (estimate?.quota !== undefined && estimate.quota - (estimate.usage ?? 0) < LOW_SPACE_BYTES) return full;
   return error ?? new Error('storage failed');
 }
 
