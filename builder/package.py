@@ -104,8 +104,9 @@ _VENDOR_TYPES = {
     "mediabunny.d.ts": "export * from 'mediabunny';\n",
     "fft.d.ts": (
         "export default class FFT {\n  constructor(size: number);\n  size: number;\n"
-        "  createComplexArray(): number[];\n  realTransform(out: number[], data: ArrayLike<number>): void;\n"
-        "  inverseTransform(out: number[], data: number[]): void;\n}\n"
+        "  createComplexArray(): number[];\n"
+        "  realTransform(out: { [i: number]: number }, data: ArrayLike<number>): void;\n"
+        "  inverseTransform(out: { [i: number]: number }, data: ArrayLike<number>): void;\n}\n"
     ),
 }
 
