@@ -12,6 +12,7 @@ import { ALL_FORMATS, AudioSampleSink, BlobSource, Input } from '../vendor/media
 import { DEFAULT_SETTINGS } from '../shared/settings.js';
 import { mp3Gapless } from './mp3-gapless.js';
 import { StreamResampler } from './resample.js';
+import { joinPlanar } from './samples.js';
 
 // Streamed or not, the stems of longer audio take more time and disk than a user expects from a
 // click (75 minutes: ~1.3 GB of 16-bit stems); the whole-file path also holds it all in memory.
@@ -66,11 +67,6 @@ export async function declaredDuration(blob) {
 
 const CHUNK_FRAMES = 1 << 16; // decoded packets are joined into chunks of ~1.5 s
 
-const undecodable = () =>
-  new AudioInputError(
-    'This file could not be decoded as audio: it is corrupt or in a format this browser does not play.',
-  );
-
 /**
  * @param {Blob} blob
  * @param {number} sampleRate  the model's
@@ -83,9 +79,9 @@ export async function openAudio(blob, sampleRate, { streamAboveS = DEFAULT_SETTI
   if (blob.size > MAX_INPUT_BYTES) {
     throw new AudioInputError(`The file is larger than ${MAX_INPUT_BYTES / 1024 ** 3} GB.`);
   }
-  const streamed = await openStreamed(blob, sampleRate, streamAboveS);
-  if (streamed) return streamed;
-  const waveform = await decodeToStereo(blob, sampleRate);
+  const { stream, duration } = await openStreamed(blob, sampleRate, streamAboveS);
+  if (stream) return stream;
+  const waveform = await decodeToStereo(blob, sampleRate, duration);
   return {
     estimatedSamples: waveform[0].length,
     streamed: false,
@@ -96,47 +92,41 @@ export async function openAudio(blob, sampleRate, { streamAboveS = DEFAULT_SETTI
 }
 
 /**
- * The streamed path, or null when it does not apply (the caller decodes whole: decodeToStereo).
- * The first packet is decoded here, so a file that fails at once takes the whole-file path.
+ * The streamed path, or no stream when it does not apply (the caller decodes whole:
+ * decodeToStereo), with the duration when the container told it (else NaN). The first packet is
+ * decoded here, so a file that fails at once takes the whole-file path.
  * @param {Blob} blob @param {number} sampleRate @param {number} streamAboveS
- * @returns {Promise<AudioStream | null>}
+ * @returns {Promise<{stream: AudioStream | null, duration: number}>}
  */
 async function openStreamed(blob, sampleRate, streamAboveS) {
-  if (typeof AudioDecoder === 'undefined') return null;
+  if (typeof AudioDecoder === 'undefined') return { stream: null, duration: NaN };
   const input = new Input({ source: new BlobSource(blob), formats: ALL_FORMATS });
+  let duration = NaN;
+  let handedOver = false; // to streamChunks, which disposes of the input when it ends
   try {
     const track = await input.getPrimaryAudioTrack();
-    if (!track || track.numberOfChannels > 2 || !(await track.canDecode())) {
-      input.dispose();
-      return null;
-    }
+    if (!track || track.numberOfChannels > 2 || !(await track.canDecode())) return { stream: null, duration };
     // The end of the last packet's presentation (as the container says), not a metadata estimate:
     // decoders output whole packets, and the frames past this end are padding.
-    const duration = await input.computeDuration([track]);
+    duration = await input.computeDuration([track]);
+    if (duration > MAX_DURATION_S) throw tooLong(duration);
+    if (duration <= streamAboveS) return { stream: null, duration };
     const trim = (track.codec === 'mp3' ? await mp3Gapless(blob) : null) ?? { skip: 0, drop: 0 };
-    if (duration > MAX_DURATION_S) {
-      input.dispose();
-      throw tooLong(duration);
-    }
-    if (duration <= streamAboveS) {
-      input.dispose();
-      return null;
-    }
     const samples = new AudioSampleSink(track).samples();
     const first = await samples.next();
-    if (first.done) {
-      input.dispose();
-      return null;
-    }
-    return {
+    if (first.done) return { stream: null, duration };
+    handedOver = true;
+    const stream = {
       estimatedSamples: Math.round((duration - (trim.skip + trim.drop) / track.sampleRate) * sampleRate),
       streamed: true,
       chunks: streamChunks(first.value, samples, { duration, ...trim }, sampleRate, input),
     };
+    return { stream, duration };
   } catch (error) {
-    input.dispose();
     if (error instanceof AudioInputError) throw error;
-    return null;
+    return { stream: null, duration: NaN };
+  } finally {
+    if (!handedOver) input.dispose();
   }
 }
 
@@ -235,13 +225,7 @@ class ChunkJoiner {
   /** @returns {Float32Array[] | null} */
   flush() {
     if (this.length === 0) return null;
-    const out = [new Float32Array(this.length), new Float32Array(this.length)];
-    let at = 0;
-    for (const part of this.parts) {
-      out[0].set(part[0], at);
-      out[1].set(part[1], at);
-      at += part[0].length;
-    }
+    const out = joinPlanar(this.parts, 2);
     this.parts = [];
     this.length = 0;
     return out;
@@ -252,12 +236,13 @@ class ChunkJoiner {
  * Whole-file decode by Web Audio (the fallback): the decoded track is held in memory.
  * @param {Blob} blob
  * @param {number} sampleRate  the model's
+ * @param {number} [knownDuration]  seconds, when the container was already read (openStreamed)
  * @returns {Promise<Float32Array[]>}  [left, right]
  */
-export async function decodeToStereo(blob, sampleRate) {
+export async function decodeToStereo(blob, sampleRate, knownDuration = NaN) {
   // Refuse an over-long file before decoding it: decoding allocates the whole track (3 hours:
   // ~3.8 GB). The check after decoding remains for files whose length is not declared.
-  const declared = await declaredDuration(blob);
+  const declared = Number.isFinite(knownDuration) ? knownDuration : await declaredDuration(blob);
   if (declared > MAX_DURATION_S) throw tooLong(declared);
   // An OfflineAudioContext needs no audio device; decodeAudioData resamples to its rate.
   const context = new OfflineAudioContext(2, 1, sampleRate);
@@ -266,7 +251,9 @@ export async function decodeToStereo(blob, sampleRate) {
   try {
     buffer = await context.decodeAudioData(await blob.arrayBuffer());
   } catch {
-    throw undecodable();
+    throw new AudioInputError(
+      'This file could not be decoded as audio: it is corrupt or in a format this browser does not play.',
+    );
   }
   if (buffer.length === 0) throw new AudioInputError('The file holds no audio samples.');
   if (buffer.duration > MAX_DURATION_S) throw tooLong(buffer.duration);

@@ -7,6 +7,7 @@
  * without a seam; the margins hide each window's edge effects.
  */
 import { floatWav } from '../shared/wav.js';
+import { joinPlanar } from './samples.js';
 
 /** @param {number} a @param {number} b @returns {number} */
 const gcd = (a, b) => (b === 0 ? a : gcd(b, a % b));
@@ -46,7 +47,7 @@ export class StreamResampler {
     while (this.pendingLength - this.keptBefore >= this.window + this.margin) {
       out.push(await this.#convert(this.window, false));
     }
-    return concat(out, this.nbChannels);
+    return joinPlanar(out, this.nbChannels);
   }
 
   /** The rest of the output, once the input has ended. @returns {Promise<Float32Array[]>} */
@@ -63,7 +64,7 @@ export class StreamResampler {
    */
   async #convert(length, last) {
     const span = last ? this.pendingLength : this.keptBefore + length + this.margin;
-    const input = concat(slicePrefix(this.parts, span), this.nbChannels);
+    const input = joinPlanar(slicePrefix(this.parts, span), this.nbChannels);
     const context = new OfflineAudioContext(this.nbChannels, 1, this.rateOut);
     const decoded = await context.decodeAudioData(floatWav(input, this.rateIn));
     const skip = (this.keptBefore / this.stepIn) * this.stepOut;
@@ -103,19 +104,6 @@ function sliceFrom(parts, length) {
     const n = part[0].length;
     if (at + n > length) out.push(part.map((ch) => ch.subarray(Math.max(length - at, 0))));
     at += n;
-  }
-  return out;
-}
-
-/** @param {Float32Array[][]} blocks @param {number} nbChannels */
-function concat(blocks, nbChannels) {
-  if (blocks.length === 1) return blocks[0];
-  const total = blocks.reduce((n, b) => n + b[0].length, 0);
-  const out = Array.from({ length: nbChannels }, () => new Float32Array(total));
-  let at = 0;
-  for (const block of blocks) {
-    for (let c = 0; c < nbChannels; c++) out[c].set(block[c], at);
-    at += block[0].length;
   }
   return out;
 }

@@ -70,3 +70,19 @@ export class SampleWindow {
     return whole;
   }
 }
+
+/**
+ * Blocks of planar channels joined end to end (a single block is returned as it is).
+ * @param {Float32Array[][]} blocks @param {number} nbChannels
+ */
+export function joinPlanar(blocks, nbChannels) {
+  if (blocks.length === 1) return blocks[0];
+  const total = blocks.reduce((n, b) => n + b[0].length, 0);
+  const out = Array.from({ length: nbChannels }, () => new Float32Array(total));
+  let at = 0;
+  for (const block of blocks) {
+    for (let c = 0; c < nbChannels; c++) out[c].set(block[c], at);
+    at += block[0].length;
+  }
+  return out;
+}

@@ -82,14 +82,9 @@ export function wavHeader(dataBytes, sampleRate, nbChannels, format) {
  * @returns {ArrayBuffer}
  */
 export function floatWav(channels, sampleRate) {
-  const frames = channels[0].length;
-  const nbChannels = channels.length;
-  const file = new ArrayBuffer(44 + frames * nbChannels * 4);
-  new Uint8Array(file).set(new Uint8Array(wavHeader(frames * nbChannels * 4, sampleRate, nbChannels, 'float32')));
-  const samples = new Float32Array(file, 44); // WAV is little-endian, as is every platform WASM runs on
-  for (let c = 0; c < nbChannels; c++) {
-    const channel = channels[c];
-    for (let i = 0; i < frames; i++) samples[i * nbChannels + c] = channel[i];
-  }
-  return file;
+  const samples = new Uint8Array(encodeSamples(channels, 'float32'));
+  const file = new Uint8Array(44 + samples.length);
+  file.set(new Uint8Array(wavHeader(samples.length, sampleRate, channels.length, 'float32')));
+  file.set(samples, 44);
+  return file.buffer;
 }
