@@ -76,12 +76,10 @@ def _vendor(target: Path) -> None:
         if not (ort_dist / name).is_file():
             raise PackageError(f"{ort_dist / name} missing: run `npm ci` (make setup)")
         shutil.copy2(ort_dist / name, vendor / "ort" / name)
-    # fft.js is CommonJS; wrap it as an ES module (no bundler needed for one file).
-    fft = (NODE_MODULES / "fft.js" / "lib" / "fft.js").read_text()
-    (vendor / "fft.js").write_text(
-        "// fft.js 4.0.4 (MIT, Fedor Indutny), wrapped as an ES module by builder/package.py\n"
-        "const module = { exports: {} };\n" + fft + "\nexport default module.exports;\n"
-    )
+    # PFFFT (BSD-3-Clause) built with WASM SIMD: the STFT's FFTs; Emscripten glue + .wasm, unmodified.
+    (vendor / "pffft").mkdir(exist_ok=True)
+    for name in ("pffft.js", "pffft.wasm"):
+        shutil.copy2(NODE_MODULES / "@echogarden" / "pffft-wasm" / "dist" / "simd" / name, vendor / "pffft" / name)
     shutil.copy2(NODE_MODULES / "client-zip" / "index.js", vendor / "client-zip.js")
     # mediabunny (MPL-2.0): demuxing for streamed decode; its ES module bundle, unmodified.
     shutil.copy2(NODE_MODULES / "mediabunny" / "dist" / "bundles" / "mediabunny.min.mjs", vendor / "mediabunny.js")
@@ -102,12 +100,7 @@ _VENDOR_TYPES = {
     "ort/ort.wasm.min.d.mts": "export * from 'onnxruntime-web';\n",
     "client-zip.d.ts": "export * from 'client-zip';\n",
     "mediabunny.d.ts": "export * from 'mediabunny';\n",
-    "fft.d.ts": (
-        "export default class FFT {\n  constructor(size: number);\n  size: number;\n"
-        "  createComplexArray(): number[];\n"
-        "  realTransform(out: { [i: number]: number }, data: ArrayLike<number>): void;\n"
-        "  inverseTransform(out: { [i: number]: number }, data: ArrayLike<number>): void;\n}\n"
-    ),
+    "pffft/pffft.d.ts": "export default function PFFFT(moduleArg?: object): Promise<any>;\n",
 }
 
 

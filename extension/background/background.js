@@ -10,7 +10,7 @@ import { MSG, TARGET, isOwnSender } from '../shared/messages.js';
 import { changeJobs, listJobs, updateJob } from '../shared/jobs.js';
 import { nameFromUrl } from '../shared/names.js';
 import { loadSettings } from '../shared/settings.js';
-import { deleteJobData } from '../shared/store.js';
+import { deleteJobData, storedJobIds } from '../shared/store.js';
 import { MENUS, clickedUrl } from './menus.js';
 
 const host = connectHost(route);
@@ -94,6 +94,7 @@ const handlers = {
       if (at >= 0) jobs.splice(at, 1);
     });
     await deleteJobData(jobId);
+    await sweepStoredData(); // the user clears jobs to make room: leftovers go too
   },
   [MSG.JOB_PROGRESS]: ({ jobId, phase, done, total }) =>
     changeJobs((jobs) => {
@@ -113,8 +114,12 @@ const handlers = {
       });
     }
   },
-  [MSG.JOB_FAILED]: ({ jobId, error, cancelled }) =>
-    updateJob(jobId, cancelled ? { state: 'cancelled', phase: undefined } : { state: 'failed', error, phase: undefined }),
+  [MSG.JOB_FAILED]: async ({ jobId, error, cancelled }) => {
+    // The host has deleted what the job stored; if that failed (a full disk can fail a delete
+    // too), this is the second try, and sweepStoredData the third, at the next start.
+    await deleteJobData(jobId).catch((e) => console.warn('demixer: cleanup of a failed job', jobId, e));
+    return updateJob(jobId, cancelled ? { state: 'cancelled', phase: undefined } : { state: 'failed', error, phase: undefined });
+  },
 };
 
 /** @param {{target: string, type: string, data: any}} msg */
@@ -146,4 +151,21 @@ async function resumeUnfinishedJobs() {
     }
   }
 }
+
+/**
+ * Audio left behind: everything of failed and cancelled jobs (their own cleanup failed), and
+ * chunks and stems of jobs no longer listed (removed while the disk was full). Inputs of unlisted
+ * jobs stay: a page stores its file before it asks for the job, which may be what started this
+ * context.
+ */
+async function sweepStoredData() {
+  const states = new Map((await listJobs()).map((job) => [job.id, job.state]));
+  const ended = (/** @type {string} */ id) => states.get(id) === 'failed' || states.get(id) === 'cancelled';
+  const { inputs, results } = await storedJobIds();
+  const stale = new Set([...inputs].filter(ended));
+  for (const id of results) if (!states.has(id) || ended(id)) stale.add(id);
+  for (const id of stale) await deleteJobData(id);
+}
+
 resumeUnfinishedJobs();
+sweepStoredData().catch((e) => console.warn('demixer: sweep of stored audio', e));

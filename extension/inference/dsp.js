@@ -3,9 +3,10 @@
  * Spleeter's spectral front and back ends, in the browser (twin of builder/separate.py, which
  * documents the conventions): periodic Hann, n_fft zeros prepended, STFT frames every n_hop,
  * magnitude patches of T frames x F bins for the model, ratio masks extended above F, masked
- * inverse frames overlap-added with gain n_hop / sum(w^2) (Spleeter's 2/3). FFTs: fft.js.
+ * inverse frames overlap-added with gain n_hop / sum(w^2) (Spleeter's 2/3). FFTs: complex-fft.js (PFFFT),
+ * each on two channels at once (one as the real part of a complex signal, one as the imaginary).
  */
-import FFT from '../vendor/fft.js';
+import { createComplexFft } from './complex-fft.js';
 
 /**
  * @typedef {{nFft: number, nHop: number, nbBins: number, nbFrames: number}} StftParams
@@ -24,8 +25,9 @@ export class SpectralChunker {
    * @param {StftParams} stft
    * @param {number} nbStems
    * @param {number} nbChannels  2: the model is stereo (mono is duplicated before)
+   * @param {import('./complex-fft.js').ComplexFft} fft  of stft.nFft points
    */
-  constructor(stft, nbStems, nbChannels = 2) {
+  constructor(stft, nbStems, nbChannels, fft) {
     this.stft = stft;
     this.nbStems = nbStems;
     this.nbChannels = nbChannels;
@@ -33,16 +35,16 @@ export class SpectralChunker {
     let energy = 0;
     for (const v of this.window) energy += v * v;
     this.gain = stft.nHop / energy;
-    this.fft = new FFT(stft.nFft);
-    // Typed buffers for fft.js (its createComplexArray() makes plain Arrays, slower to index)
-    this.frameIn = new Float64Array(stft.nFft);
-    this.spectrumOut = new Float64Array(2 * stft.nFft);
-    this.complexIn = new Float64Array(2 * stft.nFft);
-    this.complexOut = new Float64Array(2 * stft.nFft);
+    this.fft = fft;
     /** overlap carried into the next chunk, per stem and channel */
     this.tails = Array.from({ length: nbStems }, () =>
       Array.from({ length: nbChannels }, () => new Float32Array(stft.nFft - stft.nHop)),
     );
+  }
+
+  /** @param {StftParams} stft @param {number} nbStems @param {number} [nbChannels] */
+  static async create(stft, nbStems, nbChannels = 2) {
+    return new SpectralChunker(stft, nbStems, nbChannels, await createComplexFft(stft.nFft));
   }
 
   /**
@@ -55,21 +57,25 @@ export class SpectralChunker {
   analyse(segment, nbFrames) {
     const { nFft, nHop } = this.stft;
     const nbBinsAll = nFft / 2 + 1;
-    return segment.map((signal) => {
-      const re = new Float32Array(nbFrames * nbBinsAll);
-      const im = new Float32Array(nbFrames * nbBinsAll);
+    const spectrum = segment.map(() => ({
+      re: new Float32Array(nbFrames * nbBinsAll),
+      im: new Float32Array(nbFrames * nbBinsAll),
+    }));
+    const z = this.fft.input;
+    for (let c0 = 0; c0 < segment.length; c0 += 2) {
+      const left = segment[c0];
+      const right = segment[c0 + 1];
       for (let i = 0; i < nbFrames; i++) {
         const start = i * nHop;
-        for (let n = 0; n < nFft; n++) this.frameIn[n] = signal[start + n] * this.window[n];
-        this.fft.realTransform(this.spectrumOut, this.frameIn);
-        const base = i * nbBinsAll;
-        for (let k = 0; k < nbBinsAll; k++) {
-          re[base + k] = this.spectrumOut[2 * k];
-          im[base + k] = this.spectrumOut[2 * k + 1];
+        for (let n = 0; n < nFft; n++) {
+          z[2 * n] = left[start + n] * this.window[n];
+          z[2 * n + 1] = right ? right[start + n] * this.window[n] : 0;
         }
+        this.fft.forward();
+        this.fft.splitRealPair(nbBinsAll, spectrum[c0], spectrum[c0 + 1] ?? null, i * nbBinsAll, 1, 1);
       }
-      return { re, im };
-    });
+    }
+    return spectrum;
   }
 
   /**
@@ -117,7 +123,7 @@ export class SpectralChunker {
         const p = Math.floor(frame / T);
         // Two channels per inverse FFT: ifft(L + iR) has L in its real part and R in its imaginary.
         for (let c0 = 0; c0 < C; c0 += 2) {
-          const z = this.complexIn;
+          const z = this.fft.input;
           z.fill(0);
           for (let c = c0; c < Math.min(c0 + 2, C); c++) {
             const m = ((p * this.nbStems + s) * C + c) * T * F + (frame % T) * F;
@@ -153,13 +159,15 @@ export class SpectralChunker {
               }
             }
           }
-          this.fft.inverseTransform(this.complexOut, this.complexIn);
+          this.fft.inverse();
+          const y = this.fft.output;
+          const scale = this.gain / nFft; // the inverse FFT is not divided by its size
           const offset = frame * nHop;
           for (let c = c0; c < Math.min(c0 + 2, C); c++) {
             const part = c - c0;
             const target = out[c];
             for (let n = 0; n < nFft; n++) {
-              target[offset + n] += this.complexOut[2 * n + part] * this.window[n] * this.gain;
+              target[offset + n] += y[2 * n + part] * this.window[n] * scale;
             }
           }
         }
@@ -188,7 +196,7 @@ export async function* spectralBlocks(samples, descriptor, runner, lap) {
   const { stft, stems } = descriptor;
   const { nFft, nHop } = stft;
   const chunkFrames = stft.nbFrames * PATCHES_PER_CHUNK;
-  const chunker = new SpectralChunker(stft, stems.length, descriptor.nbChannels);
+  const chunker = await SpectralChunker.create(stft, stems.length, descriptor.nbChannels);
 
   /** The chunk whose first frame is `first`, analysed; null past the track's end. @param {number} first */
   async function prepare(first) {

@@ -5,9 +5,10 @@
  * normalise by the mono mix -> segments of the training length every 3/4 segment, taken with real
  * neighbouring samples where the track has them -> demucs's STFT (reflect padding, Hann,
  * normalised, complex as channels) -> model (time and spectral branches) -> demucs's iSTFT ->
- * sum of the branches -> triangle-weighted overlap-add. FFTs: fft.js.
+ * sum of the branches -> triangle-weighted overlap-add. FFTs: complex-fft.js (PFFFT), two
+ * channels per transform.
  */
-import FFT from '../vendor/fft.js';
+import { createComplexFft } from './complex-fft.js';
 import { hannPeriodic } from './dsp.js';
 
 /**
@@ -35,8 +36,11 @@ function reflect(i, length) {
 }
 
 export class DemucsSpectrogram {
-  /** @param {DemucsStft} stft @param {number} segmentLength @param {number} nbChannels */
-  constructor(stft, segmentLength, nbChannels) {
+  /**
+   * @param {DemucsStft} stft @param {number} segmentLength @param {number} nbChannels
+   * @param {import('./complex-fft.js').ComplexFft} fft  of stft.nFft points
+   */
+  constructor(stft, segmentLength, nbChannels, fft) {
     const { nFft, nHop } = stft;
     this.nFft = nFft;
     this.nHop = nHop;
@@ -50,11 +54,12 @@ export class DemucsSpectrogram {
     // iSTFT: overlap-add of w * frame divided by sum of w^2 over the overlapping frames.
     this.envelope = new Float32Array(nHop);
     for (let n = 0; n < nFft; n++) this.envelope[n % nHop] += this.window[n] * this.window[n];
-    this.fft = new FFT(nFft);
-    this.frame = new Float32Array(nFft);
-    this.spectrum = this.fft.createComplexArray();
-    this.complexIn = this.fft.createComplexArray();
-    this.complexOut = this.fft.createComplexArray();
+    this.fft = fft;
+  }
+
+  /** @param {DemucsStft} stft @param {number} segmentLength @param {number} nbChannels */
+  static async create(stft, segmentLength, nbChannels) {
+    return new DemucsSpectrogram(stft, segmentLength, nbChannels, await createComplexFft(stft.nFft));
   }
 
   /**
@@ -64,22 +69,28 @@ export class DemucsSpectrogram {
   analyse(segment) {
     const { nFft, nHop, nbBins, nbFrames, pad, segmentLength } = this;
     const data = new Float32Array(2 * this.nbChannels * nbBins * nbFrames);
-    segment.forEach((signal, c) => {
-      const reBase = 2 * c * nbBins * nbFrames;
-      const imBase = (2 * c + 1) * nbBins * nbFrames;
+    const z = this.fft.input;
+    /** channel c's planes of `data`, from bin 0 of frame 0 @param {number} c */
+    const planes = (c) => ({
+      re: data.subarray(2 * c * nbBins * nbFrames),
+      im: data.subarray((2 * c + 1) * nbBins * nbFrames),
+    });
+    for (let c0 = 0; c0 < segment.length; c0 += 2) {
+      const left = segment[c0];
+      const right = segment[c0 + 1];
+      const [leftOut, rightOut] = [planes(c0), right ? planes(c0 + 1) : null];
       for (let g = 0; g < nbFrames; g++) {
         const start = g * nHop - pad;
         for (let n = 0; n < nFft; n++) {
           // demucs reflect-pads the segment (by `pad`, and to whole hops at the end)
-          this.frame[n] = signal[reflect(start + n, segmentLength)] * this.window[n];
+          const at = reflect(start + n, segmentLength);
+          z[2 * n] = left[at] * this.window[n];
+          z[2 * n + 1] = right ? right[at] * this.window[n] : 0;
         }
-        this.fft.realTransform(this.spectrum, this.frame);
-        for (let k = 0; k < nbBins; k++) {
-          data[reBase + k * nbFrames + g] = this.spectrum[2 * k] * this.scale;
-          data[imBase + k * nbFrames + g] = this.spectrum[2 * k + 1] * this.scale;
-        }
+        this.fft.forward();
+        this.fft.splitRealPair(nbBins, leftOut, rightOut, g, nbFrames, this.scale);
       }
-    });
+    }
     return { data, dims: [1, 2 * this.nbChannels, nbBins, nbFrames] };
   }
 
@@ -92,10 +103,10 @@ export class DemucsSpectrogram {
     const { nFft, nHop, nbBins, nbFrames, pad, segmentLength } = this;
     const C = this.nbChannels;
     const plane = nbBins * nbFrames;
-    const gain = Math.sqrt(nFft); // torch.istft(normalized=True); fft.js's inverse divides by nFft
+    const gain = 1 / Math.sqrt(nFft); // torch.istft(normalized=True) of an inverse FFT not divided by nFft
     for (let c0 = 0; c0 < C; c0 += 2) {
       for (let g = 0; g < nbFrames; g++) {
-        const z = this.complexIn;
+        const z = this.fft.input;
         z.fill(0);
         // Two channels per inverse FFT: ifft(L + iR) has L in its real part and R in its imaginary.
         for (let c = c0; c < Math.min(c0 + 2, C); c++) {
@@ -119,14 +130,15 @@ export class DemucsSpectrogram {
             }
           }
         }
-        this.fft.inverseTransform(this.complexOut, this.complexIn);
+        this.fft.inverse();
+        const y = this.fft.output;
         const start = g * nHop - pad;
         for (let c = c0; c < Math.min(c0 + 2, C); c++) {
           const part = c - c0;
           const target = out[c];
           for (let n = Math.max(0, -start); n < nFft && start + n < segmentLength; n++) {
             const at = start + n;
-            target[at] += (this.complexOut[2 * n + part] * gain * this.window[n]) / this.envelope[(at + pad) % nHop];
+            target[at] += (y[2 * n + part] * gain * this.window[n]) / this.envelope[(at + pad) % nHop];
           }
         }
       }
@@ -165,7 +177,7 @@ export async function* segmentBlocks(waveform, descriptor, runner, lap) {
 
   const stride = Math.floor((1 - descriptor.overlap) * segmentLength);
   const weight = transitionWeight(segmentLength);
-  const spectrogram = new DemucsSpectrogram(descriptor.stft, segmentLength, C);
+  const spectrogram = await DemucsSpectrogram.create(descriptor.stft, segmentLength, C);
   // Running sums over [offset, offset + segmentLength): stems weighted, and the weights.
   const acc = Array.from({ length: S }, () => Array.from({ length: C }, () => new Float32Array(segmentLength)));
   const wsum = new Float32Array(segmentLength);

@@ -22,8 +22,18 @@ function db() {
       database.createObjectStore('chunks');
       database.createObjectStore('stems');
     };
-    request.onsuccess = () => resolve(request.result);
-    request.onerror = () => reject(request.error);
+    request.onsuccess = () => {
+      // The browser closes a connection itself when its store fails (e.g. a write error on a
+      // full disk): the next call opens a new one instead of failing on the closed one.
+      request.result.onclose = () => {
+        opening = null;
+      };
+      resolve(request.result);
+    };
+    request.onerror = () => {
+      opening = null;
+      reject(request.error);
+    };
   });
   return opening;
 }
@@ -108,4 +118,17 @@ export async function deleteJobData(jobId) {
 /** @param {string} jobId */
 export async function deleteInput(jobId) {
   await run('inputs', 'readwrite', (s) => s.delete(jobId));
+}
+
+/**
+ * The jobs that own stored records: `inputs` holds input keys, `results` the jobs of chunk and
+ * stem keys.
+ */
+export async function storedJobIds() {
+  /** @type {IDBValidKey[][]} */
+  const [inputs, chunks, stems] = await Promise.all(
+    ['inputs', 'chunks', 'stems'].map((name) => run(name, 'readonly', (s) => s.getAllKeys())),
+  );
+  const jobOf = (/** @type {IDBValidKey} */ key) => String(Array.isArray(key) ? key[0] : key);
+  return { inputs: new Set(inputs.map(jobOf)), results: new Set([...chunks, ...stems].map(jobOf)) };
 }

@@ -89,3 +89,17 @@ def wait_for(predicate, timeout: float, interval: float = 0.5, what: str = "cond
             return value
         time.sleep(interval)
     raise TimeoutError(f"timed out after {timeout} s waiting for {what}")
+
+
+def stored_counts(session, job_id: str) -> dict[str, int]:
+    """How many records of a job each IndexedDB store holds (read from the open extension page)."""
+    return session.call(
+        "const db = await new Promise((ok, ko) => {"
+        " const r = indexedDB.open('demixer'); r.onsuccess = () => ok(r.result); r.onerror = ko; });"
+        "const count = (store, range) => new Promise((ok) => {"
+        " const r = db.transaction(store).objectStore(store).count(range); r.onsuccess = () => ok(r.result); });"
+        "const all = IDBKeyRange.bound([args[0]], [args[0], []]);"
+        "return {inputs: await count('inputs', args[0]), chunks: await count('chunks', all),"
+        " stems: await count('stems', all)};",
+        job_id,
+    )

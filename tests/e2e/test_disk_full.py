@@ -5,6 +5,7 @@ the mount (as in CI's container)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 
@@ -15,9 +16,8 @@ import soundfile as sf
 from models.spec import Precision
 from tests.conftest import DATA
 from tests.e2e.chromium import ChromiumSession
-from tests.e2e.conftest import wait_for
+from tests.e2e.conftest import stored_counts, wait_for
 from tests.e2e.firefox import FirefoxSession
-from tests.e2e.test_scenarios import _stored_counts
 
 pytestmark = pytest.mark.browser
 FREE_MB = 12  # left free for the job: its stems need 2 x 21 MB (60 s, float32)
@@ -68,7 +68,19 @@ def test_a_full_disk_fails_the_job_with_a_clear_message_and_keeps_nothing(packag
         print(f"{kind}, {FREE_MB} MB free: {job['state']}: {job.get('error')}")
         assert job["state"] == "failed", job
         assert "Not enough disk space" in job["error"], job["error"]
-        (small_disk / "ballast").unlink()  # room again, so that the counts can be read
-        assert _stored_counts(session, job["id"]) == {"inputs": 0, "chunks": 0, "stems": 0}
+        (small_disk / "ballast").unlink()  # room again
+        nothing = {"inputs": 0, "chunks": 0, "stems": 0}
+        left = stored_counts(session, job["id"])
+        print(f"stored right after the failure: {left}")
+        if left != nothing:
+            # A full disk can fail the cleanup too (seen about 1 run in 10 in Chromium, the
+            # input kept): the background's next start sweeps what failed jobs left.
+            session.stop_background()
+            session.call(
+                "await ext.runtime.sendMessage({target: 'background', type: 'cancel-job', data: {jobId: 'none'}});"
+            )
+            with contextlib.suppress(TimeoutError):
+                wait_for(lambda: stored_counts(session, job["id"]) == nothing, 20, what="the sweep")
+        assert stored_counts(session, job["id"]) == nothing
     finally:
         session.quit()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import time
 
@@ -13,7 +14,7 @@ from builder.validate import sdr_db
 from models.spec import Precision
 from tests.conftest import DATA
 from tests.e2e import chromium as chromium_driver
-from tests.e2e.conftest import wait_for
+from tests.e2e.conftest import stored_counts, wait_for
 from tests.e2e.netlog import network_requests
 from tests.e2e.servers import CountingProxy, serve_directory
 
@@ -255,7 +256,7 @@ def test_cancel_stops_the_job_and_keeps_no_partial_stems(browser, tmp_path):
     assert session.click_all("li.job button.cancel") == 1
     state = wait_for(lambda: (s := session.jobs()[0]["state"]) != "running" and s, 60, what="the job to stop")
     assert state == "cancelled"
-    stored = _stored_counts(session, job["id"])
+    stored = stored_counts(session, job["id"])
     assert stored == {"inputs": 0, "chunks": 0, "stems": 0}
 
 
@@ -349,19 +350,6 @@ def test_odd_and_bad_inputs_finish_or_fail_with_a_clear_message(browser, tmp_pat
             assert job["decoder"] == decoder, (name, job)
 
 
-def _stored_counts(session, job_id):
-    return session.call(
-        "const db = await new Promise((ok, ko) => {"
-        " const r = indexedDB.open('demixer'); r.onsuccess = () => ok(r.result); r.onerror = ko; });"
-        "const count = (store, range) => new Promise((ok) => {"
-        " const r = db.transaction(store).objectStore(store).count(range); r.onsuccess = () => ok(r.result); });"
-        "const all = IDBKeyRange.bound([args[0]], [args[0], []]);"
-        "return {inputs: await count('inputs', args[0]), chunks: await count('chunks', all),"
-        " stems: await count('stems', all)};",
-        job_id,
-    )
-
-
 def test_popup_reopened_mid_job_shows_progress_then_the_stems(browser, tmp_path):
     session = browser()
     session.open("page/page.html")
@@ -386,10 +374,58 @@ def test_remove_deletes_everything_stored_for_the_job(browser):
     session.open("page/page.html")
     session.pick_file(DATA / "excerpt.flac")
     job = finished_job(session)
-    assert _stored_counts(session, job["id"]) == {"inputs": 0, "chunks": 0, "stems": len(STEMS)}
+    assert stored_counts(session, job["id"]) == {"inputs": 0, "chunks": 0, "stems": len(STEMS)}
     assert session.click_all("li.job button.remove") == 1
     wait_for(lambda: session.jobs() == [], 20, what="the job to be removed")
-    assert _stored_counts(session, job["id"]) == {"inputs": 0, "chunks": 0, "stems": 0}
+    assert stored_counts(session, job["id"]) == {"inputs": 0, "chunks": 0, "stems": 0}
+
+
+def test_audio_left_by_ended_or_removed_jobs_is_swept_when_the_background_starts(browser):
+    """A full disk can fail a job's cleanup too (test_disk_full.py): what a failed job left, and
+    chunks and stems of a job no longer listed, are deleted when the background starts again;
+    a done job's stems and the input of a job not listed yet (a page stores its file before it
+    asks for the job) stay."""
+    session = browser()
+    session.open("page/page.html")
+    records = ("failed", "done", "removed", "pending")
+
+    def counts():
+        return {job: stored_counts(session, job) for job in records}
+
+    # the extension creates its database (removing a job that does not exist opens it) before
+    # the test's records go in
+    session.call("await ext.runtime.sendMessage({target: 'background', type: 'clear-job', data: {jobId: 'none'}});")
+    session.call(
+        "const now = Date.now();"
+        "await ext.storage.local.set({jobs: ['failed', 'done'].map((state) => ({id: state, state,"
+        " name: state, source: {kind: 'stored'}, createdAt: now, updatedAt: now, error: 'x',"
+        " stems: [{stem: 'vocals', bytes: 1}]}))});"
+        "const db = await new Promise((ok, ko) => {"
+        " const r = indexedDB.open('demixer'); r.onsuccess = () => ok(r.result); r.onerror = ko; });"
+        "const put = (store, key) => new Promise((ok, ko) => {"
+        " const tx = db.transaction(store, 'readwrite'); tx.objectStore(store).put('x', key);"
+        " tx.oncomplete = ok; tx.onerror = ko; });"
+        "await put('inputs', 'failed'); await put('chunks', ['failed', 'vocals', 0]);"
+        "await put('stems', ['done', 'vocals']); await put('inputs', 'pending');"
+        "await put('chunks', ['removed', 'vocals', 0]); await put('stems', ['removed', 'vocals']);"
+    )
+    assert counts() == {
+        "failed": {"inputs": 1, "chunks": 1, "stems": 0},
+        "done": {"inputs": 0, "chunks": 0, "stems": 1},
+        "removed": {"inputs": 0, "chunks": 1, "stems": 1},
+        "pending": {"inputs": 1, "chunks": 0, "stems": 0},
+    }
+    session.stop_background()
+    session.call("await ext.runtime.sendMessage({target: 'background', type: 'cancel-job', data: {jobId: 'none'}});")
+    swept = {
+        "failed": {"inputs": 0, "chunks": 0, "stems": 0},
+        "done": {"inputs": 0, "chunks": 0, "stems": 1},
+        "removed": {"inputs": 0, "chunks": 0, "stems": 0},
+        "pending": {"inputs": 1, "chunks": 0, "stems": 0},
+    }
+    with contextlib.suppress(TimeoutError):
+        wait_for(lambda: counts() == swept, 20, what="the sweep")
+    assert counts() == swept
 
 
 def test_the_audio_track_of_a_video_file_is_separated(browser):

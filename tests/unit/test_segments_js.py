@@ -18,7 +18,7 @@ const L = Number(process.argv[2]);
 const read = (name) => new Float32Array(fs.readFileSync(name).buffer.slice(0));
 const x = read('x.f32');
 const specOut = read('spec_out.f32');
-const sp = new DemucsSpectrogram({ nFft: 4096, nHop: 1024 }, L, 2);
+const sp = await DemucsSpectrogram.create({ nFft: 4096, nHop: 1024 }, L, 2);
 fs.writeFileSync('spec.f32', sp.analyse([x.subarray(0, L), x.subarray(L)]).data);
 const all = new Float32Array(8 * L);
 for (let s = 0; s < 4; s++) {
