@@ -83,6 +83,25 @@ def _vendor(target: Path) -> None:
     shutil.copy2(NODE_MODULES / "client-zip" / "index.js", vendor / "client-zip.js")
     # mediabunny (MPL-2.0): demuxing for streamed decode; its ES module bundle, unmodified.
     shutil.copy2(NODE_MODULES / "mediabunny" / "dist" / "bundles" / "mediabunny.min.mjs", vendor / "mediabunny.js")
+    # Each library's licence travels with it (MIT and BSD ask for their notice in copies).
+    for name, notice in _vendor_notices().items():
+        shutil.copy2(notice, vendor / name)
+
+
+def _vendor_notices() -> dict[str, Path]:
+    """File name under vendor/ -> the licence text it is copied from."""
+    # The onnxruntime-web npm package ships no licence file; the onnxruntime Python wheel (same
+    # project, same MIT licence, and the notices of the code compiled into its WASM build) does.
+    import onnxruntime
+
+    ort_python = Path(onnxruntime.__file__).parent
+    return {
+        "ort.LICENSE.txt": ort_python / "LICENSE",
+        "ort.ThirdPartyNotices.txt": ort_python / "ThirdPartyNotices.txt",
+        "pffft.LICENSE.txt": NODE_MODULES / "@echogarden" / "pffft-wasm" / "COPYING",
+        "client-zip.LICENSE.txt": NODE_MODULES / "client-zip" / "LICENSE.txt",
+        "mediabunny.LICENSE.txt": NODE_MODULES / "mediabunny" / "LICENSE",
+    }
 
 
 def stage(browser: str, target: Path) -> None:

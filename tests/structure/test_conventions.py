@@ -95,6 +95,18 @@ def test_csp_allows_only_own_scripts_and_wasm(browser):
     assert directives["object-src"] == "'none'"
 
 
+def test_every_vendored_library_ships_with_its_licence(staged):
+    _, root = staged
+    vendor = root / "vendor"
+    libraries = {p.name.split(".")[0] for p in vendor.iterdir()}  # ort/, pffft/, client-zip.js, ...
+    assert {"ort", "pffft", "client-zip", "mediabunny"} <= libraries
+    for library in sorted(libraries):
+        notice = vendor / f"{library}.LICENSE.txt"
+        assert notice.is_file(), f"vendor/{library} has no {notice.name}"
+        text = notice.read_text()
+        assert "Copyright" in text or "Mozilla Public License" in text, notice
+
+
 def test_built_code_loads_nothing_remote_and_never_evals(staged):
     _, root = staged
     remote = re.compile(r"""https?://(?!www\.w3\.org/)[^\s'"`)]+""")
