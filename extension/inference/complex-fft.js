@@ -14,6 +14,12 @@ const BACKWARD = 1;
 
 /** @type {Promise<any> | null} */
 let loading = null;
+/**
+ * One transform per size for the page's life, shared: jobs run one at a time and every use of
+ * the buffers is synchronous, so sharing is safe, and nothing is allocated again per job.
+ * @type {Map<number, Promise<ComplexFft>>}
+ */
+const bySize = new Map();
 
 export class ComplexFft {
   /** @param {any} wasm  the instantiated PFFFT module @param {number} size */
@@ -98,10 +104,12 @@ export class ComplexFft {
 }
 
 /**
- * A complex FFT of `size` points (a multiple of 16 whose factors are 2, 3 and 5).
+ * The complex FFT of `size` points (a multiple of 16 whose factors are 2, 3 and 5).
  * @param {number} size
+ * @returns {Promise<ComplexFft>}
  */
-export async function createComplexFft(size) {
+export function complexFft(size) {
   loading ??= PFFFT();
-  return new ComplexFft(await loading, size);
+  if (!bySize.has(size)) bySize.set(size, loading.then((wasm) => new ComplexFft(wasm, size)));
+  return /** @type {Promise<ComplexFft>} */ (bySize.get(size));
 }

@@ -6,7 +6,7 @@
  * inverse frames overlap-added with gain n_hop / sum(w^2) (Spleeter's 2/3). FFTs: complex-fft.js (PFFFT),
  * each on two channels at once (one as the real part of a complex signal, one as the imaginary).
  */
-import { createComplexFft } from './complex-fft.js';
+import { complexFft } from './complex-fft.js';
 
 /**
  * @typedef {{nFft: number, nHop: number, nbBins: number, nbFrames: number}} StftParams
@@ -44,7 +44,7 @@ export class SpectralChunker {
 
   /** @param {StftParams} stft @param {number} nbStems @param {number} [nbChannels] */
   static async create(stft, nbStems, nbChannels = 2) {
-    return new SpectralChunker(stft, nbStems, nbChannels, await createComplexFft(stft.nFft));
+    return new SpectralChunker(stft, nbStems, nbChannels, await complexFft(stft.nFft));
   }
 
   /**

@@ -8,7 +8,7 @@
  * sum of the branches -> triangle-weighted overlap-add. FFTs: complex-fft.js (PFFFT), two
  * channels per transform.
  */
-import { createComplexFft } from './complex-fft.js';
+import { complexFft } from './complex-fft.js';
 import { hannPeriodic } from './dsp.js';
 
 /**
@@ -59,7 +59,7 @@ export class DemucsSpectrogram {
 
   /** @param {DemucsStft} stft @param {number} segmentLength @param {number} nbChannels */
   static async create(stft, segmentLength, nbChannels) {
-    return new DemucsSpectrogram(stft, segmentLength, nbChannels, await createComplexFft(stft.nFft));
+    return new DemucsSpectrogram(stft, segmentLength, nbChannels, await complexFft(stft.nFft));
   }
 
   /**
