@@ -3,8 +3,9 @@
  * Spleeter's spectral front and back ends, in the browser (twin of builder/separate.py, which
  * documents the conventions): periodic Hann, n_fft zeros prepended, STFT frames every n_hop,
  * magnitude patches of T frames x F bins for the model, ratio masks extended above F, masked
- * inverse frames overlap-added with gain n_hop / sum(w^2) (Spleeter's 2/3). FFTs: complex-fft.js (PFFFT),
- * each on two channels at once (one as the real part of a complex signal, one as the imaginary).
+ * inverse frames overlap-added with gain n_hop / sum(w^2) (Spleeter's 2/3). FFTs:
+ * complex-fft.js (PFFFT), each on two channels at once (one as the real part of a complex
+ * signal, one as the imaginary).
  */
 import { complexFft } from './complex-fft.js';
 

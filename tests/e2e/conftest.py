@@ -103,3 +103,9 @@ def stored_counts(session, job_id: str) -> dict[str, int]:
         " stems: await count('stems', all)};",
         job_id,
     )
+
+
+def wake_background(session) -> None:
+    """Start the extension's background again (after `stop_background`) with a message it answers
+    and ignores: cancelling a job that does not exist."""
+    session.call("await ext.runtime.sendMessage({target: 'background', type: 'cancel-job', data: {jobId: 'none'}});")

@@ -16,7 +16,7 @@ import soundfile as sf
 from models.spec import Precision
 from tests.conftest import DATA
 from tests.e2e.chromium import ChromiumSession
-from tests.e2e.conftest import stored_counts, wait_for
+from tests.e2e.conftest import stored_counts, wait_for, wake_background
 from tests.e2e.firefox import FirefoxSession
 
 pytestmark = pytest.mark.browser
@@ -76,9 +76,7 @@ def test_a_full_disk_fails_the_job_with_a_clear_message_and_keeps_nothing(packag
             # A full disk can fail the cleanup too (seen about 1 run in 10 in Chromium, the
             # input kept): the background's next start sweeps what failed jobs left.
             session.stop_background()
-            session.call(
-                "await ext.runtime.sendMessage({target: 'background', type: 'cancel-job', data: {jobId: 'none'}});"
-            )
+            wake_background(session)
             with contextlib.suppress(TimeoutError):
                 wait_for(lambda: stored_counts(session, job["id"]) == nothing, 20, what="the sweep")
         assert stored_counts(session, job["id"]) == nothing

@@ -14,7 +14,7 @@ from builder.validate import sdr_db
 from models.spec import Precision
 from tests.conftest import DATA
 from tests.e2e import chromium as chromium_driver
-from tests.e2e.conftest import stored_counts, wait_for
+from tests.e2e.conftest import stored_counts, wait_for, wake_background
 from tests.e2e.netlog import network_requests
 from tests.e2e.servers import CountingProxy, serve_directory
 
@@ -241,7 +241,7 @@ def test_background_stopped_mid_job_the_job_finishes_once(browser, tmp_path):
     _wait_running(session, 0.1)
     session.stop_background()
     session.open("popup/popup.html")  # the popup's message wakes the background
-    session.call("await ext.runtime.sendMessage({target: 'background', type: 'cancel-job', data: {jobId: 'none'}});")
+    wake_background(session)
     job = finished_job(session, timeout=240)
     assert len(session.jobs()) == 1 and abs(job["durationS"] - 60.0) < 0.1
     shown = wait_for(lambda: session.script("return document.querySelector('li.job')?.dataset.state"), 10)
@@ -418,7 +418,7 @@ def test_audio_left_by_ended_or_removed_jobs_is_swept_when_the_background_starts
         "pending": {"inputs": 1, "chunks": 0, "stems": 0},
     }
     session.stop_background()
-    session.call("await ext.runtime.sendMessage({target: 'background', type: 'cancel-job', data: {jobId: 'none'}});")
+    wake_background(session)
     swept = {
         "failed": {"inputs": 0, "chunks": 0, "stems": 0},
         "done": {"inputs": 0, "chunks": 0, "stems": 1},
