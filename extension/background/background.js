@@ -11,6 +11,7 @@ import { changeJobs, listJobs, updateJob } from '../shared/jobs.js';
 import { nameFromUrl } from '../shared/names.js';
 import { loadSettings } from '../shared/settings.js';
 import { deleteJobData, storedJobIds } from '../shared/store.js';
+import { withDeadline } from '../shared/deadline.js';
 import { MENUS, clickedUrl } from './menus.js';
 
 const host = connectHost(route);
@@ -104,7 +105,7 @@ const handlers = {
       Object.assign(job, { phase, done, total, updatedAt: Date.now() });
     }),
   [MSG.JOB_DONE]: async ({ jobId, stems, durationS, timings, threads, decoder }) => {
-    const job = await updateJob(jobId, { state: 'done', stems, durationS, timings, threads, decoder, phase: undefined });
+    const job = await saveEnd(jobId, { state: 'done', stems, durationS, timings, threads, decoder, phase: undefined });
     if (job) {
       api.notifications.create(jobId, {
         type: 'basic',
@@ -117,10 +118,34 @@ const handlers = {
   [MSG.JOB_FAILED]: async ({ jobId, error, cancelled }) => {
     // The host has deleted what the job stored; if that failed (a full disk can fail a delete
     // too), this is the second try, and sweepStoredData the third, at the next start.
-    await deleteJobData(jobId).catch((e) => console.warn('demixer: cleanup of a failed job', jobId, e));
-    return updateJob(jobId, cancelled ? { state: 'cancelled', phase: undefined } : { state: 'failed', error, phase: undefined });
+    await withDeadline(deleteJobData(jobId), CLEANUP_LIMIT_MS, 'cleanup did not end').catch((e) =>
+      console.warn('demixer: cleanup of a failed job', jobId, e),
+    );
+    /** @type {Partial<import('../shared/jobs.js').Job>} */
+    const ended = cancelled ? { state: 'cancelled', phase: undefined } : { state: 'failed', error, phase: undefined };
+    return saveEnd(jobId, ended);
   },
 };
+
+/**
+ * A job's end must reach the list, or the popup shows it running for ever. On a full disk the
+ * save itself can fail until the failed job's audio is gone (freed as the browser gets to it),
+ * so it is retried for a while.
+ * @param {string} jobId @param {Partial<import('../shared/jobs.js').Job>} patch
+ */
+async function saveEnd(jobId, patch) {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await updateJob(jobId, patch);
+    } catch (failure) {
+      if (attempt === END_SAVE_ATTEMPTS) throw failure;
+      console.warn('demixer: saving the end of job', jobId, failure);
+      await new Promise((resolve) => setTimeout(resolve, 1000 * attempt));
+    }
+  }
+}
+const END_SAVE_ATTEMPTS = 6; // over 15 s
+const CLEANUP_LIMIT_MS = 10_000; // then the job's end is saved; the sweep deletes what is left
 
 /** @param {{target: string, type: string, data: any}} msg */
 function route(msg) {

@@ -4,6 +4,7 @@
  * browser restart; the audio itself is in IndexedDB). Written only by the background.
  */
 import { api } from '../platform/browser-api.js';
+import { withDeadline } from './deadline.js';
 
 /**
  * @typedef {'queued' | 'running' | 'done' | 'failed' | 'cancelled'} JobState
@@ -19,6 +20,8 @@ import { api } from '../platform/browser-api.js';
  */
 
 const KEY = 'jobs';
+/** A save left unanswered must not hold every later change of the list behind it. */
+const SAVE_LIMIT_MS = 30_000;
 
 /** @returns {Promise<Job[]>} */
 export async function listJobs() {
@@ -39,7 +42,7 @@ export function changeJobs(change) {
   const next = writing.then(async () => {
     const jobs = await listJobs();
     const result = change(jobs);
-    await api.storage.local.set({ [KEY]: jobs });
+    await withDeadline(api.storage.local.set({ [KEY]: jobs }), SAVE_LIMIT_MS, 'The job list could not be saved.');
     return result;
   });
   writing = next.catch(() => {});

@@ -6,6 +6,8 @@
  * - stems:  [jobId, stem] -> the finished WAV Blob (its parts stay on disk, not in memory).
  */
 
+import { withDeadline } from './deadline.js';
+
 const DB_NAME = 'demixer';
 const DB_VERSION = 1;
 
@@ -49,12 +51,32 @@ async function run(storeName, mode, action) {
   const database = await db();
   return new Promise((resolve, reject) => {
     const tx = database.transaction(storeName, mode);
+    // A transaction that neither completes nor fails would leave its job running for ever:
+    // past the bound it is aborted, and if even the abort goes unanswered the call fails.
+    const watchdog = setTimeout(() => {
+      try {
+        tx.abort();
+      } catch {}
+      setTimeout(() => storageError(tx.error).then(reject), ABORT_GRACE_MS);
+    }, TRANSACTION_LIMIT_MS);
     const request = action(tx.objectStore(storeName));
-    tx.oncomplete = () => resolve(/** @type {T} */ (request ? request.result : undefined));
-    tx.onerror = () => storageError(tx.error).then(reject);
-    tx.onabort = () => storageError(tx.error).then(reject);
+    const fail = () => {
+      clearTimeout(watchdog);
+      storageError(tx.error).then(reject);
+    };
+    tx.oncomplete = () => {
+      clearTimeout(watchdog);
+      resolve(/** @type {T} */ (request ? request.result : undefined));
+    };
+    tx.onerror = fail;
+    tx.onabort = fail;
   });
 }
+
+/** Far above any write of a stem chunk (milliseconds) or of an hour-long input file (seconds). */
+const TRANSACTION_LIMIT_MS = 60_000;
+const ABORT_GRACE_MS = 2_000;
+const ESTIMATE_LIMIT_MS = 5_000;
 
 const LOW_SPACE_BYTES = 64 * 2 ** 20; // a few model runs' worth of stem chunks
 
@@ -69,9 +91,10 @@ const LOW_SPACE_BYTES = 64 * 2 ** 20; // a few model runs' worth of stem chunks
 async function storageError(error) {
   const full = new Error('Not enough disk space for the stems: clear finished jobs or free some space.');
   if (error?.name === 'QuotaExceededError') return full;
-  const estimate = await navigator.storage?.estimate?.().catch(() => null);
+  const asking = navigator.storage?.estimate?.() ?? Promise.resolve(undefined);
+  const estimate = await withDeadline(asking, ESTIMATE_LIMIT_MS, 'no estimate').catch(() => null);
   if (estimate?.quota !== undefined && estimate.quota - (estimate.usage ?? 0) < LOW_SPACE_BYTES) return full;
-  return error ?? new Error('storage failed');
+  return error ?? new Error('The browser\'s storage did not answer; try again, or restart the browser.');
 }
 
 /** @param {string} jobId @param {Blob} file */

@@ -42,7 +42,9 @@ class FirefoxSession(Session):
     name: str = field(default="firefox")
 
     @classmethod
-    def start(cls, xpi: Path, workdir: Path, prefs: dict | None = None) -> FirefoxSession:
+    def start(cls, xpi: Path, workdir: Path, prefs: dict | None = None, log_dir: Path | None = None) -> FirefoxSession:
+        """``log_dir`` (default ``workdir``) gets firefox.log: Firefox's output, with the console of
+        the extension's pages (console.warn / console.error of the background page)."""
         downloads = workdir / "downloads"
         downloads.mkdir(parents=True, exist_ok=True)
         port = _free_port()
@@ -75,11 +77,12 @@ class FirefoxSession(Session):
             "browser.region.network.url": "",
             "network.dns.disablePrefetch": True,
             "network.prefetch-next": False,
+            "devtools.console.stdout.content": True,
             **(prefs or {}),
         }
         profile = FirefoxProfile(profile=str(workdir / "profile"), preferences=preferences)
         args = ["-headless", "-marionette", "-remote-allow-system-access", "-no-remote"]
-        log = (workdir / "firefox.log").open("wb")  # Firefox's own chatter, kept out of the test output
+        log = ((log_dir or workdir) / "firefox.log").open("wb")  # Firefox's own chatter, kept out of the test output
         runner = FirefoxRunner(binary=FIREFOX, profile=profile, cmdargs=args, process_args={"stream": log})
         runner.start()
         marionette = Marionette(host="127.0.0.1", port=port, startup_timeout=60)
@@ -118,6 +121,19 @@ class FirefoxSession(Session):
 
     def script(self, source: str, *args):
         return self.marionette.execute_script(source, script_args=list(args))
+
+    def grant_origins(self, *origins: str) -> None:
+        """Grant optional host permissions, as the user's "Allow" at the context-menu click does
+        (permissions.request needs a real gesture, which a test cannot give)."""
+        with self.marionette.using_context("chrome"):
+            self.marionette.execute_async_script(
+                "const [id, origins, done] = arguments;"
+                "const {ExtensionPermissions} = ChromeUtils.importESModule("
+                "'resource://gre/modules/ExtensionPermissions.sys.mjs');"
+                "const extension = WebExtensionPolicy.getByID(id).extension;"
+                "ExtensionPermissions.add(id, {permissions: [], origins}, extension).then(() => done(true));",
+                script_args=[GECKO_ID, list(origins)],
+            )
 
     def stop_background(self) -> None:
         """Unload the event page, as Firefox does when it is idle (what its own tests call)."""

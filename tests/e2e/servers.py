@@ -1,4 +1,5 @@
-"""Loopback-only helpers for browser tests: a static file server and a counting proxy."""
+"""Loopback-only helpers for browser tests: a static file server, a site whose media needs a login
+cookie, and a counting proxy."""
 
 from __future__ import annotations
 
@@ -30,6 +31,50 @@ def serve_directory(root: Path) -> tuple[_Server, str]:
     server = _Server(("127.0.0.1", 0), partial(_QuietHandler, directory=str(root)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
+class LoginGatedMedia:
+    """A site whose media needs its session cookie, like audio behind a login: ``/login`` sets
+    the cookie; ``/song.flac`` answers 403 without it. No CORS headers, as such sites send none.
+    ``cookies`` records the Cookie header of each media request."""
+
+    def __init__(self, media: bytes, content_type: str = "audio/flac") -> None:
+        self.cookies: list[str | None] = []
+        site = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                if self.path == "/login":
+                    self.send_response(200)
+                    self.send_header("Set-Cookie", "session=member; Path=/; SameSite=Lax; HttpOnly")
+                    self.send_header("Content-Type", "text/html")
+                    self.end_headers()
+                    self.wfile.write(b"<!doctype html><title>Signed in</title><p>Signed in</p>")
+                    return
+                if self.path != "/song.flac":
+                    self.send_error(404)
+                    return
+                cookie = self.headers.get("Cookie")
+                site.cookies.append(cookie)
+                if "session=member" not in (cookie or ""):
+                    self.send_error(403, "sign in first")
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(media)))
+                self.end_headers()
+                self.wfile.write(media)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = _Server(("127.0.0.1", 0), Handler)
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
 
 
 class CountingProxy:

@@ -16,7 +16,7 @@ from tests.conftest import DATA
 from tests.e2e import chromium as chromium_driver
 from tests.e2e.conftest import stored_counts, wait_for, wake_background
 from tests.e2e.netlog import network_requests
-from tests.e2e.servers import CountingProxy, serve_directory
+from tests.e2e.servers import CountingProxy, LoginGatedMedia, serve_directory
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 STEMS = ("vocals", "accompaniment")
@@ -186,6 +186,34 @@ def test_firefox_event_page_is_kept_alive_through_a_long_job(packaged, tmp_path)
         assert abs(job["durationS"] - 60.0) < 0.1
     finally:
         session.quit()
+
+
+def test_firefox_fetches_audio_behind_a_login_with_the_users_cookies(packaged, tmp_path):
+    """A URL that needs the user's cookies (issue #5). Without a grant for its site the extension
+    cannot read it (no CORS, no cookies: a clear message); with the grant the context menu asks
+    for at the click, the fetch carries the user's cookie and the job finishes."""
+    from tests.e2e.firefox import FirefoxSession
+
+    site = LoginGatedMedia((DATA / "excerpt.flac").read_bytes())
+    url = f"{site.base}/song.flac"
+    xpi = next(packaged(Precision.INT8_WEIGHTS).glob("*-firefox.xpi"))
+    session = FirefoxSession.start(xpi, tmp_path)
+    try:
+        session.open_url(f"{site.base}/login")  # the user signs in: the site sets its cookie
+        session.open("popup/popup.html")
+        session.call(START_URL_JOB, url, "members-only")
+        failed = wait_for(lambda: [j for j in session.jobs() if j["state"] == "failed"], 60, what="failure")[0]
+        assert f"Could not download the audio from {url.split('/')[2]}" in failed["error"], failed["error"]
+        assert "session=member" not in str(site.cookies)  # nothing of the user's sent without a grant
+
+        session.grant_origins("http://127.0.0.1/*")
+        session.call(START_URL_JOB, url, "members-only")
+        job = wait_for(lambda: [j for j in session.jobs() if j["state"] == "done"], 120, what="the job")[0]
+        assert abs(job["durationS"] - 12.0) < 0.05, job
+        assert "session=member" in (site.cookies[-1] or ""), site.cookies
+    finally:
+        session.quit()
+        site.close()
 
 
 def test_chromium_results_survive_a_browser_restart(packaged, tmp_path):
