@@ -94,7 +94,7 @@ async function storageError(error) {
   const asking = navigator.storage?.estimate?.() ?? Promise.resolve(undefined);
   const estimate = await withDeadline(asking, ESTIMATE_LIMIT_MS, 'no estimate').catch(() => null);
   if (estimate?.quota !== undefined && estimate.quota - (estimate.usage ?? 0) < LOW_SPACE_BYTES) return full;
-  return error ?? new Error('The browser\'s storage did not answer; try again, or restart the browser.');
+  return error ?? new Error('Storage did not answer: try again, or restart the browser if it goes on.');
 }
 
 /** @param {string} jobId @param {Blob} file */

@@ -55,4 +55,4 @@ def test_a_transaction_the_browser_never_answers_fails_instead_of_hanging(answer
     result = json.loads(out.stdout)
     assert not result["hung"], result
     for name, outcome in result["outcomes"].items():
-        assert outcome == "rejected: The browser's storage did not answer; try again, or restart the browser.", name
+        assert outcome == "rejected: Storage did not answer: try again, or restart the browser if it goes on.", name
