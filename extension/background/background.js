@@ -10,8 +10,7 @@ import { MSG, TARGET, isOwnSender } from '../shared/messages.js';
 import { changeJobs, listJobs, updateJob } from '../shared/jobs.js';
 import { nameFromUrl } from '../shared/names.js';
 import { loadSettings } from '../shared/settings.js';
-import { deleteJobData, storedJobIds } from '../shared/store.js';
-import { withDeadline } from '../shared/deadline.js';
+import { deleteFailedJobData, deleteJobData, storedJobIds } from '../shared/store.js';
 import { MENUS, clickedUrl } from './menus.js';
 
 const host = connectHost(route);
@@ -118,9 +117,7 @@ const handlers = {
   [MSG.JOB_FAILED]: async ({ jobId, error, cancelled }) => {
     // The host has deleted what the job stored; if that failed (a full disk can fail a delete
     // too), this is the second try, and sweepStoredData the third, at the next start.
-    await withDeadline(deleteJobData(jobId), CLEANUP_LIMIT_MS, 'cleanup did not end').catch((e) =>
-      console.warn('demixer: cleanup of a failed job', jobId, e),
-    );
+    await deleteFailedJobData(jobId).catch((e) => console.warn('demixer: cleanup of a failed job', jobId, e));
     /** @type {Partial<import('../shared/jobs.js').Job>} */
     const ended = cancelled ? { state: 'cancelled', phase: undefined } : { state: 'failed', error, phase: undefined };
     return saveEnd(jobId, ended);
@@ -145,7 +142,6 @@ async function saveEnd(jobId, patch) {
   }
 }
 const END_SAVE_ATTEMPTS = 6; // over 15 s
-const CLEANUP_LIMIT_MS = 10_000; // then the job's end is saved; the sweep deletes what is left
 
 /** @param {{target: string, type: string, data: any}} msg */
 function route(msg) {

@@ -10,8 +10,7 @@ import { segmentBlocks } from './segments.js';
 import { AudioInputError, openAudio } from './decode.js';
 import { SampleWindow } from './samples.js';
 import { bytesPerSample, encodeSamples, wavHeader } from '../shared/wav.js';
-import { withDeadline } from '../shared/deadline.js';
-import { deleteChunks, deleteInput, deleteJobData, finishStem, getInput, putChunk } from '../shared/store.js';
+import { deleteChunks, deleteFailedJobData, deleteInput, finishStem, getInput, putChunk } from '../shared/store.js';
 
 /**
  * @typedef {import('../shared/messages.js').RunJobData} RunJobData
@@ -23,9 +22,6 @@ import { deleteChunks, deleteInput, deleteJobData, finishStem, getInput, putChun
  *   maskExtension: import('./dsp.js').MaskExtension, segmentLength: number, overlap: number,
  *   file: string, precision: string}} ModelDescriptor
  */
-
-/** How long a failed job waits for its own cleanup before it reports the failure. */
-const CLEANUP_LIMIT_MS = 10_000;
 
 export class CancelledError extends Error {
   constructor() {
@@ -143,9 +139,9 @@ export async function separateJob(job, { descriptor, getRunner, progress, signal
     const decoder = audio.streamed ? 'streamed' : 'whole-file';
     return { jobId, stems: results, durationS: nbSamples / descriptor.sampleRate, timings, decoder };
   } catch (error) {
-    // Bounded, so that the failure is always reported: on a full disk the cleanup can fail or
-    // stall too; the background deletes again on JOB_FAILED and sweeps at its next start.
-    await withDeadline(deleteJobData(jobId), CLEANUP_LIMIT_MS, 'cleanup').catch(() => {});
+    // Bounded, so that the failure is always reported; the background deletes again on
+    // JOB_FAILED and sweeps at its next start.
+    await deleteFailedJobData(jobId).catch(() => {});
     throw error;
   }
 }

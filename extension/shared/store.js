@@ -53,11 +53,12 @@ async function run(storeName, mode, action) {
     const tx = database.transaction(storeName, mode);
     // A transaction that neither completes nor fails would leave its job running for ever:
     // past the bound it is aborted, and if even the abort goes unanswered the call fails.
-    const watchdog = setTimeout(() => {
+    // `watchdog` holds whichever of the two timers is pending, so that an answer clears it.
+    let watchdog = setTimeout(() => {
       try {
         tx.abort();
       } catch {}
-      setTimeout(() => storageError(tx.error).then(reject), ABORT_GRACE_MS);
+      watchdog = setTimeout(() => storageError(tx.error).then(reject), ABORT_GRACE_MS);
     }, TRANSACTION_LIMIT_MS);
     const request = action(tx.objectStore(storeName));
     const fail = () => {
@@ -77,6 +78,7 @@ async function run(storeName, mode, action) {
 const TRANSACTION_LIMIT_MS = 60_000;
 const ABORT_GRACE_MS = 2_000;
 const ESTIMATE_LIMIT_MS = 5_000;
+const CLEANUP_LIMIT_MS = 10_000;
 
 const LOW_SPACE_BYTES = 64 * 2 ** 20; // a few model runs' worth of stem chunks
 
@@ -137,6 +139,15 @@ export async function deleteJobData(jobId) {
   await deleteChunks(jobId);
   await run('stems', 'readwrite', (s) => s.delete(jobKeys(jobId)));
 }
+
+/**
+ * deleteJobData for a job that failed: gives up after CLEANUP_LIMIT_MS so that the failure can
+ * still be reported (on a full disk a delete can fail or stall too; the background's sweep at
+ * its next start deletes what is left).
+ * @param {string} jobId
+ */
+export const deleteFailedJobData = (jobId) =>
+  withDeadline(deleteJobData(jobId), CLEANUP_LIMIT_MS, 'the cleanup of a failed job did not end');
 
 /** @param {string} jobId */
 export async function deleteInput(jobId) {
