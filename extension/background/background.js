@@ -54,14 +54,18 @@ async function startUrlJob({ url, name }) {
  */
 async function addJob({ name, source, id = crypto.randomUUID(), error }) {
   const now = Date.now();
-  await changeJobs((jobs) => {
-    if (jobs.some((j) => j.id === id)) return;
+  const added = await changeJobs((jobs) => {
+    if (jobs.some((j) => j.id === id)) return false;
     jobs.unshift({
       id, name, source, createdAt: now, updatedAt: now,
       state: error ? 'failed' : 'queued',
       ...(error ? { error } : {}),
     });
+    return true;
   });
+  // Ids are single-use: a second start (a double submit) must not run a finished job again,
+  // which would delete its stems.
+  if (!added) throw new Error(`A job with the id ${id} exists already; it was left as it is.`);
   if (!error) {
     try {
       await runJob({ id, source, name });
@@ -74,10 +78,11 @@ async function addJob({ name, source, id = crypto.randomUUID(), error }) {
 
 /**
  * Hand a job to the inference host with the current settings.
- * @param {{id: string, source: import('../shared/messages.js').JobSource, name: string}} job
+ * @param {{id: string, source: import('../shared/messages.js').JobSource, name: string,
+ *   starts?: number, phase?: import('../shared/messages.js').Phase}} job
  */
-async function runJob({ id, source, name }) {
-  await host.send(MSG.RUN_JOB, { jobId: id, source, name, ...(await loadSettings()) });
+async function runJob({ id, source, name, starts = 0, phase }) {
+  await host.send(MSG.RUN_JOB, { jobId: id, source, name, starts, lastPhase: phase, ...(await loadSettings()) });
 }
 
 /** One handler per message type this context owns. @type {Record<string, (data: any) => Promise<unknown> | void>} */
@@ -96,10 +101,11 @@ const handlers = {
     await deleteJobData(jobId);
     await sweepStoredData(); // the user clears jobs to make room: leftovers go too
   },
-  [MSG.JOB_PROGRESS]: ({ jobId, phase, done, total }) =>
+  [MSG.JOB_PROGRESS]: ({ jobId, phase, done, total, started }) =>
     changeJobs((jobs) => {
       const job = jobs.find((j) => j.id === jobId);
-      if (!job || job.state === 'cancelled') return;
+      if (!job || job.state !== 'queued' && job.state !== 'running') return;
+      if (started) job.starts = (job.starts ?? 0) + 1;
       if (job.state === 'queued') Object.assign(job, { state: 'running', startedAt: Date.now() });
       Object.assign(job, { phase, done, total, updatedAt: Date.now() });
     }),
@@ -166,7 +172,8 @@ api.runtime.onMessage.addListener((msg, sender, sendResponse) => {
  * document working). A resumed job starts over from its stored input.
  */
 async function resumeUnfinishedJobs() {
-  for (const job of await listJobs()) {
+  // Oldest first, the order they were queued in (the list shows the newest first).
+  for (const job of (await listJobs()).reverse()) {
     if (job.state === 'queued' || job.state === 'running') {
       await runJob(job);
     }

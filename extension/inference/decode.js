@@ -17,9 +17,16 @@ import { joinPlanar } from './samples.js';
 // Streamed or not, the stems of longer audio take more time and disk than a user expects from a
 // click (75 minutes: ~1.3 GB of 16-bit stems); the whole-file path also holds it all in memory.
 export const MAX_DURATION_S = 75 * 60;
-export const MAX_INPUT_BYTES = 1024 ** 3;
+// What Web Audio (our resampler, the whole-file decoder) accepts; beyond it a file is not music
+// (a WAV declaring 1 Hz), and the browser's own message ("Unable to decode audio data") says nothing.
+const MIN_RATE_HZ = 3000;
+const MAX_RATE_HZ = 768_000;
 
 export class AudioInputError extends Error {}
+
+/** The size limit as people write it: "1 GB", "64 MB". @param {number} bytes */
+export const limitText = (bytes) =>
+  bytes >= 1024 ** 3 && bytes % 1024 ** 3 === 0 ? `${bytes / 1024 ** 3} GB` : `${Math.round(bytes / 1024 ** 2)} MB`;
 
 const METADATA_TIMEOUT_MS = 10_000;
 
@@ -70,14 +77,19 @@ const CHUNK_FRAMES = 1 << 16; // decoded packets are joined into chunks of ~1.5 
 /**
  * @param {Blob} blob
  * @param {number} sampleRate  the model's
- * @param {{streamAboveS?: number}} [options]  tracks up to this long are decoded whole (the
- *   default setting, 10 minutes: ~210 MB of samples); 0: every track is streamed
+ * @param {{streamAboveS?: number, maxInputBytes?: number}} [options]  streamAboveS: tracks up to
+ *   this long are decoded whole (the default setting, 10 minutes: ~210 MB of samples); 0: every
+ *   track is streamed
  * @returns {Promise<AudioStream>}
  */
-export async function openAudio(blob, sampleRate, { streamAboveS = DEFAULT_SETTINGS.streamAboveS } = {}) {
+export async function openAudio(
+  blob,
+  sampleRate,
+  { streamAboveS = DEFAULT_SETTINGS.streamAboveS, maxInputBytes = DEFAULT_SETTINGS.maxInputBytes } = {},
+) {
   if (blob.size === 0) throw new AudioInputError('The file is empty.');
-  if (blob.size > MAX_INPUT_BYTES) {
-    throw new AudioInputError(`The file is larger than ${MAX_INPUT_BYTES / 1024 ** 3} GB.`);
+  if (blob.size > maxInputBytes) {
+    throw new AudioInputError(`The file is larger than ${limitText(maxInputBytes)}, the limit.`);
   }
   const { stream, duration } = await openStreamed(blob, sampleRate, streamAboveS);
   if (stream) return stream;
@@ -105,6 +117,11 @@ async function openStreamed(blob, sampleRate, streamAboveS) {
   let handedOver = false; // to streamChunks, which disposes of the input when it ends
   try {
     const track = await input.getPrimaryAudioTrack();
+    if (track && (track.sampleRate < MIN_RATE_HZ || track.sampleRate > MAX_RATE_HZ)) {
+      throw new AudioInputError(
+        `The file declares a sample rate of ${track.sampleRate} Hz; audio must be between ${MIN_RATE_HZ} and ${MAX_RATE_HZ} Hz.`,
+      );
+    }
     if (!track || track.numberOfChannels > 2 || !(await track.canDecode())) return { stream: null, duration };
     // The end of the last packet's presentation (as the container says), not a metadata estimate:
     // decoders output whole packets, and the frames past this end are padding.

@@ -13,6 +13,32 @@ import { CancelledError, separateJob } from './separator.js';
  * @typedef {(type: import('../shared/messages.js').MessageType, data: unknown) => void} Report
  */
 
+/**
+ * A job is started again each time the browser or the extension restarts in its middle; one
+ * that never gets through (it crashes the page, or the user keeps closing the browser on it)
+ * must not run for ever at every start, holding every later job behind it.
+ */
+export const MAX_STARTS = 3;
+
+/** @param {RunJobData} job */
+function stoppedText(job) {
+  const phase = job.lastPhase ?? 'fetching';
+  let doing = `${phase}`;
+  if (phase === 'fetching') {
+    doing = job.source.kind === 'url' ? `downloading from ${hostOf(job.source.url)}` : 'reading its file';
+  }
+  return `Stopped ${job.starts} times before it could finish: each time the browser or the extension closed while it was ${doing}.`;
+}
+
+/** @param {string} url */
+function hostOf(url) {
+  try {
+    return new URL(url).host;
+  } catch {
+    return url;
+  }
+}
+
 /** @param {string} url */
 async function loadJson(url) {
   const response = await fetch(url);
@@ -41,6 +67,10 @@ export function createHost(report, { modelBase }) {
     if (!job) return;
     current = { jobId: job.jobId, controller: new AbortController() };
     try {
+      if ((job.starts ?? 0) >= MAX_STARTS) throw new Error(stoppedText(job));
+      // Counted by the background in the job's record; a job this host is already running is
+      // not started again (run() ignores it), so a background restart alone does not count.
+      report(MSG.JOB_PROGRESS, { jobId: job.jobId, phase: 'fetching', done: 0, total: 0, started: true });
       descriptor ??= loadJson(new URL('model.json', modelBase).href);
       const model = await descriptor;
       const done = await separateJob(job, {

@@ -8,6 +8,7 @@
 import { spectralBlocks } from './dsp.js';
 import { segmentBlocks } from './segments.js';
 import { AudioInputError, openAudio } from './decode.js';
+import { CancelledError, fetchAudio } from './fetch-audio.js';
 import { SampleWindow } from './samples.js';
 import { bytesPerSample, encodeSamples, wavHeader } from '../shared/wav.js';
 import { deleteChunks, deleteFailedJobData, deleteInput, finishStem, getInput, putChunk } from '../shared/store.js';
@@ -23,48 +24,7 @@ import { deleteChunks, deleteFailedJobData, deleteInput, finishStem, getInput, p
  *   file: string, precision: string}} ModelDescriptor
  */
 
-export class CancelledError extends Error {
-  constructor() {
-    super('Cancelled');
-  }
-}
-
-/**
- * With a host permission for the URL's origin the extension is exempt from CORS and sends the
- * user's cookies (media behind a login); without one, only CORS-readable media can be fetched,
- * and a credentialed request to a server answering `Access-Control-Allow-Origin: *` is refused
- * by the browser, so that case is retried without credentials.
- * @param {string} url
- */
-async function fetchAudio(url) {
-  if (url.startsWith('file:')) {
-    const blob = await fetch(url)
-      .then((r) => r.blob())
-      .catch(() => null);
-    if (!blob) {
-      throw new AudioInputError(
-        'Cannot read local files yet: in the browser\'s extension settings, allow this extension access to file URLs.',
-      );
-    }
-    return blob;
-  }
-  let response;
-  try {
-    response = await fetch(url, { credentials: 'include' }).catch(() => fetch(url, { credentials: 'omit' }));
-  } catch {
-    throw new AudioInputError(
-      `Could not download the audio from ${new URL(url).host}: the site does not allow it, or it is unreachable.`,
-    );
-  }
-  if (!response.ok) {
-    throw new AudioInputError(`The server answered ${response.status} for ${url}.`);
-  }
-  const type = response.headers.get('content-type') ?? '';
-  if (/^(text\/html|application\/json)/.test(type)) {
-    throw new AudioInputError(`${url} is a web page (${type.split(';')[0]}), not audio.`);
-  }
-  return response.blob();
-}
+export { CancelledError };
 
 /**
  * @param {RunJobData} job
@@ -87,14 +47,26 @@ export async function separateJob(job, { descriptor, getRunner, progress, signal
   const format = job.format ?? 'pcm16';
   try {
     await deleteChunks(jobId); // left over if this job was interrupted and is starting over
-    progress({ jobId, phase: 'fetching', done: 0, total: 1 });
-    const blob = job.source.kind === 'url' ? await fetchAudio(job.source.url) : await getInput(jobId);
+    progress({ jobId, phase: 'fetching', done: 0, total: 0 });
+    const blob =
+      job.source.kind === 'url'
+        ? await fetchAudio(job.source.url, {
+          signal,
+          onBytes: (done, total) => progress({ jobId, phase: 'fetching', done, total }),
+          headersS: job.fetchHeadersS,
+          stallS: job.fetchStallS,
+          maxBytes: job.maxInputBytes,
+        })
+        : await getInput(jobId);
     if (!blob) throw new AudioInputError('The file for this job is no longer stored; add it again.');
     lap('fetch');
     check();
 
     progress({ jobId, phase: 'decoding', done: 0, total: 1 });
-    const audio = await openAudio(blob, descriptor.sampleRate, { streamAboveS: job.streamAboveS });
+    const audio = await openAudio(blob, descriptor.sampleRate, {
+      streamAboveS: job.streamAboveS,
+      maxInputBytes: job.maxInputBytes,
+    });
     const samples = new SampleWindow(audio.chunks);
     lap('decode');
     check();

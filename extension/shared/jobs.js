@@ -14,8 +14,10 @@ import { withDeadline } from './deadline.js';
  *   phase?: import('./messages.js').Phase, done?: number, total?: number,
  *   createdAt: number, startedAt?: number, updatedAt: number,
  *   error?: string, stems?: import('./messages.js').StemInfo[], durationS?: number,
- *   timings?: Record<string, number>, threads?: number, decoder?: Decoder
+ *   timings?: Record<string, number>, threads?: number, decoder?: Decoder,
+ *   starts?: number
  * }} Job
+ *   starts: how many times a host began the job (a restart begins it again; bounded)
  * @typedef {import('./messages.js').Decoder} Decoder
  */
 

@@ -34,9 +34,13 @@ export const MSG = Object.freeze({
  * @typedef {{jobId: string, name: string}} StartFileJobData  the file is already in IndexedDB
  * @typedef {{url: string, name: string}} StartUrlJobData
  * @typedef {{jobId: string}} JobRef
- * @typedef {{jobId: string, source: JobSource, name: string} & Partial<import('./settings.js').Settings>} RunJobData
+ * @typedef {{jobId: string, source: JobSource, name: string, starts?: number, lastPhase?: Phase}
+ *   & Partial<import('./settings.js').Settings>} RunJobData  starts: how many times a host began
+ *   it before (inference/host.js MAX_STARTS); lastPhase: where the last start got to
  * @typedef {{kind: 'stored'} | {kind: 'url', url: string}} JobSource
- * @typedef {{jobId: string, phase: Phase, done: number, total: number}} JobProgressData
+ * @typedef {{jobId: string, phase: Phase, done: number, total: number, started?: boolean}} JobProgressData
+ *   started: the host begins the job (again, after a restart); fetching: done/total in bytes
+ *   (total 0: not known)
  * @typedef {'queued'|'fetching'|'decoding'|'separating'|'saving'} Phase
  * @typedef {{jobId: string, stems: StemInfo[], durationS: number, timings: Record<string, number>,
  *   decoder: Decoder}} JobDoneData

@@ -3,14 +3,26 @@
 import { api } from '../platform/browser-api.js';
 
 /**
- * @typedef {{format: import('./wav.js').SampleFormat, threads: number, streamAboveS: number}} Settings
+ * @typedef {{format: import('./wav.js').SampleFormat, threads: number, streamAboveS: number,
+ *   maxInputBytes: number, fetchHeadersS: number, fetchStallS: number}} Settings
  * threads: 0 = one per core (where the page can use threads at all)
  * streamAboveS: tracks longer than this are decoded a slice at a time (inference/decode.js);
  *   0 = always (least memory)
+ * maxInputBytes: the largest input, a file or a download (inference/fetch-audio.js stops
+ *   reading beyond it); tests lower it to keep their floods short, the code path is the same
+ * fetchHeadersS, fetchStallS: a download fails when the server sends no headers for this long,
+ *   or no byte of the body for this long
  */
 
 /** @type {Settings} */
-export const DEFAULT_SETTINGS = Object.freeze({ format: 'pcm16', threads: 0, streamAboveS: 10 * 60 });
+export const DEFAULT_SETTINGS = Object.freeze({
+  format: 'pcm16',
+  threads: 0,
+  streamAboveS: 10 * 60,
+  maxInputBytes: 1024 ** 3,
+  fetchHeadersS: 30,
+  fetchStallS: 30,
+});
 
 /** @returns {Promise<Settings>} */
 export async function loadSettings() {

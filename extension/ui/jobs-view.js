@@ -25,10 +25,17 @@ function clock(seconds) {
   return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
 }
 
+/** @param {number} bytes */
+const megabytes = (bytes) => `${(bytes / 1e6).toFixed(1)} MB`;
+
 /** @param {Job} job */
 export function progressText(job) {
   const phase = job.phase ?? 'queued';
   if (job.state === 'queued') return 'Waiting…';
+  if (phase === 'fetching' && job.done) {
+    // A slow download is visible: bytes so far, and of how many when the server said.
+    return job.total ? `Downloading ${megabytes(job.done)} of ${megabytes(job.total)}` : `${megabytes(job.done)} received`;
+  }
   if (phase !== 'separating' || !job.total) return `${phase[0].toUpperCase()}${phase.slice(1)}…`;
   const fraction = (job.done ?? 0) / job.total;
   const elapsed = (Date.now() - (job.startedAt ?? Date.now())) / 1000;
@@ -123,10 +130,11 @@ function renderJob(job) {
     if (job.state === 'done') item.append(...renderDone(job));
     if (job.state === 'failed') item.append(el('div', { class: 'error', role: 'alert' }, [job.error ?? 'Failed']));
     if (job.state === 'cancelled') item.append(el('div', { class: 'note' }, ['Cancelled']));
-    const remove = el('button', { class: 'remove' }, ['Remove']);
-    remove.addEventListener('click', () => sendToBackground(MSG.CLEAR_JOB, { jobId: job.id }));
-    item.append(remove);
   }
+  // In every state: a running job is cancelled, then removed (the background does both).
+  const remove = el('button', { class: 'remove' }, ['Remove']);
+  remove.addEventListener('click', () => sendToBackground(MSG.CLEAR_JOB, { jobId: job.id }));
+  item.append(remove);
   return item;
 }
 

@@ -1,11 +1,14 @@
 """Loopback-only helpers for browser tests: a static file server, a site whose media needs a login
-cookie, and a counting proxy."""
+cookie, a counting proxy, and a site of misbehaving media servers."""
 
 from __future__ import annotations
 
 import http.server
+import socket
 import socketserver
+import struct
 import threading
+import zlib
 from functools import partial
 from pathlib import Path
 
@@ -105,3 +108,127 @@ class CountingProxy:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def gzip_bomb(unpacked: int = 2 * 1024**3) -> bytes:
+    """Zeros, gzip-compressed: ~2 MB that unpack to ``unpacked`` bytes (2 GiB). After a full
+    flush deflate forgets its history, so one 16 MB block compressed once is repeated."""
+    block = bytes(16 * 1024 * 1024)
+    packer = zlib.compressobj(9, zlib.DEFLATED, -15)
+    once = packer.compress(block) + packer.flush(zlib.Z_FULL_FLUSH)
+    end = zlib.compressobj(9, zlib.DEFLATED, -15).flush(zlib.Z_FINISH)
+    crc = 0
+    for _ in range(unpacked // len(block)):
+        crc = zlib.crc32(block, crc)
+    header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
+    trailer = struct.pack("<II", crc, unpacked % 2**32)
+    return header + once * (unpacked // len(block)) + end + trailer
+
+
+class BadAudioSite:
+    """Servers that misbehave as found in issue 18, one path each (all on one loopback port):
+
+    ``/silent`` accepts and never sends headers; ``/trickle`` a WAV of 5 MB sent at 1 byte/s;
+    ``/huge`` declares 50 GB and sends at 1 byte/s; ``/radio`` an endless chunked Ogg stream at
+    ``radio_rate`` bytes/s; ``/icy`` the same with an Icecast's ICY headers; ``/bomb`` 2 MB of
+    gzip that unpack to 2 GiB; ``/to-file`` redirects to ``file:///etc/hostname``;
+    ``/to-closed`` to a closed port; ``/loop`` to itself; ``/one-hz.wav`` a WAV declaring 1 Hz.
+    ``hits`` counts requests per path. Every endless answer ends when ``close()`` is called."""
+
+    def __init__(self, radio_rate: int = 8 * 1024 * 1024) -> None:
+        self.hits: dict[str, int] = {}
+        self.stop = threading.Event()
+        self.closed = closed_port()
+        site = self
+        bomb = gzip_bomb()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _head(self, status: int, headers: dict[str, str]) -> None:
+                self.send_response(status)
+                self.send_header("Access-Control-Allow-Origin", "*")
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+
+            def _slowly(self, total: int) -> None:
+                for _ in range(total):
+                    if site.stop.wait(1.0):
+                        return
+                    self.wfile.write(b"\0")
+                    self.wfile.flush()
+
+            def _endless(self, rate: int) -> None:
+                # Chunked transfer coding: what a live stream without a length is sent as.
+                piece = (b"OggS" + bytes(64 * 1024 - 4)) if rate else b""
+                pause = len(piece) / rate
+                while not site.stop.wait(pause):
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+                    self.wfile.flush()
+
+            def do_GET(self) -> None:  # noqa: C901 (one branch per misbehaviour)
+                path = self.path.split("?")[0]
+                site.hits[path] = site.hits.get(path, 0) + 1
+                try:
+                    if path == "/silent":
+                        site.stop.wait()
+                    elif path == "/trickle":
+                        self._head(200, {"Content-Type": "audio/wav", "Content-Length": str(5_000_000)})
+                        self._slowly(5_000_000)
+                    elif path == "/huge":
+                        self._head(200, {"Content-Type": "audio/wav", "Content-Length": str(50 * 10**9)})
+                        self._slowly(50 * 10**9)
+                    elif path == "/radio":
+                        self._head(200, {"Content-Type": "audio/ogg", "Transfer-Encoding": "chunked"})
+                        self._endless(radio_rate)
+                    elif path == "/icy":
+                        # As Icecast sends them, readable cross-origin.
+                        icy = {"icy-name": "Test FM", "icy-br": "128", "icy-metaint": "16000"}
+                        expose = {"Access-Control-Expose-Headers": ", ".join(icy)}
+                        self._head(200, {"Content-Type": "audio/mpeg", "Transfer-Encoding": "chunked", **icy, **expose})
+                        self._endless(16 * 1024)
+                    elif path == "/bomb":
+                        headers = {"Content-Type": "audio/wav", "Content-Encoding": "gzip"}
+                        self._head(200, {**headers, "Content-Length": str(len(bomb))})
+                        self.wfile.write(bomb)
+                    elif path == "/to-file":
+                        self._head(302, {"Location": "file:///etc/hostname", "Content-Length": "0"})
+                    elif path == "/to-closed":
+                        self._head(302, {"Location": f"http://127.0.0.1:{site.closed}/song.wav", "Content-Length": "0"})
+                    elif path == "/loop":
+                        self._head(302, {"Location": f"/loop?{site.hits[path]}", "Content-Length": "0"})
+                    elif path == "/one-hz.wav":
+                        body = one_hz_wav()
+                        self._head(200, {"Content-Type": "audio/wav", "Content-Length": str(len(body))})
+                        self.wfile.write(body)
+                    else:
+                        self.send_error(404)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the browser gave up, as it should
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = _Server(("127.0.0.1", 0), Handler)
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.stop.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def one_hz_wav(frames: int = 1000) -> bytes:
+    """A 16-bit mono WAV whose header declares a sample rate of 1 Hz."""
+    data = bytes(2 * frames)
+    fmt = struct.pack("<HHIIHH", 1, 1, 1, 2, 2, 16)
+    return b"RIFF" + struct.pack("<I", 36 + len(data)) + b"WAVEfmt " + struct.pack("<I", 16) + fmt + b"data" + struct.pack("<I", len(data)) + data

@@ -1,0 +1,259 @@
+// @ts-check
+/**
+ * Download a URL job's audio, bounded in every way a server can stall or flood us: the job's
+ * AbortSignal reaches the request and the body reader (Cancel ends it at once), the headers
+ * must come within a deadline, the body may not stall (bring less than 16 KB in a window of
+ * another deadline), and no more than the
+ * size limit is ever read: checked from Content-Length before reading, then counted on the
+ * decoded bytes as they arrive (so `Content-Encoding: gzip` cannot multiply them), the download
+ * aborted beyond it. The body is gathered as Blobs of a few MB, which the browser may keep on
+ * disk, so at most the limit is held. An endless stream (internet radio) is recognised from its
+ * ICY headers before reading, or from audio with no length still arriving past the limit.
+ *
+ * Browsers report every network failure as the same opaque TypeError; what happened is found
+ * by a second request that does not follow redirects and does not need CORS, and the message
+ * names the host that answered last (`response.url`) where the browser lets us know it.
+ */
+import { DEFAULT_SETTINGS } from '../shared/settings.js';
+import { AudioInputError, limitText } from './decode.js';
+
+export class CancelledError extends Error {
+  constructor() {
+    super('Cancelled');
+  }
+}
+
+/** Body parts are joined into a Blob each time this much has arrived (the browser may page it out). */
+const BLOB_PART_BYTES = 4 * 1024 * 1024;
+/**
+ * A body that brings less than this in each stall window counts as stalled: a server sending a
+ * byte a second never goes quiet, yet would hold the (one-at-a-time) host for weeks.
+ */
+const STALL_MIN_BYTES = 16 * 1024;
+/** Progress is reported at most this often (each report is a write of the job list). */
+const PROGRESS_EVERY_MS = 500;
+/** What radio servers (Icecast, SHOUTcast) send with an endless stream. */
+const ICY_HEADERS = ['icy-name', 'icy-metaint', 'icy-br'];
+export const LIVE_STREAM_MESSAGE = 'This is a live stream: use Demix this tab to hear it separated.';
+
+/**
+ * @typedef {{signal: AbortSignal, onBytes?: (received: number, total: number) => void,
+ *   headersS?: number, stallS?: number, maxBytes?: number}} FetchOptions
+ *   onBytes: total is 0 when the server did not say
+ */
+
+/** @param {number} bytes */
+export const megabytes = (bytes) =>
+  bytes >= 1e9 ? `${Math.round(bytes / 1e8) / 10} GB` : `${Math.round(bytes / 1e5) / 10} MB`;
+
+
+/**
+ * @param {string} url
+ * @param {FetchOptions} options
+ * @returns {Promise<Blob>}
+ */
+export async function fetchAudio(url, options) {
+  const parsed = parseUrl(url);
+  if (parsed.protocol === 'file:') return fetchLocalFile(url, options.signal);
+  const {
+    signal,
+    onBytes = () => {},
+    headersS = DEFAULT_SETTINGS.fetchHeadersS,
+    stallS = DEFAULT_SETTINGS.fetchStallS,
+    maxBytes = DEFAULT_SETTINGS.maxInputBytes,
+  } = options;
+  // One controller for the request and its body: the job's Cancel and our deadlines abort it.
+  const controller = new AbortController();
+  /** @type {string | null} why we aborted, when it was a deadline or the size limit */
+  let reason = null;
+  const abortFor = (/** @type {string} */ why) => {
+    reason ??= why;
+    controller.abort();
+  };
+  const onCancel = () => controller.abort();
+  signal.addEventListener('abort', onCancel);
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  let timer;
+  const arm = (/** @type {number} */ seconds, /** @type {string} */ why) => {
+    clearTimeout(timer);
+    timer = setTimeout(() => abortFor(why), seconds * 1000);
+  };
+  const host = parsed.host;
+  try {
+    if (signal.aborted) throw new CancelledError();
+    arm(headersS, `${host} did not answer within ${headersS} s.`);
+    const response = await request(url, controller.signal).catch(async (/** @type {unknown} */ error) => {
+      if (signal.aborted) throw new CancelledError();
+      if (reason) throw new AudioInputError(`Could not download the audio: ${reason}`);
+      throw await explainFailure(url, parsed, controller.signal, error);
+    });
+    const where = new URL(response.url || url);
+    const shown = response.redirected ? `${where.host} (redirected from ${host})` : host;
+    if (!response.ok) {
+      throw new AudioInputError(`The server answered ${response.status} for ${response.redirected ? where.href : url}.`);
+    }
+    const type = (response.headers.get('content-type') ?? '').split(';')[0].trim().toLowerCase();
+    if (/^(text\/html|application\/json)$/.test(type)) {
+      throw new AudioInputError(`${response.redirected ? where.href : url} is a web page (${type}), not audio.`);
+    }
+    if (ICY_HEADERS.some((name) => response.headers.has(name))) throw new AudioInputError(LIVE_STREAM_MESSAGE);
+    const declared = Number(response.headers.get('content-length') ?? NaN);
+    const length = Number.isFinite(declared) && declared >= 0 ? declared : 0;
+    const encoded = (response.headers.get('content-encoding') ?? 'identity') !== 'identity';
+    if (length > maxBytes && !encoded) {
+      throw new AudioInputError(
+        `The file at ${shown} is ${megabytes(length)}; the limit is ${limitText(maxBytes)}.`,
+      );
+    }
+    // A live stream has no length; a file sent compressed has one, but not of what we count.
+    const endless = !length && /^(audio|video)\/|^application\/ogg$/.test(type);
+    const total = encoded ? 0 : length;
+    if (!response.body) throw new AudioInputError(`${shown} sent no audio.`);
+    const reader = response.body.getReader();
+    /** @type {Blob[]} */
+    const parts = [];
+    /** @type {Uint8Array<ArrayBuffer>[]} */
+    let pending = [];
+    let pendingBytes = 0;
+    let received = 0;
+    let reported = 0;
+    onBytes(0, total);
+    let mark = 0;
+    const watch = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        if (received - mark < STALL_MIN_BYTES) {
+          abortFor(`${shown} sent ${received - mark} bytes in ${stallS} s, too slow to go on.`);
+        } else {
+          mark = received;
+          watch();
+        }
+      }, stallS * 1000);
+    };
+    watch();
+    for (;;) {
+      const { done, value } = await reader.read().catch(() => {
+        if (signal.aborted) throw new CancelledError();
+        if (reason) throw new AudioInputError(`The download stopped: ${reason}`);
+        throw new AudioInputError(`The download from ${shown} broke off after ${megabytes(received)}.`);
+      });
+      if (done) break;
+      received += value.byteLength;
+      if (received > maxBytes) {
+        reader.cancel().catch(() => {});
+        throw new AudioInputError(
+          endless
+            ? LIVE_STREAM_MESSAGE
+            : `The file at ${shown} is larger than ${limitText(maxBytes)}, the limit.`,
+        );
+      }
+      pending.push(value);
+      pendingBytes += value.byteLength;
+      if (pendingBytes >= BLOB_PART_BYTES) {
+        parts.push(new Blob(pending));
+        pending = [];
+        pendingBytes = 0;
+      }
+      const now = performance.now();
+      if (now - reported >= PROGRESS_EVERY_MS) {
+        reported = now;
+        onBytes(received, total);
+      }
+    }
+    onBytes(received, total);
+    return new Blob([...parts, new Blob(pending)], { type });
+  } catch (error) {
+    if (signal.aborted) throw new CancelledError();
+    throw error;
+  } finally {
+    clearTimeout(timer);
+    signal.removeEventListener('abort', onCancel);
+    controller.abort(); // ends a body we stopped reading
+  }
+}
+
+/**
+ * With a host permission for the URL's origin the extension is exempt from CORS and sends the
+ * user's cookies (media behind a login); without one, only CORS-readable media can be fetched,
+ * and a credentialed request to a server answering `Access-Control-Allow-Origin: *` is refused
+ * by the browser, so that case is retried without credentials.
+ * @param {string} url @param {AbortSignal} signal
+ */
+function request(url, signal) {
+  return fetch(url, { credentials: 'include', signal }).catch((error) => {
+    if (signal.aborted) throw error;
+    return fetch(url, { credentials: 'omit', signal });
+  });
+}
+
+/** @param {string} url */
+function parseUrl(url) {
+  let parsed;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new AudioInputError(`"${url}" is not a complete web address.`);
+  }
+  if (!['http:', 'https:', 'file:'].includes(parsed.protocol)) {
+    throw new AudioInputError(`Cannot read audio from a ${parsed.protocol} address.`);
+  }
+  if (parsed.username || parsed.password) {
+    // fetch refuses such a URL outright (a TypeError naming "credentials").
+    throw new AudioInputError(
+      `The address holds a user name or password (${parsed.username}${parsed.password ? ':…' : ''}@${parsed.host}), which browsers do not send: sign in on the site, then use the address without it.`,
+    );
+  }
+  return parsed;
+}
+
+/**
+ * The request failed with the browser's opaque network error; a second look tells apart a
+ * server that cannot be reached, a redirect the browser would not follow, and a server that
+ * answers but does not let the extension read it.
+ * @param {string} url @param {URL} parsed @param {AbortSignal} signal @param {unknown} error
+ * @returns {Promise<AudioInputError>}
+ */
+async function explainFailure(url, parsed, signal, error) {
+  const host = parsed.host;
+  if (error instanceof TypeError && /credentials/i.test(error.message)) {
+    return new AudioInputError(`The address for ${host} holds a user name or password, which browsers do not send.`);
+  }
+  /** @type {Response | null} */
+  let probe = null;
+  try {
+    probe = await fetch(url, { mode: 'no-cors', redirect: 'manual', credentials: 'omit', signal });
+  } catch {
+    if (signal.aborted) return new AudioInputError(`Could not download the audio: ${host} did not answer.`);
+  }
+  if (!probe) {
+    return new AudioInputError(
+      `Could not connect to ${host}: the connection was refused or the server is unreachable.`,
+    );
+  }
+  if (probe.type === 'opaqueredirect') {
+    // The browser hides where (a redirect's Location is not readable by pages or extensions).
+    return new AudioInputError(
+      `${host} redirects to an address the browser will not follow: a local file (file://), an endless loop of redirects, or a server that cannot be reached.`,
+    );
+  }
+  return new AudioInputError(
+    `Could not download the audio from ${host}: the site does not allow it (allow the extension on this site when it asks).`,
+  );
+}
+
+/**
+ * @param {string} url @param {AbortSignal} signal
+ * @returns {Promise<Blob>}
+ */
+async function fetchLocalFile(url, signal) {
+  const blob = await fetch(url, { signal })
+    .then((r) => r.blob())
+    .catch(() => null);
+  if (signal.aborted) throw new CancelledError();
+  if (!blob) {
+    throw new AudioInputError(
+      'Cannot read local files yet: in the browser\'s extension settings, allow this extension access to file URLs.',
+    );
+  }
+  return blob;
+}
