@@ -174,7 +174,7 @@ class BadAudioSite:
                     self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
                     self.wfile.flush()
 
-            def do_GET(self) -> None:  # noqa: C901 (one branch per misbehaviour)
+            def do_GET(self) -> None:
                 path = self.path.split("?")[0]
                 site.hits[path] = site.hits.get(path, 0) + 1
                 try:
@@ -231,4 +231,5 @@ def one_hz_wav(frames: int = 1000) -> bytes:
     """A 16-bit mono WAV whose header declares a sample rate of 1 Hz."""
     data = bytes(2 * frames)
     fmt = struct.pack("<HHIIHH", 1, 1, 1, 2, 2, 16)
-    return b"RIFF" + struct.pack("<I", 36 + len(data)) + b"WAVEfmt " + struct.pack("<I", 16) + fmt + b"data" + struct.pack("<I", len(data)) + data
+    riff = b"RIFF" + struct.pack("<I", 36 + len(data)) + b"WAVE"
+    return riff + b"fmt " + struct.pack("<I", 16) + fmt + b"data" + struct.pack("<I", len(data)) + data

@@ -8,6 +8,7 @@ and the waits short; the code path is the one the defaults (1 GB, 30 s) take."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -62,10 +63,8 @@ def profile_bytes(profile: Path) -> int:
     total = 0
     for root, _dirs, files in os.walk(profile):
         for name in files:
-            try:
+            with contextlib.suppress(FileNotFoundError):  # the browser deletes as we count
                 total += os.lstat(os.path.join(root, name)).st_blocks * 512
-            except FileNotFoundError:
-                pass
     return total
 
 
@@ -104,7 +103,8 @@ def cancel_within_a_second(session, url: str, name: str, ready) -> float:
     """Start a job, wait until ``ready(job)``, click its Cancel; seconds from the click to the
     job's end as the browser recorded it."""
     job_id = start_url_job(session, url, name)
-    wait_for(lambda: (j := job_named(session, name)) and j["state"] == "running" and ready(j), 30, 0.1, f"{name} to run")
+    running = lambda: (j := job_named(session, name)) and j["state"] == "running" and ready(j)  # noqa: E731
+    wait_for(running, 30, 0.1, f"{name} to run")
     clicked = session.script(
         "const b = document.querySelector(`li.job[data-job='${arguments[0]}'] button.cancel`);"
         "b.click(); return Date.now();",
@@ -182,6 +182,11 @@ def test_urls_that_never_end_fail_in_time_and_block_nothing(browser, tmp_path):
         site.close()
 
 
+def all_ended(session) -> list[dict] | None:
+    jobs = session.jobs()
+    return jobs if jobs and all(j["state"] in ENDED for j in jobs) else None
+
+
 def test_chromium_a_fetch_stopped_by_restarts_is_retried_then_failed(packaged, tmp_path):
     """A restart mid-fetch starts the job over; after three starts it fails with its reason and
     the local job queued behind it completes."""
@@ -208,9 +213,8 @@ def test_chromium_a_fetch_stopped_by_restarts_is_retried_then_failed(packaged, t
                 if restart < 3:
                     wait_for(lambda r=restart: site.hits.get("/silent", 0) == r + 1, 30, 0.2, f"fetch {restart + 1}")
                     continue
-                jobs = {j["name"]: j for j in wait_for(
-                    lambda: (js := session.jobs()) and all(j["state"] in ENDED for j in js) and js, 120,
-                    what="both jobs to end")}  # fmt: skip
+                ended = wait_for(lambda s=session: all_ended(s), 120, what="both jobs to end")
+                jobs = {j["name"]: j for j in ended}
             finally:
                 if restart < 3:
                     session.quit()
