@@ -207,9 +207,11 @@ function parseUrl(url) {
 }
 
 /**
- * The request failed with the browser's opaque network error; a second look tells apart a
- * server that cannot be reached, a redirect the browser would not follow, and a server that
- * answers but does not let the extension read it.
+ * The request failed with the browser's opaque network error ("Failed to fetch", "NetworkError
+ * when attempting to fetch resource": the same for a refused connection, a redirect to file://,
+ * a redirect loop, CORS). A second request that does not follow redirects tells a redirect
+ * apart; where it leads stays hidden (an opaque redirect's Location is not readable, and
+ * Chromium refuses `no-cors` requests from extension pages, Firefox too with `manual`).
  * @param {string} url @param {URL} parsed @param {AbortSignal} signal @param {unknown} error
  * @returns {Promise<AudioInputError>}
  */
@@ -221,23 +223,18 @@ async function explainFailure(url, parsed, signal, error) {
   /** @type {Response | null} */
   let probe = null;
   try {
-    probe = await fetch(url, { mode: 'no-cors', redirect: 'manual', credentials: 'omit', signal });
+    probe = await fetch(url, { redirect: 'manual', credentials: 'omit', signal });
+    probe.body?.cancel().catch(() => {});
   } catch {
-    if (signal.aborted) return new AudioInputError(`Could not download the audio: ${host} did not answer.`);
+    // below
   }
-  if (!probe) {
+  if (probe?.type === 'opaqueredirect') {
     return new AudioInputError(
-      `Could not connect to ${host}: the connection was refused or the server is unreachable.`,
-    );
-  }
-  if (probe.type === 'opaqueredirect') {
-    // The browser hides where (a redirect's Location is not readable by pages or extensions).
-    return new AudioInputError(
-      `${host} redirects to an address the browser will not follow: a local file (file://), an endless loop of redirects, or a server that cannot be reached.`,
+      `${host} redirects to an address the browser will not follow: a local file (file://), an endless loop of redirects, a server that cannot be reached, or a site that does not let extensions read it.`,
     );
   }
   return new AudioInputError(
-    `Could not download the audio from ${host}: the site does not allow it (allow the extension on this site when it asks).`,
+    `Could not download the audio from ${host}: nothing answered (the connection was refused, or the host is unreachable), or the site does not let extensions read it.`,
   );
 }
 

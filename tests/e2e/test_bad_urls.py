@@ -52,7 +52,7 @@ def cases(site: BadAudioSite) -> list[tuple[str, str, float, str]]:
         ("to-file", f"{site.base}/to-file", 0, f"{host} {REDIRECT}"),
         ("to-closed", f"{site.base}/to-closed", 0, f"{host} {REDIRECT}"),
         ("loop", f"{site.base}/loop", 0, f"{host} {REDIRECT}"),
-        ("closed", f"http://127.0.0.1:{port}/song.mp3", 0, f"Could not connect to 127.0.0.1:{port}"),
+        ("closed", f"http://127.0.0.1:{port}/song.mp3", 0, f"from 127.0.0.1:{port}: nothing answered (the connection was refused"),
         ("credentials", f"http://user:secret@{host}/trickle", 0, "holds a user name or password"),
         ("empty-host", "http://", 0, "is not a complete web address"),
         ("one-hz", f"{site.base}/one-hz.wav", 0, "declares a sample rate of 1 Hz"),
