@@ -176,13 +176,15 @@ export async function fetchAudio(url, options) {
  * With a host permission for the URL's origin the extension is exempt from CORS and sends the
  * user's cookies (media behind a login); without one, only CORS-readable media can be fetched,
  * and a credentialed request to a server answering `Access-Control-Allow-Origin: *` is refused
- * by the browser, so that case is retried without credentials.
+ * by the browser, so that case is retried without credentials. `no-store`: the audio goes to
+ * IndexedDB, a second copy in the HTTP cache would only take disk (Firefox wrote 50 MB of an
+ * endless stream there, its cache's largest entry, deleted later).
  * @param {string} url @param {AbortSignal} signal
  */
 function request(url, signal) {
-  return fetch(url, { credentials: 'include', signal }).catch((error) => {
+  return fetch(url, { credentials: 'include', cache: 'no-store', signal }).catch((error) => {
     if (signal.aborted) throw error;
-    return fetch(url, { credentials: 'omit', signal });
+    return fetch(url, { credentials: 'omit', cache: 'no-store', signal });
   });
 }
 

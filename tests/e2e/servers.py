@@ -168,11 +168,13 @@ class BadAudioSite:
 
             def _endless(self, rate: int) -> None:
                 # Chunked transfer coding: what a live stream without a length is sent as.
-                piece = (b"OggS" + bytes(64 * 1024 - 4)) if rate else b""
+                piece = b"OggS" + bytes(64 * 1024 - 4)
                 pause = len(piece) / rate
-                while not site.stop.wait(pause):
+                while True:
                     self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
                     self.wfile.flush()
+                    if site.stop.wait(pause):
+                        return
 
             def do_GET(self) -> None:
                 path = self.path.split("?")[0]
