@@ -206,6 +206,7 @@ def test_chromium_a_fetch_stopped_by_restarts_is_retried_then_failed(packaged, t
             job_id = start_url_job(session, f"{site.base}/silent", "silent")
             session.pick_file(DATA / "excerpt.flac")
             wait_for(lambda: site.hits.get("/silent", 0) == 1, 30, 0.2, "the fetch")
+            wait_for(lambda: len(session.jobs()) == 2, 30, 0.2, "the local job queued")
         finally:
             session.quit()
         for restart in range(1, 4):
