@@ -1,18 +1,19 @@
 // @ts-check
 /**
- * Download a URL job's audio, bounded in every way a server can stall or flood us: the job's
- * AbortSignal reaches the request and the body reader (Cancel ends it at once), the headers
- * must come within a deadline, the body may not stall (bring less than 16 KB in a window of
- * another deadline), and no more than the
- * size limit is ever read: checked from Content-Length before reading, then counted on the
- * decoded bytes as they arrive (so `Content-Encoding: gzip` cannot multiply them), the download
- * aborted beyond it. The body is gathered as Blobs of a few MB, which the browser may keep on
- * disk, so at most the limit is held. An endless stream (internet radio) is recognised from its
- * ICY headers before reading, or from audio with no length still arriving past the limit.
+ * Download a URL job's audio, bounded in every way a server can stall or flood us:
+ * - the job's AbortSignal reaches the request and the body reader: Cancel ends it at once;
+ * - the headers must come within a deadline, and the body may not stall (bring less than
+ *   16 KB in a window as long as another deadline: a byte a second never goes quiet);
+ * - no more than the size limit is ever read: checked from Content-Length before reading, then
+ *   counted on the decoded bytes as they arrive (so `Content-Encoding: gzip` cannot multiply
+ *   them) and the download aborted beyond it; the body is gathered in Blobs of a few MB, which
+ *   the browser may keep on disk, and never goes to the HTTP cache (`no-store`);
+ * - an endless stream (internet radio) is recognised from its ICY headers before reading, or
+ *   as audio without a length still arriving at the limit.
  *
- * Browsers report every network failure as the same opaque TypeError; what happened is found
- * by a second request that does not follow redirects and does not need CORS, and the message
- * names the host that answered last (`response.url`) where the browser lets us know it.
+ * Browsers report every network failure as the same opaque TypeError; a second request that
+ * does not follow redirects tells a redirect apart (explainFailure). The host that answered
+ * last (`response.url`) is named where the browser lets us know it.
  */
 import { DEFAULT_SETTINGS } from '../shared/settings.js';
 import { AudioInputError, limitText } from './decode.js';
@@ -27,14 +28,14 @@ export class CancelledError extends Error {
 const BLOB_PART_BYTES = 4 * 1024 * 1024;
 /**
  * A body that brings less than this in each stall window counts as stalled: a server sending a
- * byte a second never goes quiet, yet would hold the (one-at-a-time) host for weeks.
+ * byte a second never goes quiet, yet would hold the (one-job-at-a-time) host for weeks.
  */
 const STALL_MIN_BYTES = 16 * 1024;
 /** Progress is reported at most this often (each report is a write of the job list). */
 const PROGRESS_EVERY_MS = 500;
 /** What radio servers (Icecast, SHOUTcast) send with an endless stream. */
 const ICY_HEADERS = ['icy-name', 'icy-metaint', 'icy-br'];
-export const LIVE_STREAM_MESSAGE = 'This is a live stream: use Demix this tab to hear it separated.';
+const LIVE_STREAM_MESSAGE = 'This is a live stream: use Demix this tab to hear it separated.';
 
 /**
  * @typedef {{signal: AbortSignal, onBytes?: (received: number, total: number) => void,
@@ -43,9 +44,8 @@ export const LIVE_STREAM_MESSAGE = 'This is a live stream: use Demix this tab to
  */
 
 /** @param {number} bytes */
-export const megabytes = (bytes) =>
+const megabytes = (bytes) =>
   bytes >= 1e9 ? `${Math.round(bytes / 1e8) / 10} GB` : `${Math.round(bytes / 1e5) / 10} MB`;
-
 
 /**
  * @param {string} url
@@ -72,16 +72,11 @@ export async function fetchAudio(url, options) {
   };
   const onCancel = () => controller.abort();
   signal.addEventListener('abort', onCancel);
-  /** @type {ReturnType<typeof setTimeout> | undefined} */
-  let timer;
-  const arm = (/** @type {number} */ seconds, /** @type {string} */ why) => {
-    clearTimeout(timer);
-    timer = setTimeout(() => abortFor(why), seconds * 1000);
-  };
   const host = parsed.host;
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  let timer = setTimeout(() => abortFor(`${host} did not answer within ${headersS} s.`), headersS * 1000);
   try {
     if (signal.aborted) throw new CancelledError();
-    arm(headersS, `${host} did not answer within ${headersS} s.`);
     const response = await request(url, controller.signal).catch(async (/** @type {unknown} */ error) => {
       if (signal.aborted) throw new CancelledError();
       if (reason) throw new AudioInputError(`Could not download the audio: ${reason}`);
