@@ -34,7 +34,8 @@ export function progressText(job) {
   if (job.state === 'queued') return 'Waiting…';
   if (phase === 'fetching' && job.done) {
     // A slow download is visible: bytes so far, and of how many when the server said.
-    return job.total ? `Downloading ${megabytes(job.done)} of ${megabytes(job.total)}` : `${megabytes(job.done)} received`;
+    const received = megabytes(job.done);
+    return job.total ? `Downloading ${received.slice(0, -3)} of ${megabytes(job.total)}` : `${received} received`;
   }
   if (phase !== 'separating' || !job.total) return `${phase[0].toUpperCase()}${phase.slice(1)}…`;
   const fraction = (job.done ?? 0) / job.total;

@@ -171,6 +171,8 @@ def test_urls_that_never_end_fail_in_time_and_block_nothing(browser, tmp_path):
         assert stored_counts(session, local["id"]) == before and before["stems"] == 2
 
         # Cancel ends each slow case within a second; Remove ends a running one and removes it.
+        # Long deadlines now, so that no job ends by itself before the click.
+        session.call("await ext.storage.local.set({settings: args[0]});", {**SETTINGS, "fetchStallS": 30})
         waits = {
             "silent": cancel_within_a_second(session, f"{site.base}/silent", "silent-c", lambda j: True, "Fetching…"),
             "trickle": cancel_within_a_second(
