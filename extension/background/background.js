@@ -104,7 +104,7 @@ const handlers = {
   [MSG.JOB_PROGRESS]: ({ jobId, phase, done, total, started }) =>
     changeJobs((jobs) => {
       const job = jobs.find((j) => j.id === jobId);
-      if (!job || job.state !== 'queued' && job.state !== 'running') return;
+      if (!job || (job.state !== 'queued' && job.state !== 'running')) return;
       if (started) job.starts = (job.starts ?? 0) + 1;
       if (job.state === 'queued') Object.assign(job, { state: 'running', startedAt: Date.now() });
       Object.assign(job, { phase, done, total, updatedAt: Date.now() });

@@ -11,7 +11,7 @@ import { api } from '../platform/browser-api.js';
  * maxInputBytes: the largest input, a file or a download (inference/fetch-audio.js stops
  *   reading beyond it); tests lower it to keep their floods short, the code path is the same
  * fetchHeadersS, fetchStallS: a download fails when the server sends no headers for this long,
- *   or no byte of the body for this long
+ *   or less than 16 KB of the body in a window this long
  */
 
 /** @type {Settings} */
