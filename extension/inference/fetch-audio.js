@@ -83,13 +83,12 @@ export async function fetchAudio(url, options) {
       throw await explainFailure(url, parsed, controller.signal, error);
     });
     const where = new URL(response.url || url);
-    const shown = response.redirected ? `${where.host} (redirected from ${host})` : host;
-    if (!response.ok) {
-      throw new AudioInputError(`The server answered ${response.status} for ${response.redirected ? where.href : url}.`);
-    }
+    const from = response.redirected ? ` (redirected from ${host})` : '';
+    const shown = `${where.host}${from}`;
+    if (!response.ok) throw new AudioInputError(`The server answered ${response.status} for ${where.href}${from}.`);
     const type = (response.headers.get('content-type') ?? '').split(';')[0].trim().toLowerCase();
     if (/^(text\/html|application\/json)$/.test(type)) {
-      throw new AudioInputError(`${response.redirected ? where.href : url} is a web page (${type}), not audio.`);
+      throw new AudioInputError(`${where.href}${from} is a web page (${type}), not audio.`);
     }
     if (ICY_HEADERS.some((name) => response.headers.has(name))) throw new AudioInputError(LIVE_STREAM_MESSAGE);
     const declared = Number(response.headers.get('content-length') ?? NaN);

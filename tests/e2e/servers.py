@@ -139,7 +139,8 @@ class BadAudioSite:
     ``/huge`` declares 50 GB and sends at 1 byte/s; ``/radio`` an endless chunked Ogg stream at
     ``radio_rate`` bytes/s; ``/icy`` the same with an Icecast's ICY headers; ``/bomb`` 2 MB of
     gzip that unpack to 2 GiB; ``/to-file`` redirects to ``file:///etc/hostname``;
-    ``/to-closed`` to a closed port; ``/loop`` to itself; ``/one-hz.wav`` a WAV declaring 1 Hz.
+    ``/to-closed`` to a closed port; ``/loop`` to itself; ``/to-404`` to ``localhost`` (another
+    host name), which answers 404; ``/one-hz.wav`` a WAV declaring 1 Hz.
     ``hits`` counts requests per path. Every endless answer ends when ``close()`` is called."""
 
     def __init__(self, radio_rate: int = 8 * 1024 * 1024) -> None:
@@ -207,6 +208,11 @@ class BadAudioSite:
                         self._head(302, {"Location": f"http://127.0.0.1:{site.closed}/song.wav", "Content-Length": "0"})
                     elif path == "/loop":
                         self._head(302, {"Location": f"/loop?{site.hits[path]}", "Content-Length": "0"})
+                    elif path == "/to-404":  # to another host name, whose answer is 404
+                        port = site.server.server_address[1]
+                        self._head(302, {"Location": f"http://localhost:{port}/missing", "Content-Length": "0"})
+                    elif path == "/missing":
+                        self._head(404, {"Content-Type": "text/plain", "Content-Length": "0"})
                     elif path == "/one-hz.wav":
                         body = one_hz_wav()
                         self._head(200, {"Content-Type": "audio/wav", "Content-Length": str(len(body))})

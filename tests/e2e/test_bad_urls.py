@@ -53,6 +53,12 @@ def cases(site: BadAudioSite) -> list[tuple[str, str, float, str]]:
         ("to-file", f"{site.base}/to-file", 0, f"{host} {REDIRECT}"),
         ("to-closed", f"{site.base}/to-closed", 0, f"{host} {REDIRECT}"),
         ("loop", f"{site.base}/loop", 0, f"{host} {REDIRECT}"),
+        (
+            "to-404",
+            f"{site.base}/to-404",
+            0,
+            f"answered 404 for http://localhost:{site.base.split(':')[-1]}/missing (redirected from {host})",
+        ),
         ("closed", f"http://127.0.0.1:{port}/song.mp3", 0, f"from 127.0.0.1:{port}: nothing answered"),
         ("credentials", f"http://user:secret@{host}/trickle", 0, "holds a user name or password"),
         ("empty-host", "http://", 0, "is not a complete web address"),
