@@ -16,7 +16,7 @@ from onnx import numpy_helper
 from builder.quantize import conv_weights, fake_quantize
 from builder.runtime import onnx_core
 from builder.separate import separate
-from models.spec import ModelSpec
+from models.spec import ModelSpec, Precision
 
 
 class ValidationError(AssertionError):
@@ -53,6 +53,14 @@ def check_sdr_floor(sdrs: dict[str, float], floor_db: float, what: str) -> None:
     low = {stem: value for stem, value in sdrs.items() if value < floor_db}
     if low:
         raise QualityError(f"{what}: SDR below the {floor_db} dB floor: {low}")
+
+
+def check_quantized(spec: ModelSpec, precision: Precision, sdrs: dict[str, float]) -> dict[str, float] | None:
+    """The SDRs vs fp32 for the report (None for fp32 itself), after checking them against the floor."""
+    if precision is Precision.FP32:
+        return None
+    check_sdr_floor(sdrs, spec.tolerances.quantized_sdr_db, f"{precision.value} vs fp32")
+    return sdrs
 
 
 @dataclass(frozen=True)
