@@ -99,9 +99,14 @@ def build(ctx: BuildContext) -> Built:
             artifact.int8_weights = len(plan)
             artifact.fp16_weights = len(quantize.conv_weights_of(ctx.config.paths.models / artifact.file)) - len(plan)
         report.artifacts.append(artifact)
+    return Built(spec, report, descriptor_fields(spec))
+
+
+def descriptor_fields(spec: ModelSpec) -> dict:
+    """What the extension's descriptor adds for this family: the STFT, the patch size, the mask extension."""
     stft = {"nFft": spec.stft.n_fft, "nHop": spec.stft.n_hop, "nbBins": spec.stft.nb_bins,
             "nbFrames": spec.stft.nb_frames}  # fmt: skip
-    return Built(spec, report, {"stft": stft, "maskExtension": spec.mask_extension.value})
+    return {"stft": stft, "maskExtension": spec.mask_extension.value}
 
 
 def parity_data(entry: CatalogEntry) -> list[str]:
