@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from pathlib import Path
@@ -13,6 +14,7 @@ from builder.package import PackageConfig, package
 from models.spec import Precision
 from tests.e2e.chromium import ChromiumSession
 from tests.e2e.firefox import FirefoxSession
+from tests.protocol import STORE, open_db_js, to_background
 
 
 @pytest.fixture(scope="session")
@@ -93,14 +95,13 @@ def wait_for(predicate, timeout: float, interval: float = 0.5, what: str = "cond
 
 def stored_counts(session, job_id: str) -> dict[str, int]:
     """How many records of a job each IndexedDB store holds (read from the open extension page)."""
+    inputs, chunks, stems = (json.dumps(STORE[k]) for k in ("INPUTS", "CHUNKS", "STEMS"))
     return session.call(
-        "const db = await new Promise((ok, ko) => {"
-        " const r = indexedDB.open('demixer'); r.onsuccess = () => ok(r.result); r.onerror = ko; });"
-        "const count = (store, range) => new Promise((ok) => {"
+        open_db_js() + "const count = (store, range) => new Promise((ok) => {"
         " const r = db.transaction(store).objectStore(store).count(range); r.onsuccess = () => ok(r.result); });"
         "const all = IDBKeyRange.bound([args[0]], [args[0], []]);"
-        "return {inputs: await count('inputs', args[0]), chunks: await count('chunks', all),"
-        " stems: await count('stems', all)};",
+        f"return {{inputs: await count({inputs}, args[0]), chunks: await count({chunks}, all),"
+        f" stems: await count({stems}, all)}};",
         job_id,
     )
 
@@ -108,4 +109,4 @@ def stored_counts(session, job_id: str) -> dict[str, int]:
 def wake_background(session) -> None:
     """Start the extension's background again (after `stop_background`) with a message it answers
     and ignores: cancelling a job that does not exist."""
-    session.call("await ext.runtime.sendMessage({target: 'background', type: 'cancel-job', data: {jobId: 'none'}});")
+    session.call("await " + to_background("CANCEL_JOB", "{jobId: 'none'}") + ";")

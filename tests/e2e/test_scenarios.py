@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import shutil
 import time
 
@@ -17,13 +18,13 @@ from tests.e2e import chromium as chromium_driver
 from tests.e2e.conftest import stored_counts, wait_for, wake_background
 from tests.e2e.netlog import network_requests
 from tests.e2e.servers import CountingProxy, LoginGatedMedia, serve_directory
+from tests.protocol import STORE, open_db_js, to_background
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 STEMS = ("vocals", "accompaniment")
 FLOORS = {Precision.INT8_WEIGHTS: 30.0, Precision.FP32: 40.0}
 START_URL_JOB = (
-    "const reply = await ext.runtime.sendMessage("
-    "{target: 'background', type: 'start-url-job', data: {url: args[0], name: args[1]}});"
+    f"const reply = await {to_background('START_URL_JOB', '{url: args[0], name: args[1]}')};"
     "if (!reply.ok) throw new Error(reply.error);"
 )
 
@@ -424,20 +425,20 @@ def test_audio_left_by_ended_or_removed_jobs_is_swept_when_the_background_starts
 
     # the extension creates its database (removing a job that does not exist opens it) before
     # the test's records go in
-    session.call("await ext.runtime.sendMessage({target: 'background', type: 'clear-job', data: {jobId: 'none'}});")
+    session.call("await " + to_background("CLEAR_JOB", "{jobId: 'none'}") + ";")
+    inputs, chunks, stems = (json.dumps(STORE[k]) for k in ("INPUTS", "CHUNKS", "STEMS"))
     session.call(
         "const now = Date.now();"
         "await ext.storage.local.set({jobs: ['failed', 'done'].map((state) => ({id: state, state,"
         " name: state, source: {kind: 'stored'}, createdAt: now, updatedAt: now, error: 'x',"
         " stems: [{stem: 'vocals', bytes: 1}]}))});"
-        "const db = await new Promise((ok, ko) => {"
-        " const r = indexedDB.open('demixer'); r.onsuccess = () => ok(r.result); r.onerror = ko; });"
-        "const put = (store, key) => new Promise((ok, ko) => {"
+        + open_db_js()
+        + "const put = (store, key) => new Promise((ok, ko) => {"
         " const tx = db.transaction(store, 'readwrite'); tx.objectStore(store).put('x', key);"
         " tx.oncomplete = ok; tx.onerror = ko; });"
-        "await put('inputs', 'failed'); await put('chunks', ['failed', 'vocals', 0]);"
-        "await put('stems', ['done', 'vocals']); await put('inputs', 'pending');"
-        "await put('chunks', ['removed', 'vocals', 0]); await put('stems', ['removed', 'vocals']);"
+        f"await put({inputs}, 'failed'); await put({chunks}, ['failed', 'vocals', 0]);"
+        f"await put({stems}, ['done', 'vocals']); await put({inputs}, 'pending');"
+        f"await put({chunks}, ['removed', 'vocals', 0]); await put({stems}, ['removed', 'vocals']);"
     )
     assert counts() == {
         "failed": {"inputs": 1, "chunks": 1, "stems": 0},
