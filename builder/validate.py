@@ -10,10 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import onnx
-from onnx import numpy_helper
 
-from builder.quantize import conv_weights, fake_quantize
 from builder.runtime import onnx_core
 from builder.separate import separate
 from models.spec import ModelSpec, Precision
@@ -101,6 +98,11 @@ def int8_plan(fp32_path, spec: ModelSpec, waveform: np.ndarray, reference: np.nd
 
     Returns (chosen weight names, each weight's worst-stem SDR alone).
     """
+    import onnx  # here: the CLI imports this module for its errors, and starts faster without these
+    from onnx import numpy_helper
+
+    from builder.quantize import conv_weights, fake_quantize
+
     base = onnx.load(str(fp32_path))
     solo: dict[str, float] = {}
     for name, axis in conv_weights(base).items():
