@@ -138,3 +138,10 @@ def test_htdemucs_twin_on_real_music(staged, excerpt):
               "segmentLength": int(model.segment * model.samplerate), "overlap": OVERLAP}  # fmt: skip
     descriptor = families.get(ModelFamily.HTDEMUCS).descriptor(spec, fields)
     _compare(_browser_stems(staged, waveform, descriptor), native, "htdemucs")
+
+
+def test_an_unknown_family_is_an_error_naming_the_known_ones(staged):
+    script = ("import('./inference/families/index.js').then((m) => { try { m.familyBlocks({family: 'wavenet'}); }"
+              " catch (e) { console.log(e.message); } })")  # fmt: skip
+    out = subprocess.run(["node", "-e", script], cwd=staged, capture_output=True, text=True, check=True).stdout
+    assert '"wavenet"' in out and all(name in out for name in families.names()), out
