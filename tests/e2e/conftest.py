@@ -11,7 +11,7 @@ import pytest
 
 from builder.demix import DemixOptions, separate_file
 from builder.package import PackageConfig, package
-from models.spec import Precision
+from models.spec import DEFAULT_PRECISION, Precision
 from tests.e2e.chromium import ChromiumSession
 from tests.e2e.firefox import FirefoxSession
 from tests.protocol import STORE, open_db_js, to_background
@@ -22,7 +22,7 @@ def packaged(built, tmp_path_factory):
     """precision -> dist folder holding models/, chrome/ (unpacked) and the Firefox .xpi."""
     made: dict[Precision, Path] = {}
 
-    def make(precision: Precision = Precision.INT8_WEIGHTS) -> Path:
+    def make(precision: Precision = DEFAULT_PRECISION) -> Path:
         if precision not in made:
             dist = tmp_path_factory.mktemp(f"dist-{precision.value}")
             shutil.copytree(built / "models", dist / "models")
@@ -50,7 +50,7 @@ def browser(request, packaged, tmp_path):
     """start(precision=..., proxy_port=None) -> a session of this browser with the extension."""
     sessions = []
 
-    def start(precision: Precision = Precision.INT8_WEIGHTS, proxy_port: int | None = None, extra_args=(),
+    def start(precision: Precision = DEFAULT_PRECISION, proxy_port: int | None = None, extra_args=(),
               dist: Path | None = None):  # fmt: skip
         dist = dist or packaged(precision)
         if request.param == "chromium":
