@@ -7,11 +7,14 @@ import shutil
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
+import soundfile as sf
 
 from builder.demix import DemixOptions, separate_file
 from builder.package import PackageConfig, package
 from models.spec import DEFAULT_PRECISION, Precision
+from tests.conftest import DATA
 from tests.e2e.chromium import ChromiumSession
 from tests.e2e.firefox import FirefoxSession
 from tests.protocol import STORE, open_db_js, to_background
@@ -110,3 +113,39 @@ def wake_background(session) -> None:
     """Start the extension's background again (after `stop_background`) with a message it answers
     and ignores: cancelling a job that does not exist."""
     session.call("await " + to_background("CANCEL_JOB", "{jobId: 'none'}") + ";")
+
+
+# Shared by the scenario files (test_separation, test_faults, test_bad_input, test_privacy, ...).
+STEMS = ("vocals", "accompaniment")
+
+
+START_URL_JOB = (
+    f"const reply = await {to_background('START_URL_JOB', '{url: args[0], name: args[1]}')};"
+    "if (!reply.ok) throw new Error(reply.error);"
+)
+
+
+def finished_job(session, timeout=300):
+    def finished():
+        jobs = session.jobs()
+        return jobs and jobs[0]["state"] in ("done", "failed", "cancelled") and jobs[0]
+
+    job = wait_for(finished, timeout, what="the job to finish")
+    assert job["state"] == "done", job
+    return job
+
+
+def long_song(tmp_path, repeats=5):
+    excerpt, rate = sf.read(DATA / "excerpt.flac", dtype="float32")
+    song = tmp_path / "long.flac"
+    sf.write(song, np.tile(excerpt, (repeats, 1)), rate)
+    return song
+
+
+def wait_running(session, min_fraction=0.0):
+    def running():
+        jobs = session.jobs()
+        job = jobs and jobs[0]
+        return job and job["state"] == "running" and (job.get("done", 0) / job.get("total", 1)) > min_fraction and job
+
+    return wait_for(running, 120, interval=0.2, what="the job to run")
