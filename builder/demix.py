@@ -74,13 +74,14 @@ def separate_file(song: Path, out_dir: Path, models_dir: Path, options: DemixOpt
         raise AudioError(f"{song.name}: sample rate {audio.sample_rate} Hz is outside "
                          f"{MIN_SAMPLE_RATE}..{MAX_SAMPLE_RATE} Hz")  # fmt: skip
     waveform = resample(to_stereo(audio.waveform), audio.sample_rate, spec.sample_rate)
+    blocks = family.native(waveform, spec, model_path, options.threads, options.mask_extension)  # loads the model
 
     out_dir.mkdir(parents=True, exist_ok=True)
     track = safe_stem_name(song.stem)
     paths = [out_dir / f"{track}-{stem}.wav" for stem in spec.stems]
     writers = [StemWriter(p, spec.sample_rate, audio.sample_rate, options.sample_format) for p in paths]
     try:
-        for block, progress in family.native(waveform, spec, model_path, options.threads, options.mask_extension):
+        for block, progress in blocks:
             last = progress.done_samples >= progress.total_samples
             for writer, stem_block in zip(writers, block, strict=True):
                 writer.write(stem_block, last=last)
