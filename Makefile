@@ -53,11 +53,13 @@ bench: build
 	$(PY) scripts/bench.py $(if $(TF_PYTHON),--tf-python $(TF_PYTHON))
 
 ## check / fix: lint and types
+## check: also no import cycles, Python (scripts/import_cycles.py) and JS (import/no-cycle on the staged builds)
 check: setup
 	.venv/bin/ruff check . && .venv/bin/ruff format --check .
+	$(PY) scripts/import_cycles.py
 	$(PY) -c "from builder.package import stage_for_types; stage_for_types()"
 	npx tsc -p jsconfig.json
-	npx eslint extension
+	npx eslint extension .stage/stage-chrome .stage/stage-firefox
 
 fix: setup
 	.venv/bin/ruff check --fix . && .venv/bin/ruff format .

@@ -1,4 +1,7 @@
-"""``demixer``: build models and separate songs. The only module that parses argv, prints, exits."""
+"""``demixer``: build models and separate songs. The only module that parses argv, prints, exits.
+
+Imports nothing that loads torch at start-up (tested): only ``build`` needs it, and imports it then.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ import time
 from pathlib import Path
 
 from builder.audio_io import AudioError, SampleFormat
-from builder.config import BuildConfig, Paths
+from builder.config import BUILD_PRECISIONS, BuildConfig, Paths
 from builder.demix import DemixOptions, ModelNotBuiltError, UnsupportedModelError, separate_file
 from builder.package import PackageError
 from builder.separate import Progress
@@ -16,26 +19,28 @@ from builder.tf_checkpoint import CheckpointError
 from builder.validate import ValidationError
 from builder.weights import WeightsError
 from models import catalog
-from models.catalog import CheckpointFormatError, UnknownModelError
-from models.spec import MaskExtension, Precision
+from models.catalog import DEFAULT_MODEL, CheckpointFormatError, UnknownModelError
+from models.spec import DEFAULT_PRECISION, MaskExtension, Precision
+
+DESCRIPTION = "Build the separation models and the browser extensions; separate songs into stems natively."
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="demixer", description=__doc__)
+    parser = argparse.ArgumentParser(prog="demixer", description=DESCRIPTION)
     commands = parser.add_subparsers(dest="command", required=True)
 
     build = commands.add_parser("build", help="export, quantize and validate a model into dist/")
-    build.add_argument("--model", default="spleeter-2stems", help="catalog name (see: demixer models)")
+    build.add_argument("--model", default=DEFAULT_MODEL, help="catalog name (see: demixer models)")
     build.add_argument("--checkpoint", type=Path, help="checkpoint to convert (default: the published one)")
     build.add_argument("--precision", action="append", choices=[p.value for p in Precision],
-                       help="repeatable; default: int8-weights and fp32")  # fmt: skip
+                       help=f"repeatable; default: {' and '.join(p.value for p in BUILD_PRECISIONS)}")  # fmt: skip
     build.add_argument("--dist", type=Path, default=Paths().dist)
 
     sep = commands.add_parser("separate", help="separate a song into one WAV per stem")
     sep.add_argument("song", type=Path)
     sep.add_argument("-o", "--out", type=Path, default=Path("stems"))
-    sep.add_argument("--model", default="spleeter-2stems")
-    sep.add_argument("--precision", default=Precision.INT8_WEIGHTS.value,
+    sep.add_argument("--model", default=DEFAULT_MODEL)
+    sep.add_argument("--precision", default=DEFAULT_PRECISION.value,
                      choices=[p.value for p in Precision])  # fmt: skip
     sep.add_argument("--high-band", choices=[m.value for m in MaskExtension],
                      help="above the model's ~11 kHz: 'zeros' drops it (Spleeter's choice), "
@@ -45,8 +50,8 @@ def _parser() -> argparse.ArgumentParser:
     sep.add_argument("--dist", type=Path, default=Paths().dist)
 
     pack = commands.add_parser("package", help="assemble the Chrome and Firefox extensions in dist/")
-    pack.add_argument("--model", default="spleeter-2stems")
-    pack.add_argument("--precision", default=Precision.INT8_WEIGHTS.value,
+    pack.add_argument("--model", default=DEFAULT_MODEL)
+    pack.add_argument("--precision", default=DEFAULT_PRECISION.value,
                       choices=[p.value for p in Precision])  # fmt: skip
     pack.add_argument("--dist", type=Path, default=Paths().dist)
 
@@ -70,7 +75,7 @@ def _run(args: argparse.Namespace) -> int:
             print(f"{name}: {', '.join(catalog.get(name).spec.stems)}")
         return 0
     if args.command == "build":
-        precisions = tuple(Precision(p) for p in (args.precision or ["int8-weights", "fp32"]))
+        precisions = tuple(Precision(p) for p in args.precision) if args.precision else BUILD_PRECISIONS
         config = BuildConfig(args.model, args.checkpoint, precisions, Paths(dist=args.dist))
         from builder.build import build_model  # torch import only for the build
 

@@ -5,7 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from models.catalog import DEFAULT_MODEL
 from models.spec import Precision
+
+# `demixer build` without --precision: the shipped int8 and the fp32 it is judged against
+BUILD_PRECISIONS = (Precision.INT8_WEIGHTS, Precision.FP32)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -27,7 +31,7 @@ class Paths:
 
 @dataclass(frozen=True)
 class BuildConfig:
-    model: str = "spleeter-2stems"
+    model: str = DEFAULT_MODEL
     checkpoint: Path | None = None  # None: the catalog's published default
-    precisions: tuple[Precision, ...] = (Precision.INT8_WEIGHTS,)
+    precisions: tuple[Precision, ...] = BUILD_PRECISIONS
     paths: Paths = field(default_factory=Paths)

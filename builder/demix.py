@@ -11,11 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from builder import families
 from builder.audio_io import AudioError, SampleFormat, StemWriter, load_audio, resample, to_stereo
-from builder.runtime import onnx_core
-from builder.separate import Progress, separate_chunks
+from builder.separate import Progress
 from models import catalog
-from models.spec import MaskExtension, ModelFamily, ModelSpec, Precision
+from models.spec import DEFAULT_PRECISION, MaskExtension, ModelSpec, Precision
 
 MIN_SAMPLE_RATE = 8000  # below this there is no music left to separate
 MAX_SAMPLE_RATE = 384000
@@ -31,8 +31,8 @@ class UnsupportedModelError(ValueError):
 
 @dataclass(frozen=True)
 class DemixOptions:
-    model: str = "spleeter-2stems"
-    precision: Precision = Precision.INT8_WEIGHTS
+    model: str = catalog.DEFAULT_MODEL
+    precision: Precision = DEFAULT_PRECISION
     mask_extension: MaskExtension | None = None  # None: the model's own (Spleeter: zeros)
     sample_format: SampleFormat = SampleFormat.PCM16
     threads: int = 0
@@ -65,24 +65,23 @@ def separate_file(song: Path, out_dir: Path, models_dir: Path, options: DemixOpt
     partial stem file is left behind.
     """
     spec = catalog.get(options.model).spec
-    if spec.family is not ModelFamily.SPECTRAL_MASKS:
-        raise UnsupportedModelError(f"separate runs spectral-mask models only; {spec.name} is checked against "
-                                    "demucs at build time (issue #7)")  # fmt: skip
+    family = families.get(spec.family)
+    if family.native is None:
+        raise UnsupportedModelError(family.no_native_reason)
     model_path = find_model(models_dir, spec, options.precision)
     audio = load_audio(song)
     if not MIN_SAMPLE_RATE <= audio.sample_rate <= MAX_SAMPLE_RATE:
         raise AudioError(f"{song.name}: sample rate {audio.sample_rate} Hz is outside "
                          f"{MIN_SAMPLE_RATE}..{MAX_SAMPLE_RATE} Hz")  # fmt: skip
     waveform = resample(to_stereo(audio.waveform), audio.sample_rate, spec.sample_rate)
-    core = onnx_core(model_path, options.threads)
+    blocks = family.native(waveform, spec, model_path, options.threads, options.mask_extension)  # loads the model
 
     out_dir.mkdir(parents=True, exist_ok=True)
     track = safe_stem_name(song.stem)
     paths = [out_dir / f"{track}-{stem}.wav" for stem in spec.stems]
     writers = [StemWriter(p, spec.sample_rate, audio.sample_rate, options.sample_format) for p in paths]
     try:
-        for block, progress in separate_chunks(waveform, spec, core,
-                                               mask_extension=options.mask_extension):  # fmt: skip
+        for block, progress in blocks:
             last = progress.done_samples >= progress.total_samples
             for writer, stem_block in zip(writers, block, strict=True):
                 writer.write(stem_block, last=last)

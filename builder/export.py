@@ -14,9 +14,6 @@ from torch import nn
 
 from models.spec import ModelSpec
 
-INPUT_NAME = "magnitude"
-OUTPUT_NAME = "masks"
-
 # 2026-11-24, torch 2.13.0 + onnxscript 0.7.2: the exporter's optimize=True pass rewrites
 # ``Add(x, 1e-10)`` to ``x`` (a near-zero constant taken for zero), which turns Spleeter's
 # ``(p + eps/n) / (sum p + eps)`` into ``p / sum p``: NaN wherever the input is silent.
@@ -24,11 +21,11 @@ OUTPUT_NAME = "masks"
 EXPORTER_OPTIMIZE = False
 
 
-def export_core(model: nn.Module, spec: ModelSpec, path: Path) -> Path:
-    """Write ``model`` as fp32 ONNX with a dynamic ``nb_patches`` axis; returns ``path``.
+def export_core(model: nn.Module, spec: ModelSpec, path: Path, input_name: str, output_name: str) -> Path:
+    """Write a spectral-mask ``model`` as fp32 ONNX with a dynamic ``nb_patches`` axis; returns ``path``.
 
-    Input ``magnitude`` (nb_patches, nb_channels, nb_frames, nb_bins); output ``masks``
-    (nb_patches, nb_stems, nb_channels, nb_frames, nb_bins). Weights are stored inside the file.
+    Input (nb_patches, nb_channels, nb_frames, nb_bins) magnitudes; output (nb_patches, nb_stems,
+    nb_channels, nb_frames, nb_bins) masks; the names are the family's. Weights are stored inside the file.
     """
     example = torch.rand(1, spec.nb_channels, spec.stft.nb_frames, spec.stft.nb_bins)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -38,10 +35,10 @@ def export_core(model: nn.Module, spec: ModelSpec, path: Path) -> Path:
         program = torch.onnx.export(
             model.eval(),
             (example,),
-            input_names=[INPUT_NAME],
-            output_names=[OUTPUT_NAME],
+            input_names=[input_name],
+            output_names=[output_name],
             opset_version=spec.opset,
-            dynamic_shapes={"magnitude": {0: torch.export.Dim("nb_patches", min=1, max=64)}},
+            dynamic_shapes={input_name: {0: torch.export.Dim("nb_patches", min=1, max=64)}},
             dynamo=True,
             optimize=EXPORTER_OPTIMIZE,
             verbose=False,
@@ -58,8 +55,10 @@ def export_core(model: nn.Module, spec: ModelSpec, path: Path) -> Path:
 HTDEMUCS_EXPORTER_OPTIMIZE = True
 
 
-def export_htdemucs_core(core: nn.Module, path: Path, opset: int) -> Path:
-    """Write :class:`models.htdemucs.HTDemucsCore` as fp32 ONNX for one segment (static shapes)."""
+def export_htdemucs_core(core: nn.Module, path: Path, opset: int, input_names: list[str],
+                         output_names: list[str]) -> Path:  # fmt: skip
+    """Write :class:`models.htdemucs.HTDemucsCore` as fp32 ONNX for one segment (static shapes):
+    inputs (mix, spectrogram), outputs (time branch, spectral branch), named by the family."""
     from models.htdemucs import spectrogram
 
     model = core.model
@@ -71,8 +70,8 @@ def export_htdemucs_core(core: nn.Module, path: Path, opset: int) -> Path:
         logging.getLogger(logger).setLevel(logging.ERROR)
     with warnings.catch_warnings(), torch.no_grad(), contextlib.redirect_stdout(io.StringIO()):
         warnings.simplefilter("ignore")  # exporter chatter; the result is validated right after
-        program = torch.onnx.export(core.eval(), (mix, spec), input_names=["mix", "spec"],
-                                    output_names=["wave", "spec_out"], opset_version=opset, dynamo=True,
+        program = torch.onnx.export(core.eval(), (mix, spec), input_names=input_names,
+                                    output_names=output_names, opset_version=opset, dynamo=True,
                                     optimize=HTDEMUCS_EXPORTER_OPTIMIZE, verbose=False)  # fmt: skip
     program.save(str(path), external_data=False)
     onnx.checker.check_model(str(path))

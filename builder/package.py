@@ -19,7 +19,7 @@ import jinja2
 
 from builder.config import ROOT
 from models import catalog
-from models.spec import Precision
+from models.spec import DEFAULT_PRECISION, Precision
 
 BROWSERS = ("chrome", "firefox")
 VERSION = "0.1.0"
@@ -49,8 +49,8 @@ class PackageError(RuntimeError):
 
 @dataclass(frozen=True)
 class PackageConfig:
-    model: str = "spleeter-2stems"
-    precision: Precision = Precision.INT8_WEIGHTS
+    model: str = catalog.DEFAULT_MODEL
+    precision: Precision = DEFAULT_PRECISION
     dist: Path = ROOT / "dist"
     browsers: tuple[str, ...] = BROWSERS
 
@@ -123,7 +123,7 @@ _VENDOR_TYPES = {
 }
 
 
-def stage_for_types(root: Path = ROOT / ".cache") -> list[Path]:
+def stage_for_types(root: Path = ROOT / ".stage") -> list[Path]:
     """Stage every browser's code with vendor type declarations, for `tsc -p jsconfig.json`."""
     staged = []
     for browser in BROWSERS:

@@ -8,12 +8,11 @@ Spleeter: ``scripts/make_golden_random.py``) and, in the browser, the native ref
 Values depend only on (seed, variable name), never on creation order, so any tool that knows the
 names and shapes makes the same checkpoint.
 
-    python -m builder.random_weights spleeter-4stems .cache/random/spleeter-4stems/model
+    .venv/bin/python scripts/random_checkpoint.py spleeter-4stems .cache/random/spleeter-4stems/model
 """
 
 from __future__ import annotations
 
-import sys
 import zlib
 from pathlib import Path
 
@@ -55,7 +54,3 @@ def spleeter_checkpoint(model_name: str, prefix: Path, seed: int = SEED) -> Path
     shapes = {name: value.shape for name, value in
               tf_variables(SpleeterMasks(len(spec.stems), spec.nb_channels, variant=spec.unet)).items()}  # fmt: skip
     return write_checkpoint(prefix, random_values(shapes, seed))
-
-
-if __name__ == "__main__":
-    print(spleeter_checkpoint(sys.argv[1], Path(sys.argv[2])))

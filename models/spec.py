@@ -1,5 +1,5 @@
 """Typed, torch-free description of a separation model: what the builder, the reference CLI and
-the browser (through the generated JSON descriptor) need to know to run it."""
+the browser (through the JSON descriptor that builder/families assembles) need to know to run it."""
 
 from __future__ import annotations
 
@@ -26,8 +26,12 @@ class Precision(StrEnum):
     DYNAMIC_QUINT8 = "dynamic-quint8"  # onnxruntime.quantization.quantize_dynamic, for comparison
 
 
+DEFAULT_PRECISION = Precision.INT8_WEIGHTS  # what separate/package use, and what the extension ships
+
+
 class ModelFamily(StrEnum):
-    """How the extension and the native CLI run a model (see ARCHITECTURE.md)."""
+    """How the extension and the native CLI run a model: one unit per family on each side
+    (``builder/families/<family>.py``, ``extension/inference/families/<family>.js``)."""
 
     SPECTRAL_MASKS = "spectral-masks"  # Spleeter: magnitude patches in, ratio masks out
     HTDEMUCS = "htdemucs"  # waveform segments + complex spectrogram in, both branches out
@@ -55,7 +59,8 @@ class UNetSpec:
 
 @dataclass(frozen=True)
 class StftSpec:
-    """Spleeter-style STFT: periodic Hann, ``n_fft`` zeros prepended, end padded to whole frames."""
+    """The STFT around the exported core. Spleeter's defaults (periodic Hann, ``n_fft`` zeros
+    prepended, end padded to whole frames); HTDemucs's build replaces them with its checkpoint's."""
 
     n_fft: int = 4096
     n_hop: int = 1024
@@ -70,6 +75,7 @@ class Tolerances:
     onnx_fp32_atol: float = 1e-4  # masks, fp32 ONNX vs torch
     onnx_fp32_outlier_fraction: float = 1e-3  # masks allowed beyond atol (ill-conditioned bins)
     port_sdr_db: float = 40.0  # torch port vs the original TensorFlow graph, per stem
+    reference_sdr_db: float = 40.0  # waveform models: fp32 ONNX stems vs the framework's own inference
     quantized_sdr_db: float = 30.0  # quantized stems vs fp32 stems, per stem
 
 
@@ -85,36 +91,5 @@ class ModelSpec:
     separation_exponent: float = 2.0
     unet: UNetSpec = UNetSpec()
     opset: int = 18  # torch.onnx (dynamo) emits 18 natively; ORT-web 1.30 runs it
-    precision: Precision = Precision.INT8_WEIGHTS
+    precision: Precision = DEFAULT_PRECISION
     tolerances: Tolerances = Tolerances()
-
-    def descriptor(self) -> dict:
-        """The JSON-ready part the extension reads (stems, rates, STFT, masks)."""
-        if self.family is ModelFamily.HTDEMUCS:
-            layouts = {"mix": "1,nb_channels,segment_length", "spec": "1,2*nb_channels,nb_bins,nb_frames",
-                       "wave": "1,nb_stems,nb_channels,segment_length",
-                       "spec_out": "1,nb_stems,2*nb_channels,nb_bins,nb_frames"}  # fmt: skip
-            return {"name": self.name, "family": self.family.value, "stems": list(self.stems),
-                    "sampleRate": self.sample_rate, "nbChannels": self.nb_channels,
-                    "stft": {"nFft": self.stft.n_fft, "nHop": self.stft.n_hop},
-                    "input": [{"name": n, "layout": layouts[n]} for n in ("mix", "spec")],
-                    "output": [{"name": n, "layout": layouts[n]} for n in ("wave", "spec_out")]}  # fmt: skip
-        return {
-            "name": self.name,
-            "family": self.family.value,
-            "stems": list(self.stems),
-            "sampleRate": self.sample_rate,
-            "nbChannels": self.nb_channels,
-            "stft": {
-                "nFft": self.stft.n_fft,
-                "nHop": self.stft.n_hop,
-                "nbBins": self.stft.nb_bins,
-                "nbFrames": self.stft.nb_frames,
-            },
-            "maskExtension": self.mask_extension.value,
-            "input": {"name": "magnitude", "layout": "nb_patches,nb_channels,nb_frames,nb_bins"},
-            "output": {
-                "name": "masks",
-                "layout": "nb_patches,nb_stems,nb_channels,nb_frames,nb_bins",
-            },
-        }

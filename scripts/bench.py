@@ -30,7 +30,8 @@ sys.path.insert(0, str(ROOT))
 
 from builder.config import Paths  # noqa: E402
 from builder.package import PackageConfig, package  # noqa: E402
-from models.spec import Precision  # noqa: E402
+from models import catalog  # noqa: E402
+from models.spec import DEFAULT_PRECISION, Precision  # noqa: E402
 from tests.e2e.chromium import ChromiumSession  # noqa: E402
 from tests.e2e.firefox import FirefoxSession  # noqa: E402
 
@@ -114,10 +115,10 @@ class PeakMemory:
         self._thread.join()
 
 
-def package_built_model(dist: Path, precision: Precision = Precision.INT8_WEIGHTS) -> Path:
+def package_built_model(dist: Path, precision: Precision = DEFAULT_PRECISION) -> Path:
     """The built default model (dist/models, `make build`) packaged into ``dist``; exits if not built."""
     models = Paths().models
-    if not (models / "spleeter-2stems.json").is_file():
+    if not (models / f"{catalog.DEFAULT_MODEL}.json").is_file():
         sys.exit("no built model: run `make build` first")
     shutil.copytree(models, dist / "models")
     package(PackageConfig(precision=precision, dist=dist), log=lambda *_: None)

@@ -10,7 +10,7 @@ this script restores it into the graph Deezer's own code builds (the lite-spleet
 shape mismatch, so a run also proves the writer and the port's naming. Run (2026-11-24):
 
     for m in spleeter-4stems spleeter-5stems; do
-        .venv/bin/python -m builder.random_weights $m .cache/random/$m/model; done
+        .venv/bin/python scripts/random_checkpoint.py $m .cache/random/$m/model; done
     /tmp/tfvenv/bin/python scripts/make_golden_random.py     # TF 2.15.1, see make_golden.py
 """
 

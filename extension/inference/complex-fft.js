@@ -101,6 +101,49 @@ export class ComplexFft {
       }
     }
   }
+
+  /**
+   * The inverse of splitRealPair: fills `input` so that the next inverse() gives the real signal
+   * of spectrum `left` in its real part and that of `right` in its imaginary part (ifft(L + iR)).
+   * Each is a real signal's half spectrum, bins 0 .. nbBins - 1 (nbBins <= size / 2 + 1; the
+   * bins above are zero) read at `at + k * stride`; the other half is its Hermitian mirror
+   * (bin size - k = conj bin k), and the imaginary parts of DC and Nyquist are taken as 0, as
+   * irfft does.
+   * @param {number} nbBins
+   * @param {{re: ArrayLike<number>, im: ArrayLike<number>}} left
+   * @param {{re: ArrayLike<number>, im: ArrayLike<number>} | null} right
+   * @param {number} at @param {number} stride
+   */
+  packRealPair(nbBins, left, right, at, stride) {
+    const z = this.input;
+    const N = this.size;
+    const half = N / 2;
+    z.fill(0);
+    for (let k = 0; k < nbBins; k++) {
+      const i = at + k * stride;
+      const edge = k === 0 || k === half;
+      // X as the real part: z[k] += X, z[N - k] += conj X
+      const xr = left.re[i];
+      const xi = edge ? 0 : left.im[i];
+      z[2 * k] += xr;
+      z[2 * k + 1] += xi;
+      if (!edge) {
+        z[2 * (N - k)] += xr;
+        z[2 * (N - k) + 1] -= xi;
+      }
+      if (right) {
+        // i Y as the imaginary part: z[k] += i Y, z[N - k] += i conj Y
+        const yr = right.re[i];
+        const yi = edge ? 0 : right.im[i];
+        z[2 * k] -= yi;
+        z[2 * k + 1] += yr;
+        if (!edge) {
+          z[2 * (N - k)] += yi;
+          z[2 * (N - k) + 1] += yr;
+        }
+      }
+    }
+  }
 }
 
 /**

@@ -39,7 +39,7 @@ export async function createRunner(modelUrl, options = {}) {
   ort.env.wasm.wasmPaths = new URL('../vendor/ort/', import.meta.url).href;
   ort.env.wasm.numThreads = threads;
   // Run in onnxruntime's own worker: this page's thread stays free for the STFT/iSTFT of the
-  // neighbouring chunks (dsp.js pipelines them), for messages (cancel) and for storage.
+  // neighbouring chunks (families/spectral-masks.js pipelines them), for messages (cancel) and for storage.
   ort.env.wasm.proxy = true;
   ort.env.logLevel = 'error';
   const session = await ort.InferenceSession.create(modelUrl, {

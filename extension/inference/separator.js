@@ -5,8 +5,7 @@
  * go to IndexedDB as they are produced, so memory does not grow with the track's length (except
  * on decode.js's whole-file fallback, and for HTDemucs, whose normalisation needs the whole track).
  */
-import { spectralBlocks } from './dsp.js';
-import { segmentBlocks } from './segments.js';
+import { familyBlocks } from './families/index.js';
 import { AudioInputError, openAudio } from './decode.js';
 import { CancelledError, fetchAudio } from './fetch-audio.js';
 import { SampleWindow } from './samples.js';
@@ -19,8 +18,8 @@ import { deleteChunks, deleteFailedJobData, deleteInput, finishStem, getInput, p
  * @typedef {import('../shared/messages.js').JobDoneData} JobDoneData
  * @typedef {import('./model-runner.js').ModelRunner} ModelRunner
  * @typedef {{name: string, family?: 'spectral-masks' | 'htdemucs', stems: string[],
- *   sampleRate: number, nbChannels: number, stft: import('./dsp.js').StftParams,
- *   maskExtension: import('./dsp.js').MaskExtension, segmentLength: number, overlap: number,
+ *   sampleRate: number, nbChannels: number, stft: import('./families/spectral-masks.js').StftParams,
+ *   maskExtension: import('./families/spectral-masks.js').MaskExtension, segmentLength: number, overlap: number,
  *   file: string, precision: string}} ModelDescriptor
  */
 
@@ -74,12 +73,7 @@ export async function separateJob(job, { descriptor, getRunner, progress, signal
     const runner = await getRunner();
     clock = performance.now();
     const { stems } = descriptor;
-    // HTDemucs normalises by the whole track's statistics, so it takes the track in memory.
-    const whole = descriptor.family === 'htdemucs' ? await samples.all() : null;
-    lap('decode');
-    const blocks = whole
-      ? segmentBlocks(whole, descriptor, runner, lap)
-      : spectralBlocks(samples, descriptor, runner, lap);
+    const blocks = familyBlocks(descriptor)(samples, descriptor, runner, lap);
     let emitted = 0;
     let index = 0;
     for await (const block of blocks) {

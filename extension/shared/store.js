@@ -8,8 +8,10 @@
 
 import { withDeadline } from './deadline.js';
 
-const DB_NAME = 'demixer';
+export const DB_NAME = 'demixer';
 const DB_VERSION = 1;
+/** The object stores (tests read these names from here). */
+export const STORE = Object.freeze({ INPUTS: 'inputs', CHUNKS: 'chunks', STEMS: 'stems' });
 
 /** @type {Promise<IDBDatabase> | null} */
 let opening = null;
@@ -20,9 +22,7 @@ function db() {
     const request = indexedDB.open(DB_NAME, DB_VERSION);
     request.onupgradeneeded = () => {
       const database = request.result;
-      database.createObjectStore('inputs');
-      database.createObjectStore('chunks');
-      database.createObjectStore('stems');
+      for (const name of Object.values(STORE)) database.createObjectStore(name);
     };
     request.onsuccess = () => {
       // The browser closes a connection itself when its store fails (e.g. a write error on a
@@ -100,13 +100,13 @@ async function storageError(error) {
 }
 
 /** @param {string} jobId @param {Blob} file */
-export const putInput = (jobId, file) => run('inputs', 'readwrite', (s) => s.put(file, jobId));
+export const putInput = (jobId, file) => run(STORE.INPUTS, 'readwrite', (s) => s.put(file, jobId));
 /** @param {string} jobId @returns {Promise<Blob | undefined>} */
-export const getInput = (jobId) => run('inputs', 'readonly', (s) => s.get(jobId));
+export const getInput = (jobId) => run(STORE.INPUTS, 'readonly', (s) => s.get(jobId));
 
 /** @param {string} jobId @param {string} stem @param {number} index @param {Blob} blob */
 export const putChunk = (jobId, stem, index, blob) =>
-  run('chunks', 'readwrite', (s) => s.put(blob, [jobId, stem, index]));
+  run(STORE.CHUNKS, 'readwrite', (s) => s.put(blob, [jobId, stem, index]));
 
 /**
  * Join a stem's chunks behind `header` into its final WAV Blob, then drop the chunks.
@@ -115,29 +115,29 @@ export const putChunk = (jobId, stem, index, blob) =>
 export async function finishStem(jobId, stem, header) {
   const range = IDBKeyRange.bound([jobId, stem, 0], [jobId, stem, Infinity]);
   /** @type {Blob[]} */
-  const parts = await run('chunks', 'readonly', (s) => s.getAll(range));
+  const parts = await run(STORE.CHUNKS, 'readonly', (s) => s.getAll(range));
   const wav = new Blob([header, ...parts], { type: 'audio/wav' });
-  await run('stems', 'readwrite', (s) => s.put(wav, [jobId, stem]));
-  await run('chunks', 'readwrite', (s) => s.delete(range));
+  await run(STORE.STEMS, 'readwrite', (s) => s.put(wav, [jobId, stem]));
+  await run(STORE.CHUNKS, 'readwrite', (s) => s.delete(range));
   return wav;
 }
 
 /** @param {string} jobId @param {string} stem @returns {Promise<Blob | undefined>} */
-export const getStem = (jobId, stem) => run('stems', 'readonly', (s) => s.get([jobId, stem]));
+export const getStem = (jobId, stem) => run(STORE.STEMS, 'readonly', (s) => s.get([jobId, stem]));
 
 /** Every [jobId, ...] key of a job. @param {string} jobId */
 const jobKeys = (jobId) => IDBKeyRange.bound([jobId], [jobId, []]);
 
 /** Drop a job's partial chunks (a restarted job writes them again). @param {string} jobId */
 export async function deleteChunks(jobId) {
-  await run('chunks', 'readwrite', (s) => s.delete(jobKeys(jobId)));
+  await run(STORE.CHUNKS, 'readwrite', (s) => s.delete(jobKeys(jobId)));
 }
 
 /** Delete everything stored for a job (input, partial chunks, stems). @param {string} jobId */
 export async function deleteJobData(jobId) {
-  await run('inputs', 'readwrite', (s) => s.delete(jobId));
+  await run(STORE.INPUTS, 'readwrite', (s) => s.delete(jobId));
   await deleteChunks(jobId);
-  await run('stems', 'readwrite', (s) => s.delete(jobKeys(jobId)));
+  await run(STORE.STEMS, 'readwrite', (s) => s.delete(jobKeys(jobId)));
 }
 
 /**
@@ -151,7 +151,7 @@ export const deleteFailedJobData = (jobId) =>
 
 /** @param {string} jobId */
 export async function deleteInput(jobId) {
-  await run('inputs', 'readwrite', (s) => s.delete(jobId));
+  await run(STORE.INPUTS, 'readwrite', (s) => s.delete(jobId));
 }
 
 /**
@@ -161,7 +161,7 @@ export async function deleteInput(jobId) {
 export async function storedJobIds() {
   /** @type {IDBValidKey[][]} */
   const [inputs, chunks, stems] = await Promise.all(
-    ['inputs', 'chunks', 'stems'].map((name) => run(name, 'readonly', (s) => s.getAllKeys())),
+    [STORE.INPUTS, STORE.CHUNKS, STORE.STEMS].map((name) => run(name, 'readonly', (s) => s.getAllKeys())),
   );
   const jobOf = (/** @type {IDBValidKey} */ key) => String(Array.isArray(key) ? key[0] : key);
   return { inputs: new Set(inputs.map(jobOf)), results: new Set([...chunks, ...stems].map(jobOf)) };

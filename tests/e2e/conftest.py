@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
+import soundfile as sf
 
 from builder.demix import DemixOptions, separate_file
 from builder.package import PackageConfig, package
-from models.spec import Precision
+from models.spec import DEFAULT_PRECISION, Precision
+from tests.conftest import DATA
 from tests.e2e.chromium import ChromiumSession
 from tests.e2e.firefox import FirefoxSession
+from tests.protocol import STORE, open_db_js, to_background
 
 
 @pytest.fixture(scope="session")
@@ -20,7 +25,7 @@ def packaged(built, tmp_path_factory):
     """precision -> dist folder holding models/, chrome/ (unpacked) and the Firefox .xpi."""
     made: dict[Precision, Path] = {}
 
-    def make(precision: Precision = Precision.INT8_WEIGHTS) -> Path:
+    def make(precision: Precision = DEFAULT_PRECISION) -> Path:
         if precision not in made:
             dist = tmp_path_factory.mktemp(f"dist-{precision.value}")
             shutil.copytree(built / "models", dist / "models")
@@ -48,7 +53,7 @@ def browser(request, packaged, tmp_path):
     """start(precision=..., proxy_port=None) -> a session of this browser with the extension."""
     sessions = []
 
-    def start(precision: Precision = Precision.INT8_WEIGHTS, proxy_port: int | None = None, extra_args=(),
+    def start(precision: Precision = DEFAULT_PRECISION, proxy_port: int | None = None, extra_args=(),
               dist: Path | None = None):  # fmt: skip
         dist = dist or packaged(precision)
         if request.param == "chromium":
@@ -93,14 +98,13 @@ def wait_for(predicate, timeout: float, interval: float = 0.5, what: str = "cond
 
 def stored_counts(session, job_id: str) -> dict[str, int]:
     """How many records of a job each IndexedDB store holds (read from the open extension page)."""
+    inputs, chunks, stems = (json.dumps(STORE[k]) for k in ("INPUTS", "CHUNKS", "STEMS"))
     return session.call(
-        "const db = await new Promise((ok, ko) => {"
-        " const r = indexedDB.open('demixer'); r.onsuccess = () => ok(r.result); r.onerror = ko; });"
-        "const count = (store, range) => new Promise((ok) => {"
+        open_db_js() + "const count = (store, range) => new Promise((ok) => {"
         " const r = db.transaction(store).objectStore(store).count(range); r.onsuccess = () => ok(r.result); });"
         "const all = IDBKeyRange.bound([args[0]], [args[0], []]);"
-        "return {inputs: await count('inputs', args[0]), chunks: await count('chunks', all),"
-        " stems: await count('stems', all)};",
+        f"return {{inputs: await count({inputs}, args[0]), chunks: await count({chunks}, all),"
+        f" stems: await count({stems}, all)}};",
         job_id,
     )
 
@@ -108,4 +112,40 @@ def stored_counts(session, job_id: str) -> dict[str, int]:
 def wake_background(session) -> None:
     """Start the extension's background again (after `stop_background`) with a message it answers
     and ignores: cancelling a job that does not exist."""
-    session.call("await ext.runtime.sendMessage({target: 'background', type: 'cancel-job', data: {jobId: 'none'}});")
+    session.call("await " + to_background("CANCEL_JOB", "{jobId: 'none'}") + ";")
+
+
+# Shared by the scenario files (test_separation, test_faults, test_bad_input, test_privacy, ...).
+STEMS = ("vocals", "accompaniment")
+
+
+START_URL_JOB = (
+    f"const reply = await {to_background('START_URL_JOB', '{url: args[0], name: args[1]}')};"
+    "if (!reply.ok) throw new Error(reply.error);"
+)
+
+
+def finished_job(session, timeout=300):
+    def finished():
+        jobs = session.jobs()
+        return jobs and jobs[0]["state"] in ("done", "failed", "cancelled") and jobs[0]
+
+    job = wait_for(finished, timeout, what="the job to finish")
+    assert job["state"] == "done", job
+    return job
+
+
+def long_song(tmp_path, repeats=5):
+    excerpt, rate = sf.read(DATA / "excerpt.flac", dtype="float32")
+    song = tmp_path / "long.flac"
+    sf.write(song, np.tile(excerpt, (repeats, 1)), rate)
+    return song
+
+
+def wait_running(session, min_fraction=0.0):
+    def running():
+        jobs = session.jobs()
+        job = jobs and jobs[0]
+        return job and job["state"] == "running" and (job.get("done", 0) / job.get("total", 1)) > min_fraction and job
+
+    return wait_for(running, 120, interval=0.2, what="the job to run")

@@ -23,7 +23,7 @@ from builder.validate import sdr_db
 from models import catalog
 from models.spec import Precision
 from tests.conftest import DATA
-from tests.e2e.test_scenarios import finished_job
+from tests.e2e.conftest import finished_job
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 MODEL = "spleeter-4stems"

@@ -17,7 +17,7 @@ from builder.validate import sdr_db
 from models import htdemucs
 from models.spec import Precision
 from tests.conftest import DATA
-from tests.e2e.test_scenarios import finished_job
+from tests.e2e.conftest import finished_job
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 FLOORS = {Precision.FP32: 40.0, Precision.INT8_WEIGHTS: 30.0}  # int8: vs fp32 demucs, as for Spleeter

@@ -2,7 +2,7 @@
 whole-file Web Audio decode of the same bytes, in the extension's own page: the streamed path is
 taken, and gives the same samples at the same times. Chromium only: this comparison moves decoded
 arrays between the test and the page, which Firefox's Marionette sandbox forbids (Xray typed
-arrays); in Firefox the streamed path is proven by whole jobs instead (test_scenarios.py: the
+arrays); in Firefox the streamed path is proven by whole jobs instead (test_separation.py: the
 stems' parity with the native reference, and `decoder: streamed` in the job's record)."""
 
 from __future__ import annotations

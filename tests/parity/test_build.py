@@ -15,12 +15,12 @@ from builder.separate import separate
 from builder.validate import stem_sdrs
 from models import catalog
 
-SPEC = catalog.get("spleeter-2stems").spec
+SPEC = catalog.get(catalog.DEFAULT_MODEL).spec
 pytestmark = pytest.mark.slow
 
 
 def _report(built):
-    return json.loads((built / "models" / "spleeter-2stems.report.json").read_text())
+    return json.loads((built / "models" / f"{catalog.DEFAULT_MODEL}.report.json").read_text())
 
 
 def test_report_meets_every_declared_floor(built):
@@ -35,7 +35,7 @@ def test_report_meets_every_declared_floor(built):
 
 
 def test_artifacts_are_content_named_and_described(built):
-    descriptor = json.loads((built / "models" / "spleeter-2stems.json").read_text())
+    descriptor = json.loads((built / "models" / f"{catalog.DEFAULT_MODEL}.json").read_text())
     assert descriptor["stems"] == ["vocals", "accompaniment"]
     for entry in descriptor["files"].values():
         path = built / "models" / entry["file"]
@@ -44,7 +44,7 @@ def test_artifacts_are_content_named_and_described(built):
 
 
 def test_int8_model_stores_int8_weights_and_runs_real_music_close_to_fp32(built, excerpt):
-    files = json.loads((built / "models" / "spleeter-2stems.json").read_text())["files"]
+    files = json.loads((built / "models" / f"{catalog.DEFAULT_MODEL}.json").read_text())["files"]
     int8_path = built / "models" / files["int8-weights"]["file"]
     ops = {node.op_type for node in onnx.load(str(int8_path)).graph.node}
     assert "DequantizeLinear" in ops
@@ -54,9 +54,9 @@ def test_int8_model_stores_int8_weights_and_runs_real_music_close_to_fp32(built,
 
 
 def test_fp32_onnx_matches_torch_on_three_patches(built, checkpoint):
-    entry = catalog.get("spleeter-2stems")
+    entry = catalog.get(catalog.DEFAULT_MODEL)
     model = entry.load(entry.spec, checkpoint)
-    files = json.loads((built / "models" / "spleeter-2stems.json").read_text())["files"]
+    files = json.loads((built / "models" / f"{catalog.DEFAULT_MODEL}.json").read_text())["files"]
     magnitude = np.random.default_rng(0).gamma(0.5, 2.0, (3, 2, 512, 1024)).astype(np.float32)
     with torch.no_grad():
         expected = model(torch.from_numpy(magnitude)).numpy()

@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from builder import build as build_module
+from builder import families
 from builder.package import BROWSERS, render_manifest, stage
 from models import catalog
-from models.spec import ModelFamily
 from tests.conftest import ROOT
 
 EXTENSION = ROOT / "extension"
@@ -124,16 +123,12 @@ def test_built_code_loads_nothing_remote_and_never_evals(staged):
 
 def test_every_catalog_model_has_golden_parity_data():
     for name in catalog.names():
-        if catalog.get(name).spec.family is ModelFamily.HTDEMUCS:
-            # the yardstick is demucs's own apply_model, run live by the parity test (demucs is installed)
+        entry = catalog.get(name)
+        data = families.get(entry.spec.family).parity_data(entry)
+        if not data:  # the yardstick runs live (HTDemucs: demucs's apply_model) in the model's own test
             assert (ROOT / "tests" / "parity" / f"test_{name}.py").is_file(), name
-            continue
-        source = catalog.get(name).default_checkpoint
-        # no published checkpoint here: golden stems of the original framework on a random one
-        golden = build_module._GOLDEN.get(source) if source else f"golden-tf-{name}-{{stem}}.flac"
-        assert golden, name
-        for stem in catalog.get(name).spec.stems:
-            assert (ROOT / "tests" / "data" / golden.format(stem=stem)).is_file(), (name, stem)
+        for file in data:
+            assert (ROOT / "tests" / "data" / file).is_file(), (name, file)
 
 
 def test_unknown_model_error_lists_the_known_models():
@@ -145,5 +140,6 @@ def test_unknown_model_error_lists_the_known_models():
 def test_descriptor_drives_the_extension_not_hard_coded_stems():
     for path in OWN_JS:
         assert not re.search(r"['\"](vocals|accompaniment|drums|bass)['\"]", path.read_text()), path
-    spec = catalog.get("spleeter-2stems").spec
-    assert json.loads(json.dumps(spec.descriptor()))["stems"] == list(spec.stems)
+    spec = catalog.get(catalog.DEFAULT_MODEL).spec
+    descriptor = families.get(spec.family).descriptor(spec, {})
+    assert json.loads(json.dumps(descriptor))["stems"] == list(spec.stems)

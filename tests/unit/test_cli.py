@@ -99,3 +99,35 @@ def test_interrupted_separation_leaves_no_partial_stems(built, tmp_path, excerpt
     with pytest.raises(KeyboardInterrupt):
         separate_file(song, out, built / "models", DemixOptions(), interrupt)
     assert list(out.iterdir()) == []
+
+
+# Runs the CLI in a fresh interpreter and reports which heavy modules it loaded.
+_LOADED = """
+import sys, time
+started = time.perf_counter()
+from builder.cli import main
+try:
+    main(sys.argv[1:])
+except SystemExit:
+    pass
+print(sorted(m for m in ("torch", "onnx", "demucs") if m in sys.modules), round(time.perf_counter() - started, 2))
+"""
+
+
+def _loaded_by(*args):
+    result = subprocess.run([sys.executable, "-c", _LOADED, *map(str, args)], capture_output=True, text=True,
+                            cwd=ROOT, timeout=300, check=True)  # fmt: skip
+    modules, seconds = result.stdout.strip().splitlines()[-1].rsplit(" ", 1)
+    return modules, float(seconds)
+
+
+def test_separate_and_help_do_not_import_torch(built, tmp_path, excerpt):
+    """torch is for the build only: `demixer separate` and `--help` start without it."""
+    song = tmp_path / "song.wav"
+    sf.write(song, excerpt[: 44100 * 2], 44100)
+    modules, seconds = _loaded_by("separate", song, "-o", tmp_path / "stems", "--dist", built)
+    assert "torch" not in modules, modules
+    assert len(list((tmp_path / "stems").glob("*.wav"))) == 2
+    modules, seconds = _loaded_by("--help")
+    print(f"demixer --help: {seconds:.2f} s in-process start-up, loaded {modules}")
+    assert "torch" not in modules, modules

@@ -1,4 +1,4 @@
-"""extension/inference/segments.js (HTDemucs's STFT and iSTFT in the browser) against demucs's own
+"""extension/inference/families/htdemucs.js (HTDemucs's STFT and iSTFT in the browser) against demucs's own
 ``HTDemucs._spec``/``_magnitude`` and ``_mask``/``_ispec``, run under Node on a staged build."""
 
 import subprocess
@@ -12,7 +12,7 @@ from models import htdemucs
 
 pytestmark = pytest.mark.slow  # builds an HTDemucs (seconds) and stages the extension
 SCRIPT = """
-import { DemucsSpectrogram } from './inference/segments.js';
+import { DemucsSpectrogram } from './inference/families/htdemucs.js';
 import fs from 'node:fs';
 const L = Number(process.argv[2]);
 const read = (name) => new Float32Array(fs.readFileSync(name).buffer.slice(0));

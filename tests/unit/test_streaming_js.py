@@ -1,4 +1,4 @@
-"""The streamed spectral path (inference/samples.js + dsp.js spectralBlocks) under Node: however the
+"""The streamed spectral path (inference/samples.js + families/spectral-masks.js spectralBlocks) under Node: however the
 decoded input arrives in chunks, the stems are the same, and complementary masks give the input
 back (the STFT/iSTFT pair reconstructs it), to the last sample."""
 
@@ -12,7 +12,7 @@ from builder.package import stage
 
 SCRIPT = """
 import { SampleWindow } from './inference/samples.js';
-import { spectralBlocks } from './inference/dsp.js';
+import { spectralBlocks } from './inference/families/spectral-masks.js';
 import fs from 'node:fs';
 const x = new Float32Array(fs.readFileSync('x.f32').buffer.slice(0));
 const n = x.length / 2;

@@ -1,6 +1,6 @@
 // @ts-check
 /**
- * Waveform models (HTDemucs) in the browser: twin of builder/segments.py, which documents the
+ * The HTDemucs family (waveform models) in the browser: twin of builder/segments.py, which documents the
  * arrangement (demucs's `apply_model` with shifts 0 and `demucs.separate`'s normalisation):
  * normalise by the mono mix -> segments of the training length every 3/4 segment, taken with real
  * neighbouring samples where the track has them -> demucs's STFT (reflect padding, Hann,
@@ -8,8 +8,8 @@
  * sum of the branches -> triangle-weighted overlap-add. FFTs: complex-fft.js (PFFFT), two
  * channels per transform.
  */
-import { complexFft } from './complex-fft.js';
-import { hannPeriodic } from './dsp.js';
+import { complexFft } from '../complex-fft.js';
+import { hannPeriodic } from '../window.js';
 
 /**
  * @typedef {{nFft: number, nHop: number}} DemucsStft
@@ -38,7 +38,7 @@ function reflect(i, length) {
 export class DemucsSpectrogram {
   /**
    * @param {DemucsStft} stft @param {number} segmentLength @param {number} nbChannels
-   * @param {import('./complex-fft.js').ComplexFft} fft  of stft.nFft points
+   * @param {import('../complex-fft.js').ComplexFft} fft  of stft.nFft points
    */
   constructor(stft, segmentLength, nbChannels, fft) {
     const { nFft, nHop } = stft;
@@ -104,32 +104,17 @@ export class DemucsSpectrogram {
     const C = this.nbChannels;
     const plane = nbBins * nbFrames;
     const gain = 1 / Math.sqrt(nFft); // torch.istft(normalized=True) of an inverse FFT not divided by nFft
+    /** channel c's planes of this stem, from bin 0 of frame 0 @param {number} c */
+    const planes = (c) => ({
+      re: specOut.subarray((stem * 2 * C + 2 * c) * plane),
+      im: specOut.subarray((stem * 2 * C + 2 * c + 1) * plane),
+    });
     for (let c0 = 0; c0 < C; c0 += 2) {
+      // Two channels per inverse FFT: ifft(L + iR) has L in its real part and R in its imaginary.
+      const [left, right] = [planes(c0), c0 + 1 < C ? planes(c0 + 1) : null];
       for (let g = 0; g < nbFrames; g++) {
-        const z = this.fft.input;
-        z.fill(0);
-        // Two channels per inverse FFT: ifft(L + iR) has L in its real part and R in its imaginary.
-        for (let c = c0; c < Math.min(c0 + 2, C); c++) {
-          const reBase = (stem * 2 * C + 2 * c) * plane;
-          const imBase = reBase + plane;
-          // X (first channel: real part of the output) or i X (second: imaginary part), with
-          // its Hermitian mirror; irfft ignores DC's imaginary part, and the Nyquist bin is 0.
-          for (let k = 0; k < nbBins; k++) {
-            const xr = specOut[reBase + k * nbFrames + g];
-            const xi = k === 0 ? 0 : specOut[imBase + k * nbFrames + g];
-            if (c === c0) {
-              z[2 * k] += xr;
-              z[2 * k + 1] += xi;
-            } else {
-              z[2 * k] -= xi;
-              z[2 * k + 1] += xr;
-            }
-            if (k > 0) {
-              z[2 * (nFft - k)] += c === c0 ? xr : xi;
-              z[2 * (nFft - k) + 1] += c === c0 ? -xi : xr;
-            }
-          }
-        }
+        // bins k of frame g at g + k * nbFrames; the Nyquist bin (demucs drops it) is 0
+        this.fft.packRealPair(nbBins, left, right, g, nbFrames);
         this.fft.inverse();
         const y = this.fft.output;
         const start = g * nHop - pad;
@@ -228,4 +213,20 @@ export async function* segmentBlocks(waveform, descriptor, runner, lap) {
       }
     }
   }
+}
+
+/**
+ * The family's entry point (see families/index.js): HTDemucs normalises by the whole track's
+ * statistics, so it takes the track in memory, then separates it segment by segment.
+ * @param {import('../samples.js').SampleWindow} samples  the track at the model's rate
+ * @param {{stems: string[], nbChannels: number, stft: DemucsStft, segmentLength: number,
+ *   overlap: number}} descriptor
+ * @param {NamedRunner} runner
+ * @param {(step: 'decode' | 'stft' | 'model' | 'istft') => void} lap
+ * @returns {AsyncGenerator<Float32Array[][]>}
+ */
+export async function* htdemucsBlocks(samples, descriptor, runner, lap) {
+  const whole = await samples.all();
+  lap('decode');
+  yield* segmentBlocks(whole, descriptor, runner, lap);
 }

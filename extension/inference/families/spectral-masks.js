@@ -1,32 +1,26 @@
 // @ts-check
 /**
- * Spleeter's spectral front and back ends, in the browser (twin of builder/separate.py, which
- * documents the conventions): periodic Hann, n_fft zeros prepended, STFT frames every n_hop,
+ * The spectral-mask family (Spleeter): its spectral front and back ends, in the browser (twin of
+ * builder/separate.py, which documents the conventions): periodic Hann, n_fft zeros prepended, STFT frames every n_hop,
  * magnitude patches of T frames x F bins for the model, ratio masks extended above F, masked
  * inverse frames overlap-added with gain n_hop / sum(w^2) (Spleeter's 2/3). FFTs:
  * complex-fft.js (PFFFT), each on two channels at once (one as the real part of a complex
  * signal, one as the imaginary).
  */
-import { complexFft } from './complex-fft.js';
+import { complexFft } from '../complex-fft.js';
+import { hannPeriodic } from '../window.js';
 
 /**
  * @typedef {{nFft: number, nHop: number, nbBins: number, nbFrames: number}} StftParams
  * @typedef {'zeros' | 'average'} MaskExtension
  */
 
-/** @param {number} n */
-export function hannPeriodic(n) {
-  const w = new Float32Array(n);
-  for (let i = 0; i < n; i++) w[i] = 0.5 - 0.5 * Math.cos((2 * Math.PI * i) / n);
-  return w;
-}
-
 export class SpectralChunker {
   /**
    * @param {StftParams} stft
    * @param {number} nbStems
    * @param {number} nbChannels  2: the model is stereo (mono is duplicated before)
-   * @param {import('./complex-fft.js').ComplexFft} fft  of stft.nFft points
+   * @param {import('../complex-fft.js').ComplexFft} fft  of stft.nFft points
    */
   constructor(stft, nbStems, nbChannels, fft) {
     this.stft = stft;
@@ -37,6 +31,11 @@ export class SpectralChunker {
     for (const v of this.window) energy += v * v;
     this.gain = stft.nHop / energy;
     this.fft = fft;
+    /** one frame of one stem, masked, for the two channels of an inverse FFT */
+    this.masked = [0, 1].map(() => ({
+      re: new Float64Array(stft.nFft / 2 + 1), // 64 bits: the products reach the FFT's input unrounded
+      im: new Float64Array(stft.nFft / 2 + 1),
+    }));
     /** overlap carried into the next chunk, per stem and channel */
     this.tails = Array.from({ length: nbStems }, () =>
       Array.from({ length: nbChannels }, () => new Float32Array(stft.nFft - stft.nHop)),
@@ -124,8 +123,6 @@ export class SpectralChunker {
         const p = Math.floor(frame / T);
         // Two channels per inverse FFT: ifft(L + iR) has L in its real part and R in its imaginary.
         for (let c0 = 0; c0 < C; c0 += 2) {
-          const z = this.fft.input;
-          z.fill(0);
           for (let c = c0; c < Math.min(c0 + 2, C); c++) {
             const m = ((p * this.nbStems + s) * C + c) * T * F + (frame % T) * F;
             let sum = 0;
@@ -133,33 +130,13 @@ export class SpectralChunker {
             if (limit > F) mask.fill(sum / F, F);
             const { re, im } = spectrum[c];
             const at = frame * nbBinsAll;
-            // This channel's Hermitian spectrum X (bins k and nFft - k = conj), added as X
-            // (first channel: the real part of the output) or as i X (second: the imaginary part).
-            const half = nFft / 2;
-            if (c === c0) {
-              for (let k = 0; k < limit; k++) {
-                const xr = re[at + k] * mask[k];
-                const xi = im[at + k] * mask[k];
-                z[2 * k] += xr;
-                z[2 * k + 1] += xi;
-                if (k > 0 && k < half) {
-                  z[2 * (nFft - k)] += xr;
-                  z[2 * (nFft - k) + 1] -= xi;
-                }
-              }
-            } else {
-              for (let k = 0; k < limit; k++) {
-                const xr = re[at + k] * mask[k];
-                const xi = im[at + k] * mask[k];
-                z[2 * k] -= xi;
-                z[2 * k + 1] += xr;
-                if (k > 0 && k < half) {
-                  z[2 * (nFft - k)] += xi;
-                  z[2 * (nFft - k) + 1] += xr;
-                }
-              }
+            const target = this.masked[c - c0];
+            for (let k = 0; k < limit; k++) {
+              target.re[k] = re[at + k] * mask[k];
+              target.im[k] = im[at + k] * mask[k];
             }
           }
+          this.fft.packRealPair(limit, this.masked[0], c0 + 1 < C ? this.masked[1] : null, 0, 1);
           this.fft.inverse();
           const y = this.fft.output;
           const scale = this.gain / nFft; // the inverse FFT is not divided by its size
@@ -187,7 +164,7 @@ export const PATCHES_PER_CHUNK = 2; // ~24 s of audio per model run
  * holds a chunk or two of it, whatever the track's length. Pipelined: while the model works on
  * one chunk (in onnxruntime's worker), this thread reads and analyses the next and synthesises
  * (and its consumer stores) the previous, so `lap('model')` is only the wait beyond that work.
- * @param {import('./samples.js').SampleWindow} samples  the track at the model's rate
+ * @param {import('../samples.js').SampleWindow} samples  the track at the model's rate
  * @param {{stems: string[], nbChannels: number, stft: StftParams, maskExtension: MaskExtension}} descriptor
  * @param {{run: (data: Float32Array, dims: number[]) => Promise<Float32Array>}} runner
  * @param {(step: 'decode' | 'stft' | 'model' | 'istft') => void} lap
