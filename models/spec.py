@@ -75,10 +75,11 @@ class LiveSpec:
     lookahead_frames: int = 32
 
     def __post_init__(self):
-        if self.window_frames % 64 or not 0 < self.window_frames <= 512:
-            raise ValueError(f"window_frames {self.window_frames}: the U-Net takes multiples of 64, at most 512")
-        if self.hop_frames < 1 or self.lookahead_frames < 0 or self.hop_frames + self.lookahead_frames > self.window_frames:
-            raise ValueError(f"hop {self.hop_frames} + look-ahead {self.lookahead_frames} frames must fit in the window")
+        W, H, L = self.window_frames, self.hop_frames, self.lookahead_frames
+        if W % 64 or not 0 < W <= 512:
+            raise ValueError(f"window_frames {W}: the U-Net takes multiples of 64, at most 512")
+        if H < 1 or L < 0 or H + L > W:
+            raise ValueError(f"hop {H} + look-ahead {L} frames must fit in the window of {W}")
 
     def descriptor(self) -> dict:
         return {"windowFrames": self.window_frames, "hopFrames": self.hop_frames,
