@@ -125,7 +125,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--mixtures", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=7, help="timing rounds")
+    parser.add_argument("--settings", help="window/hop/look-ahead,... instead of the default list")
+    parser.add_argument("--name", default="live-sdr", help="bench/<name>-<date>.json")
     args = parser.parse_args()
+    settings = SETTINGS
+    if args.settings:
+        settings = [tuple(int(v) for v in item.split("/")) for item in args.settings.split(",")]
     if not shutil.which("espeak-ng"):
         sys.exit("espeak-ng is missing: apt-get install -y espeak-ng")
     spec = catalog.get("spleeter-2stems").spec
@@ -147,7 +152,7 @@ def main() -> None:
     offline = scores([separate(mix, spec, core) for mix, _ in mixes])
     print(f"offline: {offline}", flush=True)
     rows = []
-    for window, hop, lookahead in SETTINGS:
+    for window, hop, lookahead in settings:
         live = LiveSpec(window, hop, lookahead)
         delay = live_timing(spec, live).latency_samples
         # The input is followed by `delay` samples of silence, to flush its end out of the stream.
@@ -159,7 +164,7 @@ def main() -> None:
         print(row, flush=True)
         rows.append(row)
 
-    timed = window_seconds(core, sorted({512, *(w for w, _, _ in SETTINGS)}), args.rounds)
+    timed = window_seconds(core, sorted({512, *(w for w, _, _ in settings)}), args.rounds)
     offline_fraction = timed[512] / (512 * frame_hop)
     for row in rows:
         t = timed[row["window_frames"]]
@@ -186,7 +191,7 @@ def main() -> None:
         "offline": offline_row,
         "live": rows,
     }
-    out = ROOT / "bench" / f"live-sdr-{date}.json"
+    out = ROOT / "bench" / f"{args.name}-{date}.json"
     out.write_text(json.dumps(result, indent=1) + "\n")
     print(f"\n{'window/hop/look-ahead':>22} {'SDR dB':>7} {'loss':>6} {'latency s':>9} {'compute':>8} {'x off':>6}")
     print(f"{'offline 512':>22} {offline['mean']:7.2f} {'':>6} {'':>9} {offline_fraction:8.3f} {1:6.2f}")
