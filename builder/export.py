@@ -20,9 +20,14 @@ from models.spec import ModelSpec
 # onnxruntime applies its own graph optimizations at load, so we export unoptimized.
 EXPORTER_OPTIMIZE = False
 
+# The frame axis is dynamic for live windows (builder/live.py): any multiple of 64 (the U-Net's
+# six stride-2 convolutions) up to 512, the offline patch.
+FRAMES = 64 * torch.export.Dim("nb_blocks", min=1, max=8)
+
 
 def export_core(model: nn.Module, spec: ModelSpec, path: Path, input_name: str, output_name: str) -> Path:
-    """Write a spectral-mask ``model`` as fp32 ONNX with a dynamic ``nb_patches`` axis; returns ``path``.
+    """Write a spectral-mask ``model`` as fp32 ONNX with dynamic ``nb_patches`` and ``nb_frames``
+    (multiples of 64) axes; returns ``path``.
 
     Input (nb_patches, nb_channels, nb_frames, nb_bins) magnitudes; output (nb_patches, nb_stems,
     nb_channels, nb_frames, nb_bins) masks; the names are the family's. Weights are stored inside the file.
@@ -38,7 +43,7 @@ def export_core(model: nn.Module, spec: ModelSpec, path: Path, input_name: str, 
             input_names=[input_name],
             output_names=[output_name],
             opset_version=spec.opset,
-            dynamic_shapes={input_name: {0: torch.export.Dim("nb_patches", min=1, max=64)}},
+            dynamic_shapes={input_name: {0: torch.export.Dim("nb_patches", min=1, max=64), 2: FRAMES}},
             dynamo=True,
             optimize=EXPORTER_OPTIMIZE,
             verbose=False,

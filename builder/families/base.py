@@ -73,6 +73,7 @@ class Family:
             "stems": list(spec.stems),
             "sampleRate": spec.sample_rate,
             "nbChannels": spec.nb_channels,
+            "live": spec.live.descriptor() if spec.live else None,
             **family_fields,
             "input": [{"name": t.name, "layout": t.layout} for t in self.inputs],
             "output": [{"name": t.name, "layout": t.layout} for t in self.outputs],

@@ -20,7 +20,7 @@ import { deleteChunks, deleteFailedJobData, deleteInput, finishStem, getInput, p
  * @typedef {{name: string, family?: 'spectral-masks' | 'htdemucs', stems: string[],
  *   sampleRate: number, nbChannels: number, stft: import('./families/spectral-masks.js').StftParams,
  *   maskExtension: import('./families/spectral-masks.js').MaskExtension, segmentLength: number, overlap: number,
- *   file: string, precision: string}} ModelDescriptor
+ *   file: string, precision: string, live?: import('./live-separator.js').LiveParams | null}} ModelDescriptor
  */
 
 export { CancelledError };

@@ -15,6 +15,68 @@ import { hannPeriodic } from '../window.js';
  * @typedef {'zeros' | 'average'} MaskExtension
  */
 
+/**
+ * STFT of one frame of two channels at once (`right` may be absent): the frame starting at
+ * `start` of each, windowed, its bins 0 .. nFft/2 written to `outLeft`/`outRight` at `at`.
+ * @param {import('../complex-fft.js').ComplexFft} fft @param {Float32Array} window
+ * @param {Float32Array} left @param {Float32Array | undefined} right @param {number} start
+ * @param {{re: Float32Array, im: Float32Array}} outLeft
+ * @param {{re: Float32Array, im: Float32Array} | null} outRight @param {number} at
+ */
+export function analyseFramePair(fft, window, left, right, start, outLeft, outRight, at) {
+  const nFft = window.length;
+  const z = fft.input;
+  for (let n = 0; n < nFft; n++) {
+    z[2 * n] = left[start + n] * window[n];
+    z[2 * n + 1] = right ? right[start + n] * window[n] : 0;
+  }
+  fft.forward();
+  fft.splitRealPair(nFft / 2 + 1, outLeft, outRight, at, 1, 1);
+}
+
+/**
+ * One frame's mask over all bins into `mask`: the model's F values from `masks` at `at`, and
+ * above F (up to `limit`; 'zeros' extension: limit = F, nothing above matters) their mean.
+ * @param {Float32Array} masks @param {number} at @param {number} F
+ * @param {Float32Array} mask  nFft/2 + 1 values @param {number} limit
+ */
+export function extendMask(masks, at, F, mask, limit) {
+  let sum = 0;
+  for (let k = 0; k < F; k++) sum += mask[k] = masks[at + k];
+  if (limit > F) mask.fill(sum / F, F);
+}
+
+/**
+ * One channel's frame at `at` of `spectrum`, times `mask`, into `target` (bins 0 .. limit - 1).
+ * @param {{re: Float32Array, im: Float32Array}} spectrum @param {number} at @param {Float32Array} mask
+ * @param {number} limit @param {{re: Float32Array, im: Float32Array}} target
+ */
+export function maskFrame({ re, im }, at, mask, limit, target) {
+  for (let k = 0; k < limit; k++) {
+    target.re[k] = re[at + k] * mask[k];
+    target.im[k] = im[at + k] * mask[k];
+  }
+}
+
+/**
+ * Inverse FFT of two masked channel frames at once (`right` null for one), windowed, scaled by
+ * `gain` (n_hop / sum(w^2)) and overlap-added at `offset` into `left` (real part) and `right`
+ * (imaginary part).
+ * @param {import('../complex-fft.js').ComplexFft} fft @param {Float32Array} window @param {number} gain
+ * @param {number} limit  bins that are not zero
+ * @param {{re: Float32Array, im: Float32Array}} maskedLeft @param {{re: Float32Array, im: Float32Array} | null} maskedRight
+ * @param {Float32Array} left @param {Float32Array | null} right @param {number} offset
+ */
+export function synthesisePair(fft, window, gain, limit, maskedLeft, maskedRight, left, right, offset) {
+  fft.packRealPair(limit, maskedLeft, maskedRight, 0, 1);
+  fft.inverse();
+  const nFft = window.length;
+  const y = fft.output;
+  const scale = gain / nFft; // the inverse FFT is not divided by its size
+  for (let n = 0; n < nFft; n++) left[offset + n] += y[2 * n] * window[n] * scale;
+  if (right) for (let n = 0; n < nFft; n++) right[offset + n] += y[2 * n + 1] * window[n] * scale;
+}
+
 export class SpectralChunker {
   /**
    * @param {StftParams} stft
@@ -61,18 +123,10 @@ export class SpectralChunker {
       re: new Float32Array(nbFrames * nbBinsAll),
       im: new Float32Array(nbFrames * nbBinsAll),
     }));
-    const z = this.fft.input;
     for (let c0 = 0; c0 < segment.length; c0 += 2) {
-      const left = segment[c0];
-      const right = segment[c0 + 1];
       for (let i = 0; i < nbFrames; i++) {
-        const start = i * nHop;
-        for (let n = 0; n < nFft; n++) {
-          z[2 * n] = left[start + n] * this.window[n];
-          z[2 * n + 1] = right ? right[start + n] * this.window[n] : 0;
-        }
-        this.fft.forward();
-        this.fft.splitRealPair(nbBinsAll, spectrum[c0], spectrum[c0 + 1] ?? null, i * nbBinsAll, 1, 1);
+        analyseFramePair(this.fft, this.window, segment[c0], segment[c0 + 1], i * nHop,
+          spectrum[c0], spectrum[c0 + 1] ?? null, i * nbBinsAll);
       }
     }
     return spectrum;
@@ -125,29 +179,12 @@ export class SpectralChunker {
         for (let c0 = 0; c0 < C; c0 += 2) {
           for (let c = c0; c < Math.min(c0 + 2, C); c++) {
             const m = ((p * this.nbStems + s) * C + c) * T * F + (frame % T) * F;
-            let sum = 0;
-            for (let k = 0; k < F; k++) sum += mask[k] = masks[m + k];
-            if (limit > F) mask.fill(sum / F, F);
-            const { re, im } = spectrum[c];
-            const at = frame * nbBinsAll;
-            const target = this.masked[c - c0];
-            for (let k = 0; k < limit; k++) {
-              target.re[k] = re[at + k] * mask[k];
-              target.im[k] = im[at + k] * mask[k];
-            }
+            extendMask(masks, m, F, mask, limit);
+            maskFrame(spectrum[c], frame * nbBinsAll, mask, limit, this.masked[c - c0]);
           }
-          this.fft.packRealPair(limit, this.masked[0], c0 + 1 < C ? this.masked[1] : null, 0, 1);
-          this.fft.inverse();
-          const y = this.fft.output;
-          const scale = this.gain / nFft; // the inverse FFT is not divided by its size
-          const offset = frame * nHop;
-          for (let c = c0; c < Math.min(c0 + 2, C); c++) {
-            const part = c - c0;
-            const target = out[c];
-            for (let n = 0; n < nFft; n++) {
-              target[offset + n] += y[2 * n + part] * this.window[n] * scale;
-            }
-          }
+          const right = c0 + 1 < C;
+          synthesisePair(this.fft, this.window, this.gain, limit, this.masked[0], right ? this.masked[1] : null,
+            out[c0], right ? out[c0 + 1] : null, frame * nHop);
         }
       }
       for (let c = 0; c < C; c++) this.tails[s][c] = out[c].slice(ready);
