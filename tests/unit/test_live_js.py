@@ -9,12 +9,13 @@ import subprocess
 import numpy as np
 import pytest
 
+from builder import families
 from builder.live import live_timing, separate_live
 from builder.package import stage
 from models import catalog
 from models.spec import LiveSpec, MaskExtension
 
-SPEC = catalog.get("spleeter-2stems").spec
+SPEC = catalog.get(catalog.DEFAULT_MODEL).spec
 
 SCRIPT = """
 import { createLiveSeparator } from './inference/live-separator.js';
@@ -88,7 +89,9 @@ def staged(tmp_path_factory, excerpt):
 )  # fmt: skip
 def test_js_live_separator_equals_the_python_reference(staged, excerpt, live, extension):
     x = excerpt[: 8 * 44100]
-    descriptor = {**SPEC.descriptor(), "live": live.descriptor(), "maskExtension": extension.value}
+    family = families.get(SPEC.family)
+    fields = families.spectral_masks.descriptor_fields(SPEC)
+    descriptor = {**family.descriptor(SPEC, fields), "live": live.descriptor(), "maskExtension": extension.value}
     subprocess.run(["node", "check.mjs", json.dumps(descriptor)], cwd=staged, check=True, timeout=120)
     timing = json.loads((staged / "timing.json").read_text())
     expected_timing = live_timing(SPEC, live)
