@@ -7,15 +7,18 @@ import { api } from '../platform/browser-api.js';
 import { withDeadline } from './deadline.js';
 
 /**
- * @typedef {'queued' | 'running' | 'done' | 'failed' | 'cancelled'} JobState
+ * @typedef {'recording' | 'queued' | 'running' | 'done' | 'failed' | 'cancelled'} JobState
  * @typedef {{
  *   id: string, name: string, state: JobState,
  *   source: import('./messages.js').JobSource,
  *   phase?: import('./messages.js').Phase, done?: number, total?: number,
  *   createdAt: number, startedAt?: number, updatedAt: number,
  *   error?: string, stems?: import('./messages.js').StemInfo[], durationS?: number,
- *   timings?: Record<string, number>, threads?: number, decoder?: Decoder
+ *   timings?: Record<string, number>, threads?: number, decoder?: Decoder,
+ *   recording?: Recording
  * }} Job
+ * @typedef {{tabId: number, frameId: number, token: string, ending?: boolean}} Recording
+ *   a media element being recorded in a page (background.js recordMedia)
  * @typedef {import('./messages.js').Decoder} Decoder
  */
 
