@@ -6,7 +6,7 @@
  */
 import { api } from '../platform/browser-api.js';
 import { connectHost } from '../platform/inference-host.js';
-import { RECORDING_TYPE, startRecorder, stopRecorder } from '../platform/media-capture.js';
+import { RECORDING_TYPE, RECORDS_IN_PAGE, startRecorder, stopRecorder } from '../platform/media-capture.js';
 import { MSG, RECORDER_MESSAGES, TARGET, isOwnSender, isRecorderSender } from '../shared/messages.js';
 import { changeJobs, listJobs, updateJob } from '../shared/jobs.js';
 import { nameFromUrl } from '../shared/names.js';
@@ -23,20 +23,28 @@ api.runtime.onInstalled.addListener(() => {
 });
 
 api.contextMenus.onClicked.addListener((info, tab) => {
-  const url = clickedUrl(info);
-  if (!url) return;
-  if (info.menuItemId === 'demix-media' && !isFetchable(url) && tab?.id !== undefined) {
-    // Nothing to download (a blob: MediaSource stream): record what the element plays instead.
-    const { frameId = 0 } = info;
-    const { targetElementId } = /** @type {{targetElementId?: number}} */ (info);
-    recordMedia({ tabId: tab.id, frameId, targetElementId, srcUrl: url, name: tab.title || 'Recording' });
+  const url = clickedUrl(info) ?? '';
+  const { frameId = 0, mediaType } = info;
+  const media = info.menuItemId === 'demix-media' && tab?.id !== undefined && RECORDS_IN_PAGE
+    ? { tabId: tab.id, frameId, mediaType, srcUrl: url, name: tab.title || 'Recording' }
+    : null;
+  if (media && !isFetchable(url)) {
+    // Nothing to download: a MediaSource stream (Firefox gives its element no srcUrl) or a
+    // blob: address. Record what the element plays instead.
+    recordMedia(media);
     return;
   }
-  // Ask for this one origin now, inside the click's user gesture; if the user says no, the
-  // fetch may still succeed (CORS) and otherwise fails with a clear message.
+  if (!url) return;
+  // Ask for this one origin now, inside the click's user gesture. If the user says no, the
+  // extension could fetch the file only if its site allows any origin (CORS), which media
+  // hosts rarely do, while the page itself plays it: where the page's media can be recorded
+  // (Firefox) it is; otherwise the fetch is tried and fails with a clear message.
   const origin = originPattern(url);
   const asked = origin ? api.permissions.request({ origins: [origin] }).catch(() => false) : Promise.resolve(false);
-  asked.finally(() => startUrlJob({ url, name: nameFromUrl(url) || tab?.title || 'audio' }));
+  asked.then((granted) => {
+    if (media && !granted) recordMedia(media);
+    else startUrlJob({ url, name: nameFromUrl(url) || tab?.title || 'audio' });
+  });
 });
 
 /** @param {string} url */
@@ -97,9 +105,9 @@ async function runJob({ id, source, name }) {
  * alone), its one-time token in storage.session (which content scripts cannot read), and what
  * the recorder sends is stored as chunks; at the end the chunks become the job's input and the
  * job runs like any stored file.
- * @param {{tabId: number, frameId: number, targetElementId?: number, srcUrl: string, name: string}} where
+ * @param {{tabId: number, frameId: number, mediaType?: string, srcUrl: string, name: string}} where
  */
-async function recordMedia({ tabId, frameId, targetElementId, srcUrl, name }) {
+async function recordMedia({ tabId, frameId, mediaType, srcUrl, name }) {
   const jobId = crypto.randomUUID();
   const token = crypto.randomUUID();
   /** @type {import('../shared/messages.js').Recorder} */
@@ -113,7 +121,7 @@ async function recordMedia({ tabId, frameId, targetElementId, srcUrl, name }) {
     });
   });
   await showRecordingBadge();
-  const started = await startRecorder({ tabId, frameId, targetElementId, srcUrl, token });
+  const started = await startRecorder({ tabId, frameId, mediaType, srcUrl, token });
   if ('error' in started) await endRecording(jobId, started.error);
   return jobId;
 }
@@ -209,7 +217,12 @@ const handlers = {
     if (job?.state !== 'recording' || !job.recording) return;
     // The recorder sends its last chunk and its end (which ends the job); if it is gone or
     // silent, what it sent so far is kept.
-    if (await stopRecorder(job.recording)) await new Promise((resolve) => setTimeout(resolve, STOP_GRACE_MS));
+    if (await stopRecorder(job.recording)) {
+      for (let waited = 0; waited < STOP_GRACE_MS; waited += 250) {
+        await new Promise((resolve) => setTimeout(resolve, 250));
+        if ((await listJobs()).find((j) => j.id === jobId)?.state !== 'recording') return;
+      }
+    }
     await endRecording(jobId);
   },
   [MSG.RECORD_CHUNK]: async ({ token, index, blob }) => {

@@ -5,9 +5,11 @@
  */
 
 export const RECORDING_TYPE = 'audio/webm';
+/** Whether a media element the extension cannot fetch is recorded in its page. */
+export const RECORDS_IN_PAGE = false;
 
 /**
- * @param {{tabId: number, frameId: number, targetElementId?: number, srcUrl: string, token: string}} where
+ * @param {{tabId: number, frameId: number, mediaType?: string, srcUrl: string, token: string}} where
  * @returns {Promise<{started: true} | {error: string}>}
  */
 export async function startRecorder({ srcUrl }) {

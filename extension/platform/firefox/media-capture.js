@@ -12,6 +12,8 @@ import { recordInPage, stopInPage } from './page-recorder.js';
 
 /** Firefox's MediaRecorder has no PCM; Ogg/Opus is what the extension and the native CLI both decode. */
 export const RECORDING_TYPE = 'audio/ogg';
+/** Whether a media element the extension cannot fetch is recorded in its page. */
+export const RECORDS_IN_PAGE = true;
 const SETTINGS = {
   mimeType: 'audio/ogg; codecs=opus',
   audioBitsPerSecond: 256_000,
@@ -21,16 +23,16 @@ const SETTINGS = {
 
 /**
  * Start recording the clicked element in tab `tabId`, frame `frameId`.
- * @param {{tabId: number, frameId: number, targetElementId?: number, srcUrl: string, token: string}} where
+ * @param {{tabId: number, frameId: number, mediaType?: string, srcUrl: string, token: string}} where
  * @returns {Promise<{started: true} | {error: string}>}
  */
-export async function startRecorder({ tabId, frameId, targetElementId, srcUrl, token }) {
+export async function startRecorder({ tabId, frameId, mediaType, srcUrl, token }) {
   try {
     const [injection] = await api.scripting.executeScript({
       target: { tabId, frameIds: [frameId] },
       func: recordInPage,
       args: [{
-        token, targetElementId, srcUrl, ...SETTINGS,
+        token, mediaType, srcUrl, ...SETTINGS,
         target: TARGET.BACKGROUND, types: { chunk: MSG.RECORD_CHUNK, end: MSG.RECORD_END },
       }],
     });

@@ -13,7 +13,7 @@
 
 /**
  * @typedef {{
- *   token: string, targetElementId?: number, srcUrl: string,
+ *   token: string, mediaType?: string, srcUrl: string,
  *   mimeType: string, audioBitsPerSecond: number, sliceMs: number, pauseLimitMs: number,
  *   target: string, types: {chunk: string, end: string},
  * }} RecordOptions
@@ -30,23 +30,19 @@
  * @returns {{started: true} | {error: string}}
  */
 export function recordInPage(options) {
-  const { token, targetElementId, srcUrl, target, types } = options;
-  const api = /** @type {typeof chrome & {menus?: {getTargetElement(id: number): Element | null}}} */ (
-    // @ts-ignore -- Firefox's content-script global
-    browser
-  );
+  const { token, mediaType, srcUrl, target, types } = options;
+  // @ts-ignore -- Firefox's content-script global
+  const api = /** @type {typeof chrome} */ (browser);
   /** @type {Record<string, (reason: string) => void>} */
   const registry = (/** @type {any} */ (globalThis).demixerRecorders ??= {});
 
-  /** @type {HTMLMediaElement | null} */
-  let media = null; // (with the standard `captureStream`, which TypeScript's DOM types lack)
-  try {
-    const clicked = targetElementId === undefined ? null : api.menus?.getTargetElement(targetElementId);
-    if (clicked instanceof HTMLMediaElement) media = clicked;
-  } catch {}
-  media ??= [...document.querySelectorAll('audio, video')]
-    .map((m) => /** @type {HTMLMediaElement} */ (m))
-    .find((m) => m.currentSrc === srcUrl || m.src === srcUrl) ?? null;
+  // Which element was clicked: Firefox tells the menu's target only to extensions with its own
+  // `menus` permission, and gives a MediaSource element no srcUrl. So: the element playing that
+  // URL; else, of the clicked kind (audio/video), the one playing, else the first.
+  const all = /** @type {HTMLMediaElement[]} */ ([...document.querySelectorAll('audio, video')]);
+  const ofKind = all.filter((m) => !mediaType || m.localName === mediaType);
+  const media = (srcUrl && all.find((m) => m.currentSrc === srcUrl || m.src === srcUrl))
+    || ofKind.find((m) => !m.paused) || ofKind[0] || null;
   if (!media) return { error: 'The audio or video is no longer on the page.' };
   if (media.mediaKeys) {
     return {
@@ -54,6 +50,7 @@ export function recordInPage(options) {
         'read its sound, so it cannot be recorded.',
     };
   }
+  // with the standard `captureStream`, which TypeScript's DOM types lack
   const element = /** @type {HTMLMediaElement & {captureStream?: () => MediaStream}} */ (media);
 
   /** @type {MediaStream} */
@@ -157,8 +154,9 @@ export function recordInPage(options) {
   function captureError(failure) {
     const name = /** @type {any} */ (failure)?.name;
     if (name === 'SecurityError') {
-      return 'This media comes from another site that does not allow reading it (no CORS): ' +
-        'the browser lets no extension record its sound. Open the media itself in a tab and try again.';
+      return 'This media comes from another site, which lets the page play it but not read it (no CORS): ' +
+        'the browser lets no extension record its sound. Allow the site when the extension asks, or open ' +
+        'the media itself in a tab.';
     }
     return `Could not record this media: ${/** @type {any} */ (failure)?.message ?? failure}`;
   }
