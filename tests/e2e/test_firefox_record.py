@@ -198,6 +198,13 @@ def test_blob_media_element_is_recorded_and_its_stems_match_the_native_pipeline(
         session.open("popup/popup.html")
         job = wait_for(lambda: [j for j in session.jobs() if j["state"] == "recording"], 10, what="a recording")[0]
         assert badge_text(session) == "REC"
+        # The token alone is not enough: from another tab (this extension page) it is refused.
+        forged = session.call(
+            "return await ext.runtime.sendMessage({target: 'background', type: 'record-chunk',"
+            " data: {token: args[0], index: 99, blob: new Blob(['not audio'])}});",
+            job["recording"]["token"],
+        )
+        assert forged["ok"] is False and "refused" in forged["error"], forged
         time.sleep(12)  # the music plays on, recorded
         shown = session.script("return document.querySelector('li.job[data-state=recording] .progress-text')")
         assert "Recording" in shown.text

@@ -72,6 +72,16 @@ def test_every_message_listener_checks_its_sender():
             assert "isOwnSender(sender" in text, path
 
 
+def test_recorder_messages_are_obeyed_only_from_their_recorder():
+    """A content script runs in a web page: the background obeys it for the recorder's messages
+    only, and only with the token it was injected with, from that tab and frame
+    (shared/messages.js isRecorderSender, tested under Node in tests/unit/test_messages_js.py)."""
+    background = (EXTENSION / "background" / "background.js").read_text()
+    assert "RECORDER_MESSAGES.includes(" in background
+    assert "isRecorderSender(sender, api.runtime.id, await recorderOf(msg.data?.token))" in background
+    assert _message_types()["RECORD_CHUNK"] == "record-chunk" and _message_types()["RECORD_END"] == "record-end"
+
+
 def test_no_platform_branches_in_shared_code():
     for path in OWN_JS:
         if "platform" not in path.parts:
