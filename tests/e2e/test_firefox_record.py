@@ -66,10 +66,10 @@ while (Date.now() < until) {
   const blob = await new Promise((ok) => {
     const r = db.transaction('inputs').objectStore('inputs').get(args[0]); r.onsuccess = () => ok(r.result); });
   if (blob) {
-    const bytes = new Uint8Array(await blob.arrayBuffer());
-    let text = '';
-    for (let i = 0; i < bytes.length; i += 32768) text += String.fromCharCode(...bytes.subarray(i, i + 32768));
-    return {type: blob.type, data: btoa(text)};
+    const url = await new Promise((ok, ko) => {
+      const reader = new FileReader(); reader.onload = () => ok(reader.result); reader.onerror = ko;
+      reader.readAsDataURL(blob); });
+    return {type: blob.type, data: url.slice(url.indexOf(',') + 1)};
   }
   await new Promise((ok) => setTimeout(ok, 20));
 }
@@ -115,7 +115,7 @@ def audio_device(tmp_path_factory):
 @pytest.fixture(scope="module")
 def player_site(tmp_path_factory, wesnoth_track):
     """The player page and 20 s of real music as WebM/Opus (Firefox's MediaSource takes WebM,
-    not Ogg), on a loopback server."""
+    not Ogg: `MediaSource.isTypeSupported` seen here), on a loopback server."""
     if not shutil.which("ffmpeg"):
         pytest.fail("ffmpeg is needed to make the MediaSource test stream (Makefile APT_PKGS)")
     site = tmp_path_factory.mktemp("player")
@@ -126,6 +126,8 @@ def player_site(tmp_path_factory, wesnoth_track):
             "-loglevel",
             "error",
             "-y",
+            "-ss",
+            "12",  # past the quiet intro
             "-t",
             "20",
             "-i",
