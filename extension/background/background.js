@@ -128,7 +128,7 @@ async function recordMedia({ tabId, frameId, mediaType, srcUrl, name }) {
 
 const RECORDING_PART = 'recording';
 /** How long a recorder asked to stop may take to send its last chunk before the rest is kept without it. */
-const STOP_GRACE_MS = 5_000;
+const STOP_GRACE_MS = 10_000;
 
 /** @param {string} token */
 const recorderKey = (token) => `recorder:${token}`;

@@ -53,6 +53,12 @@ PLAYER = """<!doctype html><title>Player</title>
       buffer.appendBuffer(await (await fetch('song.webm')).arrayBuffer());
     }, { once: true });
   });
+  // As a DRM site does (Encrypted Media Extensions; Clear Key is built into Firefox).
+  window.protect = async () => {
+    const access = await navigator.requestMediaKeySystemAccess('org.w3.clearkey', [{
+      initDataTypes: ['webm'], audioCapabilities: [{ contentType: 'audio/webm; codecs="opus"' }] }]);
+    await audio.setMediaKeys(await access.createMediaKeys());
+  };
 </script>
 """
 
@@ -232,6 +238,11 @@ def test_blob_media_element_is_recorded_and_its_stems_match_the_native_pipeline(
     finally:
         session.quit()
 
+    native_length = sf.info(recording).duration
+    assert abs(native_length - done["durationS"]) < 0.01, (
+        f"the recording decodes to {done['durationS']:.3f} s in Firefox but {native_length:.3f} s natively; "
+        f"Ogg pages (granule - samples so far): {ogg_opus_timeline(recording.read_bytes())}; kept at {recording}"
+    )
     reference = native_stems(recording, Precision.INT8_WEIGHTS)
     for stem, path in zip(STEMS, ours, strict=True):
         browser_stem, rate = sf.read(path, dtype="float32")
@@ -240,6 +251,60 @@ def test_blob_media_element_is_recorded_and_its_stems_match_the_native_pipeline(
         sdr = sdr_db(native, browser_stem)
         print(f"firefox recorded blob: media, {stem}: browser vs native {sdr:.1f} dB SDR, {done['durationS']:.1f} s")
         assert sdr >= INT8_FLOOR_DB, (stem, sdr)
+
+
+def test_tab_closed_mid_recording_keeps_what_was_recorded(packaged, audio_device, player_site, tmp_path):
+    """Closing the tab ends the recording (tabs.onRemoved) with the chunks already sent: the job
+    runs on them and the badge goes."""
+    from tests.e2e.firefox import FirefoxSession
+
+    xpi = next(packaged(Precision.INT8_WEIGHTS).glob("*-firefox.xpi"))
+    session = FirefoxSession.start(xpi, tmp_path, PREFS)
+    m = session.marionette
+    try:
+        session.open_url(f"{player_site}/player.html")
+        page = m.current_window_handle
+        m.execute_async_script("const done = arguments[0]; window.wrappedJSObject.ready.then(done, done);")
+        session.script("document.querySelector('audio').play();")
+        context_menu_click(session, "audio", "demix-media")
+        session.open("popup/popup.html")
+        popup = m.current_window_handle
+        job = wait_for(lambda: [j for j in session.jobs() if j["state"] == "recording"], 10, what="a recording")[0]
+        time.sleep(6)
+        m.switch_to_window(page)
+        m.close()
+        m.switch_to_window(popup)
+        done = wait_for(
+            lambda: [j for j in session.jobs() if j["id"] == job["id"] and j["state"] in ("done", "failed")],
+            90,
+            what="the job of the closed tab's recording",
+        )[0]
+        assert done["state"] == "done", done
+        assert 3.0 < done["durationS"] < 9.0, done["durationS"]
+        assert badge_text(session) == ""
+    finally:
+        session.quit()
+
+
+def test_drm_media_is_refused_with_the_reason(packaged, audio_device, player_site, tmp_path):
+    from tests.e2e.firefox import FirefoxSession
+
+    xpi = next(packaged(Precision.INT8_WEIGHTS).glob("*-firefox.xpi"))
+    session = FirefoxSession.start(xpi, tmp_path, PREFS)
+    try:
+        session.open_url(f"{player_site}/player.html")
+        protected = session.marionette.execute_async_script(
+            "const done = arguments[0]; const page = window.wrappedJSObject;"
+            "page.ready.then(() => page.protect()).then(() => done(true), (e) => done(String(e)));"
+        )
+        assert protected is True, protected
+        context_menu_click(session, "audio", "demix-media")
+        session.open("popup/popup.html")
+        failed = wait_for(lambda: [j for j in session.jobs() if j["state"] == "failed"], 30, what="the failure")[0]
+        assert "protected by DRM" in failed["error"], failed["error"]
+        assert badge_text(session) == ""
+    finally:
+        session.quit()
 
 
 def test_cross_origin_media_without_cors_gives_a_clear_message(packaged, audio_device, player_site, tmp_path):
@@ -313,3 +378,37 @@ def wesnoth_clip(tmp_path) -> Path:
         check=True,
     )
     return clip
+
+
+def ogg_opus_timeline(data: bytes) -> list[tuple[int, int]]:
+    """(page, granule position - Opus samples up to that page) for each audio page whose
+    difference changes: a clean recording is [(2, 0), (last, -end trim)]; anything else (a start
+    offset, a gap) is where two decoders may disagree."""
+    frame_sizes = [480, 960, 1920, 2880]
+    timeline, samples, last, at, page = [], 0, None, 0, 0
+    while at + 27 <= len(data) and data[at : at + 4] == b"OggS":
+        granule = int.from_bytes(data[at + 6 : at + 14], "little", signed=True)
+        lacing = data[at + 27 : at + 27 + data[at + 26]]
+        body = at + 27 + len(lacing)
+        packet_start, size = body, 0
+        for segment in lacing:
+            size += segment
+            if segment < 255:
+                packet = data[packet_start : packet_start + size]
+                if page >= 2 and packet:
+                    config, code = packet[0] >> 3, packet[0] & 3
+                    if config < 12:
+                        frame = frame_sizes[config & 3]
+                    elif config < 16:
+                        frame = 480 if config & 1 == 0 else 960
+                    else:
+                        frame = [120, 240, 480, 960][config & 3]
+                    samples += frame * (1 if code == 0 else 2 if code in (1, 2) else packet[1] & 63)
+                packet_start += size
+                size = 0
+        if page >= 2 and granule >= 0 and granule - samples != last:
+            last = granule - samples
+            timeline.append((page, last))
+        at = body + sum(lacing)
+        page += 1
+    return timeline
