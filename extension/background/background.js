@@ -31,7 +31,7 @@ api.contextMenus.onClicked.addListener((info, tab) => {
   if (media && !isFetchable(url)) {
     // Nothing to download: a MediaSource stream (Firefox gives its element no srcUrl) or a
     // blob: address. Record what the element plays instead.
-    recordMedia(media);
+    recordMedia(media).catch((e) => console.warn('demixer: recording', e));
     return;
   }
   if (!url) return;
@@ -42,7 +42,7 @@ api.contextMenus.onClicked.addListener((info, tab) => {
   const origin = originPattern(url);
   const asked = origin ? api.permissions.request({ origins: [origin] }).catch(() => false) : Promise.resolve(false);
   asked.then((granted) => {
-    if (media && !granted) recordMedia(media);
+    if (media && !granted) recordMedia(media).catch((e) => console.warn('demixer: recording', e));
     else startUrlJob({ url, name: nameFromUrl(url) || tab?.title || 'audio' });
   });
 });
