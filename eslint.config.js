@@ -2,8 +2,11 @@
 import globals from 'globals';
 import importPlugin from 'eslint-plugin-import';
 
+/** Functions injected into pages as content scripts: they cannot import browser-api.js. */
+const RECORDER_FILES = ['extension/platform/firefox/page-recorder.js'];
+
 /** Only these files may name the browser's extension API (`chrome` / `browser`). */
-const API_FILES = ['extension/platform/*/browser-api.js'];
+const API_FILES = ['extension/platform/*/browser-api.js', ...RECORDER_FILES];
 
 export default [
   {

@@ -6,11 +6,12 @@
  */
 import { api } from '../platform/browser-api.js';
 import { connectHost } from '../platform/inference-host.js';
-import { MSG, TARGET, isOwnSender } from '../shared/messages.js';
+import { RECORDING_TYPE, RECORDS_IN_PAGE, startRecorder, stopRecorder } from '../platform/media-capture.js';
+import { MSG, RECORDER_MESSAGES, TARGET, isOwnSender, isRecorderSender } from '../shared/messages.js';
 import { changeJobs, listJobs, updateJob } from '../shared/jobs.js';
 import { nameFromUrl } from '../shared/names.js';
 import { loadSettings } from '../shared/settings.js';
-import { deleteFailedJobData, deleteJobData, storedJobIds } from '../shared/store.js';
+import { deleteFailedJobData, deleteJobData, inputFromChunks, putChunk, storedJobIds } from '../shared/store.js';
 import { MENUS, clickedUrl } from './menus.js';
 
 const host = connectHost(route);
@@ -22,13 +23,28 @@ api.runtime.onInstalled.addListener(() => {
 });
 
 api.contextMenus.onClicked.addListener((info, tab) => {
-  const url = clickedUrl(info);
+  const url = clickedUrl(info) ?? '';
+  const { frameId = 0, mediaType } = info;
+  const media = info.menuItemId === 'demix-media' && tab?.id !== undefined && RECORDS_IN_PAGE
+    ? { tabId: tab.id, frameId, mediaType, srcUrl: url, name: tab.title || 'Recording' }
+    : null;
+  if (media && !isFetchable(url)) {
+    // Nothing to download: a MediaSource stream (Firefox gives its element no srcUrl) or a
+    // blob: address. Record what the element plays instead.
+    recordMedia(media).catch((e) => console.warn('demixer: recording', e));
+    return;
+  }
   if (!url) return;
-  // Ask for this one origin now, inside the click's user gesture; if the user says no, the
-  // fetch may still succeed (CORS) and otherwise fails with a clear message.
+  // Ask for this one origin now, inside the click's user gesture. If the user says no, the
+  // extension could fetch the file only if its site allows any origin (CORS), which media
+  // hosts rarely do, while the page itself plays it: where the page's media can be recorded
+  // (Firefox) it is; otherwise the fetch is tried and fails with a clear message.
   const origin = originPattern(url);
   const asked = origin ? api.permissions.request({ origins: [origin] }).catch(() => false) : Promise.resolve(false);
-  asked.finally(() => startUrlJob({ url, name: nameFromUrl(url) || tab?.title || 'audio' }));
+  asked.then((granted) => {
+    if (media && !granted) recordMedia(media).catch((e) => console.warn('demixer: recording', e));
+    else startUrlJob({ url, name: nameFromUrl(url) || tab?.title || 'audio' });
+  });
 });
 
 /** @param {string} url */
@@ -41,9 +57,12 @@ function originPattern(url) {
   return null;
 }
 
+/** @param {string} url */
+const isFetchable = (url) => /^(https?|file):/.test(url);
+
 /** @param {{url: string, name: string}} data */
 async function startUrlJob({ url, name }) {
-  if (!/^(https?|file):/.test(url)) {
+  if (!isFetchable(url)) {
     return addJob({ name, source: { kind: 'url', url }, error: `Cannot read audio from a ${url.split(':')[0]}: address.` });
   }
   return addJob({ name, source: { kind: 'url', url } });
@@ -85,6 +104,103 @@ async function runJob({ id, source, name, starts = 0, phase }) {
   await host.send(MSG.RUN_JOB, { jobId: id, source, name, starts, lastPhase: phase, ...(await loadSettings()) });
 }
 
+/**
+ * Recording a media element in a page (platform/<browser>/media-capture.js): the job is listed
+ * at once in state 'recording' (the popup shows it with Stop; the sweep leaves its chunks
+ * alone), its one-time token in storage.session (which content scripts cannot read), and what
+ * the recorder sends is stored as chunks; at the end the chunks become the job's input and the
+ * job runs like any stored file.
+ * @param {{tabId: number, frameId: number, mediaType?: string, srcUrl: string, name: string}} where
+ */
+async function recordMedia({ tabId, frameId, mediaType, srcUrl, name }) {
+  const jobId = crypto.randomUUID();
+  const token = crypto.randomUUID();
+  /** @type {import('../shared/messages.js').Recorder} */
+  const recorder = { jobId, tabId, frameId };
+  await api.storage.session.set({ [recorderKey(token)]: recorder });
+  const now = Date.now();
+  await changeJobs((jobs) => {
+    jobs.unshift({
+      id: jobId, name, source: { kind: 'stored' }, createdAt: now, updatedAt: now,
+      state: 'recording', recording: { tabId, frameId, token },
+    });
+  });
+  await showRecordingBadge();
+  const started = await startRecorder({ tabId, frameId, mediaType, srcUrl, token });
+  if ('error' in started) await endRecording(jobId, started.error);
+  return jobId;
+}
+
+const RECORDING_PART = 'recording';
+/** How long a recorder asked to stop may take to send its last chunk before the rest is kept without it. */
+const STOP_GRACE_MS = 10_000;
+
+/** @param {string} token */
+const recorderKey = (token) => `recorder:${token}`;
+
+/** @param {string} token @returns {Promise<import('../shared/messages.js').Recorder | undefined>} */
+async function recorderOf(token) {
+  if (typeof token !== 'string') return undefined;
+  const key = recorderKey(token);
+  return /** @type {import('../shared/messages.js').Recorder | undefined} */ ((await api.storage.session.get(key))[key]);
+}
+
+/**
+ * A recording's end, whatever caused it (the recorder's end message, Stop, the tab closed or
+ * navigated, a failed start): once only, the chunks become the input and the job is queued; a
+ * recording with nothing in it fails with `error` or a message saying so.
+ * @param {string} jobId @param {string} [error]
+ * @param {boolean} [again]  at a start of this context: a recording whose end was cut short
+ */
+async function endRecording(jobId, error, again = false) {
+  const claimed = await changeJobs((jobs) => {
+    const job = jobs.find((j) => j.id === jobId);
+    if (!job?.recording || job.state !== 'recording' || (job.recording.ending && !again)) return undefined;
+    job.recording = { ...job.recording, ending: true };
+    return { ...job };
+  });
+  if (!claimed) return;
+  if (claimed.recording) await api.storage.session.remove(recorderKey(claimed.recording.token));
+  await showRecordingBadge();
+  let bytes = 0;
+  try {
+    bytes = await inputFromChunks(jobId, RECORDING_PART, RECORDING_TYPE);
+  } catch (failure) {
+    error = `The recording could not be saved: ${failure}`;
+  }
+  if (!bytes) {
+    await deleteFailedJobData(jobId).catch(() => {});
+    await saveEnd(jobId, {
+      state: 'failed', recording: undefined,
+      error: error ?? 'Nothing was recorded: the media did not play while it was being recorded.',
+    });
+    return;
+  }
+  if (error) console.warn('demixer: recording of', jobId, 'ended with', error, '- keeping what was recorded');
+  const job = await updateJob(jobId, { state: 'queued', recording: undefined });
+  if (job) await runJob(job);
+}
+
+/** The action's badge says "REC" while any recording runs (the popup has its Stop). */
+async function showRecordingBadge() {
+  const recording = (await listJobs()).some((job) => job.state === 'recording' && !job.recording?.ending);
+  await api.action.setBadgeBackgroundColor({ color: '#c62828' });
+  await api.action.setBadgeText({ text: recording ? 'REC' : '' });
+}
+
+/** A tab closed or loading another page ends its recordings with what they have sent. */
+async function endRecordingsOfTab(/** @type {number} */ tabId) {
+  for (const job of await listJobs()) {
+    if (job.state === 'recording' && job.recording?.tabId === tabId) await endRecording(job.id);
+  }
+}
+api.tabs.onRemoved.addListener((tabId) => {
+  endRecordingsOfTab(tabId);
+});
+api.tabs.onUpdated.addListener((tabId, change) => {
+  if (change.status === 'loading') endRecordingsOfTab(tabId);
+});
+
 /** One handler per message type this context owns. @type {Record<string, (data: any) => Promise<unknown> | void>} */
 const handlers = {
   [MSG.START_FILE_JOB]: ({ jobId, name }) => addJob({ id: jobId, name, source: { kind: 'stored' } }),
@@ -100,6 +216,28 @@ const handlers = {
     });
     await deleteJobData(jobId);
     await sweepStoredData(); // the user clears jobs to make room: leftovers go too
+  },
+  [MSG.STOP_RECORDING]: async ({ jobId }) => {
+    const job = (await listJobs()).find((j) => j.id === jobId);
+    if (job?.state !== 'recording' || !job.recording) return;
+    // The recorder sends its last chunk and its end (which ends the job); if it is gone or
+    // silent, what it sent so far is kept.
+    if (await stopRecorder(job.recording)) {
+      for (let waited = 0; waited < STOP_GRACE_MS; waited += 250) {
+        await new Promise((resolve) => setTimeout(resolve, 250));
+        if ((await listJobs()).find((j) => j.id === jobId)?.state !== 'recording') return;
+      }
+    }
+    await endRecording(jobId);
+  },
+  [MSG.RECORD_CHUNK]: async ({ token, index, blob }) => {
+    const recorder = await recorderOf(token);
+    if (!recorder || !(blob instanceof Blob) || !Number.isSafeInteger(index)) throw new Error('not recording');
+    await putChunk(recorder.jobId, RECORDING_PART, index, blob);
+  },
+  [MSG.RECORD_END]: async ({ token, error }) => {
+    const recorder = await recorderOf(token);
+    if (recorder) await endRecording(recorder.jobId, typeof error === 'string' ? error : undefined);
   },
   [MSG.JOB_PROGRESS]: ({ jobId, phase, done, total, started }) =>
     changeJobs((jobs) => {
@@ -155,10 +293,26 @@ function route(msg) {
   return handlers[msg.type]?.(msg.data);
 }
 
+/**
+ * Who may send `msg`: the recorder's messages only from the recorder holding their token (a
+ * content script in a page), everything else only from the extension's own pages.
+ * @param {{type: string, data: any}} msg @param {chrome.runtime.MessageSender} sender
+ */
+async function mayObey(msg, sender) {
+  if (RECORDER_MESSAGES.includes(/** @type {any} */ (msg.type))) {
+    return isRecorderSender(sender, api.runtime.id, await recorderOf(msg.data?.token));
+  }
+  return isOwnSender(sender, api.runtime.id, api.runtime.getURL(''));
+}
+
 api.runtime.onMessage.addListener((msg, sender, sendResponse) => {
   if (msg?.target !== TARGET.BACKGROUND) return false;
-  if (!isOwnSender(sender, api.runtime.id, api.runtime.getURL(''))) return false;
-  Promise.resolve(route(msg)).then(
+  // Synchronous refusal of a stranger, so that another listener may answer instead.
+  if (!RECORDER_MESSAGES.includes(msg.type) && !isOwnSender(sender, api.runtime.id, api.runtime.getURL(''))) return false;
+  mayObey(msg, sender).then((allowed) => {
+    if (!allowed) throw new Error('refused: not this extension\'s recorder');
+    return route(msg);
+  }).then(
     (result) => sendResponse({ ok: true, result }),
     (error) => sendResponse({ ok: false, error: String(error?.message ?? error) }),
   );
@@ -174,6 +328,11 @@ api.runtime.onMessage.addListener((msg, sender, sendResponse) => {
 async function resumeUnfinishedJobs() {
   // Oldest first, the order they were queued in (the list shows the newest first).
   for (const job of (await listJobs()).reverse()) {
+    // A recorder outlives this context (the event page unloaded) but not a browser restart,
+    // which empties storage.session: then what it sent is kept.
+    if (job.state === 'recording' && (job.recording?.ending || !(await recorderOf(job.recording?.token ?? '')))) {
+      await endRecording(job.id, undefined, true);
+    }
     if (job.state === 'queued' || job.state === 'running') {
       await runJob(job);
     }

@@ -7,7 +7,7 @@ import { api } from '../platform/browser-api.js';
 import { withDeadline } from './deadline.js';
 
 /**
- * @typedef {'queued' | 'running' | 'done' | 'failed' | 'cancelled'} JobState
+ * @typedef {'recording' | 'queued' | 'running' | 'done' | 'failed' | 'cancelled'} JobState
  * @typedef {{
  *   id: string, name: string, state: JobState,
  *   source: import('./messages.js').JobSource,
@@ -15,9 +15,11 @@ import { withDeadline } from './deadline.js';
  *   createdAt: number, startedAt?: number, updatedAt: number,
  *   error?: string, stems?: import('./messages.js').StemInfo[], durationS?: number,
  *   timings?: Record<string, number>, threads?: number, decoder?: Decoder,
- *   starts?: number
+ *   starts?: number, recording?: Recording
  * }} Job
  *   starts: how many times a host began the job (a restart begins it again; bounded)
+ * @typedef {{tabId: number, frameId: number, token: string, ending?: boolean}} Recording
+ *   a media element being recorded in a page (background.js recordMedia)
  * @typedef {import('./messages.js').Decoder} Decoder
  */
 

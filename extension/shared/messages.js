@@ -18,6 +18,10 @@ export const MSG = Object.freeze({
   START_URL_JOB: 'start-url-job',
   CANCEL_JOB: 'cancel-job',
   CLEAR_JOB: 'clear-job',
+  STOP_RECORDING: 'stop-recording',
+  // recorder (a content script this extension injected into a page; Firefox) -> background
+  RECORD_CHUNK: 'record-chunk',
+  RECORD_END: 'record-end',
   // background -> inference host
   RUN_JOB: 'run-job',
   STOP_JOB: 'stop-job',
@@ -47,7 +51,13 @@ export const MSG = Object.freeze({
  * @typedef {'streamed' | 'whole-file'} Decoder  how the input was decoded (inference/decode.js)
  * @typedef {{stem: string, bytes: number}} StemInfo
  * @typedef {{jobId: string, error: string, cancelled?: boolean}} JobFailedData
+ * @typedef {{token: string, index: number, blob: Blob}} RecordChunkData  Firefox clones the Blob
+ * @typedef {{token: string, reason: string, error?: string}} RecordEndData
+ * @typedef {{jobId: string, tabId: number, frameId: number}} Recorder  what a recorder's token grants
  */
+
+/** The only messages a recorder may send; nothing else is obeyed from a page. */
+export const RECORDER_MESSAGES = Object.freeze([MSG.RECORD_CHUNK, MSG.RECORD_END]);
 
 /**
  * @template {MessageType} T
@@ -72,4 +82,19 @@ export function message(target, type, data) {
  */
 export function isOwnSender(sender, ownId, ownOrigin) {
   return sender.id === ownId && (sender.url === undefined || sender.url.startsWith(ownOrigin));
+}
+
+/**
+ * True when `sender` is the recorder `recorder` describes: this extension's content script in
+ * that tab and frame, holding the one-time token given to it at injection (the caller looked
+ * the token up). A web page cannot message the extension at all, and no other frame, tab or
+ * extension holds the token.
+ * @param {{id?: string, tab?: {id?: number}, frameId?: number}} sender
+ * @param {string} ownId
+ * @param {Recorder | undefined} recorder  the record stored for the message's token, if any
+ */
+export function isRecorderSender(sender, ownId, recorder) {
+  return Boolean(
+    recorder && sender.id === ownId && sender.tab?.id === recorder.tabId && sender.frameId === recorder.frameId,
+  );
 }

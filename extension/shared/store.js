@@ -122,6 +122,21 @@ export async function finishStem(jobId, stem, header) {
   return wav;
 }
 
+/**
+ * A recording, stored as it arrives in chunks [jobId, part, index], becomes the job's input:
+ * one Blob of `type`, then the chunks go. Returns the input's size (0: nothing was recorded).
+ * Safe to repeat after an interruption: an input already made is kept.
+ * @param {string} jobId @param {string} part @param {string} type
+ */
+export async function inputFromChunks(jobId, part, type) {
+  const range = IDBKeyRange.bound([jobId, part, 0], [jobId, part, Infinity]);
+  /** @type {Blob[]} */
+  const parts = await run('chunks', 'readonly', (s) => s.getAll(range));
+  if (parts.length) await putInput(jobId, new Blob(parts, { type }));
+  await run('chunks', 'readwrite', (s) => s.delete(range));
+  return (await getInput(jobId))?.size ?? 0;
+}
+
 /** @param {string} jobId @param {string} stem @returns {Promise<Blob | undefined>} */
 export const getStem = (jobId, stem) => run(STORE.STEMS, 'readonly', (s) => s.get([jobId, stem]));
 

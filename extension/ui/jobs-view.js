@@ -121,7 +121,15 @@ function renderDone(job) {
 function renderJob(job) {
   const item = el('li', { class: `job ${job.state}`, 'data-job': job.id, 'data-state': job.state });
   item.append(el('div', { class: 'job-name', title: job.name }, [job.name]));
-  if (job.state === 'queued' || job.state === 'running') {
+  if (job.state === 'recording') {
+    // Recording what a page plays (Firefox): it becomes a job when the media ends or at Stop.
+    const stop = el('button', { class: 'stop-recording' }, ['Stop recording']);
+    stop.addEventListener('click', () => {
+      stop.setAttribute('disabled', '');
+      sendToBackground(MSG.STOP_RECORDING, { jobId: job.id });
+    });
+    item.append(el('span', { class: 'progress-text' }, ['● Recording what the page plays…']), stop);
+  } else if (job.state === 'queued' || job.state === 'running') {
     const fraction = job.total ? (job.done ?? 0) / job.total : 0;
     const bar = el('progress', { max: '1', value: String(fraction) });
     const cancel = el('button', { class: 'cancel' }, ['Cancel']);

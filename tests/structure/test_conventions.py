@@ -43,9 +43,17 @@ def test_every_message_type_has_exactly_one_handler_in_each_build(staged):
         assert len(handled.get(key, [])) == 1, (browser, key, handled.get(key))
 
 
+# Functions injected into a page by scripting.executeScript run alone, serialised, in the
+# content-script world: they cannot import browser-api.js, so they name the API themselves.
+INJECTED_FUNCTIONS = [EXTENSION / "platform" / "firefox" / "page-recorder.js"]
+
+
 def test_only_the_platform_api_file_names_the_browser_api():
     for path in OWN_JS:
         if path.name == "browser-api.js" and path.parent.parent.name == "platform":
+            continue
+        if path in INJECTED_FUNCTIONS:
+            assert not re.search(r"^import ", path.read_text(), flags=re.M), path  # serialised alone
             continue
         code = re.sub(r"/\*.*?\*/|//[^\n]*", "", path.read_text(), flags=re.S)  # JSDoc types may name it
         assert not re.search(r"\b(chrome|browser)\s*\.", code), path
@@ -63,6 +71,16 @@ def test_every_message_listener_checks_its_sender():
             assert "isOwnSender(sender" in text, path
 
 
+def test_recorder_messages_are_obeyed_only_from_their_recorder():
+    """A content script runs in a web page: the background obeys it for the recorder's messages
+    only, and only with the token it was injected with, from that tab and frame
+    (shared/messages.js isRecorderSender, tested under Node in tests/unit/test_messages_js.py)."""
+    background = (EXTENSION / "background" / "background.js").read_text()
+    assert "RECORDER_MESSAGES.includes(" in background
+    assert "isRecorderSender(sender, api.runtime.id, await recorderOf(msg.data?.token))" in background
+    assert _message_types()["RECORD_CHUNK"] == "record-chunk" and _message_types()["RECORD_END"] == "record-end"
+
+
 def test_no_platform_branches_in_shared_code():
     for path in OWN_JS:
         if "platform" not in path.parts:
@@ -71,7 +89,10 @@ def test_no_platform_branches_in_shared_code():
 
 EXPECTED_PERMISSIONS = {
     "chrome": ["contextMenus", "storage", "unlimitedStorage", "notifications", "activeTab", "offscreen"],
-    "firefox": ["contextMenus", "storage", "unlimitedStorage", "notifications", "activeTab"],
+    # scripting: Firefox has no tab capture, so a blob: media element clicked in a page is recorded
+    # there by a content script injected into that frame only (activeTab grants the page at the
+    # click; MV3 has no tabs.executeScript). Still no host permission at install.
+    "firefox": ["contextMenus", "storage", "unlimitedStorage", "notifications", "activeTab", "scripting"],
 }
 
 
