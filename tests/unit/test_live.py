@@ -49,8 +49,9 @@ def test_live_is_offered_only_by_spectral_models_that_declare_it():
     specs = {name: catalog.get(name).spec for name in catalog.names()}
     descriptors = {name: families.get(spec.family).descriptor(spec, {}) for name, spec in specs.items()}
     live = SPEC.live
-    assert descriptors[catalog.DEFAULT_MODEL]["live"] == {"windowFrames": live.window_frames, "hopFrames": live.hop_frames,
-                                                      "lookaheadFrames": live.lookahead_frames}  # fmt: skip
+    expected = {"windowFrames": live.window_frames, "hopFrames": live.hop_frames,
+                "lookaheadFrames": live.lookahead_frames}  # fmt: skip
+    assert descriptors[catalog.DEFAULT_MODEL]["live"] == expected
     assert descriptors["htdemucs"]["live"] is None  # 222 s per 3-minute track: not real time
     for name, descriptor in descriptors.items():
         assert "live" in descriptor, name  # the extension reads null as "not offered"

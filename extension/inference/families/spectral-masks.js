@@ -13,6 +13,7 @@ import { hannPeriodic } from '../window.js';
 /**
  * @typedef {{nFft: number, nHop: number, nbBins: number, nbFrames: number}} StftParams
  * @typedef {'zeros' | 'average'} MaskExtension
+ * @typedef {{re: Float32Array | Float64Array, im: Float32Array | Float64Array}} MaskedFrame
  */
 
 /**
@@ -49,7 +50,7 @@ export function extendMask(masks, at, F, mask, limit) {
 /**
  * One channel's frame at `at` of `spectrum`, times `mask`, into `target` (bins 0 .. limit - 1).
  * @param {{re: Float32Array, im: Float32Array}} spectrum @param {number} at @param {Float32Array} mask
- * @param {number} limit @param {{re: Float32Array, im: Float32Array}} target
+ * @param {number} limit @param {{re: Float32Array | Float64Array, im: Float32Array | Float64Array}} target
  */
 export function maskFrame({ re, im }, at, mask, limit, target) {
   for (let k = 0; k < limit; k++) {
@@ -64,7 +65,7 @@ export function maskFrame({ re, im }, at, mask, limit, target) {
  * (imaginary part).
  * @param {import('../complex-fft.js').ComplexFft} fft @param {Float32Array} window @param {number} gain
  * @param {number} limit  bins that are not zero
- * @param {{re: Float32Array, im: Float32Array}} maskedLeft @param {{re: Float32Array, im: Float32Array} | null} maskedRight
+ * @param {MaskedFrame} maskedLeft @param {MaskedFrame | null} maskedRight
  * @param {Float32Array} left @param {Float32Array | null} right @param {number} offset
  */
 export function synthesisePair(fft, window, gain, limit, maskedLeft, maskedRight, left, right, offset) {
