@@ -54,10 +54,10 @@ class Replaced:
     def __str__(self) -> str:
         parts = []
         if self.not_numbers:
-            parts.append(f"{self.not_numbers} samples were not numbers and were replaced by silence.")
+            parts.append(f"{self.not_numbers} samples were not numbers")
         if self.out_of_range:
-            parts.append(f"{self.out_of_range} samples were beyond \u00b1{SAMPLE_BOUND:g} and were replaced by silence.")
-        return " ".join(parts)
+            parts.append(f"{self.out_of_range} samples were beyond \u00b1{SAMPLE_BOUND:g}")
+        return " ".join(f"{part} and were replaced by silence." for part in parts)
 
 
 @dataclass(frozen=True)
@@ -77,10 +77,12 @@ def clean_samples(waveform: np.ndarray, name: str) -> tuple[np.ndarray, Replaced
         return waveform, Replaced()
     if replaced > MAX_REPLACED_FRACTION * waveform.size:
         peak = float(np.max(np.abs(waveform[finite]), initial=0.0))
-        raise AudioError(f"{name}: {100 * replaced / waveform.size:.0f}% of the samples are not numbers or beyond "
-                         f"\u00b1{SAMPLE_BOUND:g} (peak {peak:.3g}): the file is damaged or not in the scale players expect")  # fmt: skip
+        raise AudioError(f"{name}: {100 * replaced / waveform.size:.0f}% of the samples are not numbers or "
+                         f"beyond \u00b1{SAMPLE_BOUND:g} (peak {peak:.3g}): the file is damaged or not in the "
+                         "scale players expect")  # fmt: skip
     not_numbers = int((~finite).sum())
-    return np.where(bad, np.float32(0), waveform), Replaced(not_numbers, replaced - not_numbers)
+    cleaned = np.where(bad, np.float32(0), waveform)
+    return cleaned, Replaced(not_numbers, replaced - not_numbers)
 
 
 def load_audio(path: Path) -> Audio:
@@ -133,7 +135,8 @@ class StemWriter:
     def write(self, block: np.ndarray, last: bool = False) -> None:
         if self._stream is not None:
             block = self._stream.resample_chunk(np.ascontiguousarray(block), last=last)
-        block = np.clip(np.nan_to_num(block, nan=0.0, posinf=self._limit, neginf=-self._limit), -self._limit, self._limit)
+        block = np.nan_to_num(block, nan=0.0, posinf=self._limit, neginf=-self._limit)
+        block = np.clip(block, -self._limit, self._limit)
         self._file.write(block)
 
     def close(self) -> None:

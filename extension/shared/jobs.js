@@ -14,7 +14,8 @@ import { withDeadline } from './deadline.js';
  *   phase?: import('./messages.js').Phase, done?: number, total?: number,
  *   createdAt: number, startedAt?: number, updatedAt: number,
  *   error?: string, stems?: import('./messages.js').StemInfo[], durationS?: number,
- *   timings?: Record<string, number>, threads?: number, decoder?: Decoder
+ *   timings?: Record<string, number>, threads?: number, decoder?: Decoder,
+ *   replaced?: import('./messages.js').Replaced
  * }} Job
  * @typedef {import('./messages.js').Decoder} Decoder
  */
