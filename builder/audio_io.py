@@ -52,12 +52,13 @@ class Replaced:
         return self.not_numbers + self.out_of_range > 0
 
     def __str__(self) -> str:
-        parts = []
-        if self.not_numbers:
-            parts.append(f"{self.not_numbers} samples were not numbers")
-        if self.out_of_range:
-            parts.append(f"{self.out_of_range} samples were beyond \u00b1{SAMPLE_BOUND:g}")
-        return " ".join(f"{part} and were replaced by silence." for part in parts)
+        """The same words as the extension's (shared/bad-samples.js ``replacedWarning``)."""
+        bound = f"\u00b1{SAMPLE_BOUND:g}"
+        told = [
+            (self.not_numbers, "sample was not a number and was", "samples were not numbers and were"),
+            (self.out_of_range, f"sample was beyond {bound} and was", f"samples were beyond {bound} and were"),
+        ]
+        return " ".join(f"{n} {one if n == 1 else many} replaced by silence." for n, one, many in told if n)
 
 
 @dataclass(frozen=True)

@@ -66,9 +66,11 @@ export class SampleCheck {
  * @returns {string}
  */
 export function replacedWarning({ notNumbers, outOfRange }) {
+  const told = (/** @type {number} */ n, /** @type {string} */ one, /** @type {string} */ many) =>
+    n === 0 ? '' : `${n} ${n === 1 ? one : many} replaced by silence.`;
   return [
-    notNumbers ? `${notNumbers} samples were not numbers and were replaced by silence.` : '',
-    outOfRange ? `${outOfRange} samples were beyond ±${SAMPLE_BOUND} and were replaced by silence.` : '',
+    told(notNumbers, 'sample was not a number and was', 'samples were not numbers and were'),
+    told(outOfRange, `sample was beyond ±${SAMPLE_BOUND} and was`, `samples were beyond ±${SAMPLE_BOUND} and were`),
   ]
     .filter(Boolean)
     .join(' ');

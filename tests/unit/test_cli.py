@@ -114,7 +114,7 @@ def test_nan_inf_and_huge_samples_are_replaced_and_counted(built, tmp_path, exce
         result = _demixer("separate", path, "-o", tmp_path / fmt, "--format", fmt, "--dist", built)
         assert result.returncode == 0, result.stderr
         assert "3 samples were not numbers and were replaced by silence." in result.stderr
-        assert "1 samples were beyond \u00b11000 and were replaced by silence." in result.stderr
+        assert "1 sample was beyond \u00b11000 and was replaced by silence." in result.stderr
         for stem in ("vocals", "accompaniment"):
             data, _ = sf.read(tmp_path / fmt / f"odd-{stem}.wav", dtype="float32")
             assert np.isfinite(data).all()
