@@ -3,7 +3,8 @@
 
 The cut falls between grapheme clusters (Unicode's extended clusters, UAX #29) without a new
 dependency: combining and spacing marks, variation selectors, emoji modifiers and tag sequences
-stay with their base, regional-indicator pairs (flags) and emoji ZWJ sequences stay whole. Not
+stay with their base, regional-indicator pairs (flags) and emoji ZWJ sequences stay whole (the
+rule removes U+200D first; ``graphemes`` handles it for any other use). Not
 implemented (the browser's ``Intl.Segmenter`` does them): Hangul jamo sequences that NFC does not
 compose, and prepended concatenation marks; there a cut may fall inside a cluster, never inside
 a code point.
@@ -75,16 +76,6 @@ def graphemes(text: str) -> list[str]:
     return clusters
 
 
-def _keep(text: str, at: int) -> bool:
-    """An invisible character that stays: U+200D between two pictographs (one emoji picture)."""
-    if ord(text[at]) != _ZWJ or at + 1 >= len(text) or not _pictograph(text[at + 1]):
-        return False
-    before = at - 1
-    while before >= 0 and (ord(text[before]) == 0xFE0F or ord(text[before]) in _EMOJI_MODIFIERS):
-        before -= 1
-    return before >= 0 and _pictograph(text[before])
-
-
 def _cut(text: str) -> str:
     chars = size = 0
     kept: list[str] = []
@@ -102,7 +93,7 @@ def safe_file_name(name: str) -> str:
     characters, no leading or trailing dots or spaces; cut by grapheme to MAX_NAME_CHARS
     characters and MAX_NAME_BYTES bytes; never a Windows device name."""
     text = unicodedata.normalize("NFC", name)
-    visible = "".join(c for i, c in enumerate(text) if ord(c) not in _INVISIBLE or _keep(text, i))
+    visible = "".join(c for c in text if ord(c) not in _INVISIBLE)  # U+200D too: see names.js
     trimmed = _EDGES.sub("", _UNSAFE.sub("_", visible))
     cleaned = re.sub(r"[\s.]+$", "", _cut(trimmed))
     if not cleaned:

@@ -7,11 +7,10 @@
 const RESERVED = /^(con|prn|aux|nul|com\d|lpt\d)(\..*)?$/i; // Windows device names
 // Characters that change how a name displays without showing themselves: bidi controls (U+202E
 // makes "song\u202Egnp.exe" display as "songexe.png"), zero-width ones, line/paragraph separators.
+// U+200D goes too, though it joins emoji into one picture (family): Chromium's download sanitiser
+// turns it into "_", so keeping it would make a single download's name differ from the zip's.
 const INVISIBLE = /[\u061C\u200B-\u200F\u202A-\u202E\u2060\u2066-\u2069\uFEFF\u2028\u2029]/gu;
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f/\\:*?"<>|]+/g; // controls, path separators, reserved
-// U+200D joins emoji into one picture (family, profession): kept between two pictographs only.
-const PICTOGRAPH = /\p{Extended_Pictographic}/u;
-const PICTOGRAPH_BEFORE = /\p{Extended_Pictographic}[\u{FE0F}\u{1F3FB}-\u{1F3FF}]*$/u;
 /** Most characters of a name (filesystems cap a name at 255 bytes; the stem and type follow). */
 export const MAX_NAME_CHARS = 120;
 export const MAX_NAME_BYTES = 200;
@@ -44,16 +43,9 @@ function cut(text) {
  * @param {string} name
  */
 export function safeFileName(name) {
-  const visible = name
+  const trimmed = name
     .normalize('NFC')
-    .replace(INVISIBLE, (char, /** @type {number} */ at, /** @type {string} */ whole) =>
-      char === '\u200D' &&
-      PICTOGRAPH_BEFORE.test(whole.slice(Math.max(0, at - 16), at)) &&
-      PICTOGRAPH.test(String.fromCodePoint(whole.codePointAt(at + 1) ?? 0))
-        ? char
-        : '',
-    );
-  const trimmed = visible.replace(UNSAFE, '_').replace(/^[\s.]+|[\s.]+$/g, '');
+    .replace(INVISIBLE, '').replace(UNSAFE, '_').replace(/^[\s.]+|[\s.]+$/g, '');
   const cleaned = cut(trimmed).replace(/[\s.]+$/g, '');
   if (cleaned === '') return 'track';
   return RESERVED.test(cleaned) ? `track_${cleaned}` : cleaned;

@@ -118,7 +118,9 @@ function renderDone(job) {
 /** @param {Job} job */
 function renderJob(job) {
   const item = el('li', { class: `job ${job.state}`, 'data-job': job.id, 'data-state': job.state });
-  item.append(el('div', { class: 'job-name', title: job.name }, [job.name]));
+  // as its files will be named: a bidi control in a title must not reorder what the list shows
+  const name = safeFileName(job.name);
+  item.append(el('div', { class: 'job-name', title: name }, [name]));
   if (job.state === 'queued' || job.state === 'running') {
     const fraction = job.total ? (job.done ?? 0) / job.total : 0;
     const bar = el('progress', { max: '1', value: String(fraction) });
