@@ -127,18 +127,15 @@ def test_odd_samples_names_and_a_playing_preview(browser, tmp_path):
         assert link["state"] == "done", link
         assert link["replaced"] == {"notNumbers": 120, "outOfRange": 10}
 
-        singles = {n: f"{n}-{s}.wav" for n in (CLEAN_NAME, "one nan", LINK_NAME) for s in STEMS}
+        expected = []
         for job, name in ((clean, CLEAN_NAME), (nan_job, "one nan"), (link, LINK_NAME)):
-            names = [f"{name}-{s}.wav" for s in STEMS]
-            if job is not nan_job:
-                names.append(f"{name}-stems.zip")
+            names = [*(f"{name}-{s}.wav" for s in STEMS), f"{name}-stems.zip"]
             download(session, job, names)
-        for name in (CLEAN_NAME, LINK_NAME):
             with zipfile.ZipFile(session.downloads / f"{name}-stems.zip") as archive:
-                assert sorted(archive.namelist()) == sorted(f"{name}-{s}.wav" for s in STEMS)
-        assert sorted(p.name for p in session.downloads.iterdir()) == sorted(
-            [*singles.values(), f"{CLEAN_NAME}-stems.zip", f"{LINK_NAME}-stems.zip"]
-        )
+                assert sorted(archive.namelist()) == sorted(names[:-1])
+            expected += names
+        # nothing else: no name the browser's own sanitiser had to change
+        assert sorted(p.name for p in session.downloads.iterdir()) == sorted(expected)
 
         for stem in STEMS:
             reference, _ = sf.read(session.downloads / f"{CLEAN_NAME}-{stem}.wav", dtype="float64")
@@ -146,14 +143,18 @@ def test_odd_samples_names_and_a_playing_preview(browser, tmp_path):
             odd_stem, _ = sf.read(session.downloads / f"{LINK_NAME}-{stem}.wav", dtype="float64")
             assert np.isfinite(odd_stem).all() and np.isfinite(around_nan).all()
             window = slice(26 * RATE, 34 * RATE)
-            rms = np.sqrt(np.mean(around_nan[window] ** 2))
-            rms_clean = np.sqrt(np.mean(reference[window] ** 2))
+            level = np.sqrt(np.mean(around_nan[window] ** 2))
+            level_clean = np.sqrt(np.mean(reference[window] ** 2))
             sdr = sdr_db(reference, around_nan)
-            odd_rms = np.sqrt(np.mean(odd_stem[4 * RATE : 7 * RATE] ** 2))
-            print(f"{session.name} {stem}: 26-34 s RMS {rms:.4f} (clean {rms_clean:.4f}), vs clean {sdr:.1f} dB; "
-                  f"odd file 4-7 s RMS {odd_rms:.4f}")  # fmt: skip
-            assert abs(20 * np.log10(rms / rms_clean)) < 0.5  # not silent: the music as without the NaN
+            odd_level = np.sqrt(np.mean(odd_stem[4 * RATE : 7 * RATE] ** 2))
+            print(f"{session.name} {stem}: 26-34 s RMS {level:.2e} (clean {level_clean:.2e}), vs clean {sdr:.1f} dB; "
+                  f"odd file 4-7 s RMS {odd_level:.2e}")  # fmt: skip
+            # before: digital silence (exact zeros) from 26 to 34 s; the track is instrumental, so
+            # the vocals stem is quiet but not zero
+            assert np.count_nonzero(around_nan[window]) > 0.99 * around_nan[window].size
+            assert np.count_nonzero(odd_stem[4 * RATE : 7 * RATE]) > 0.99 * 3 * RATE * 2
             assert sdr > 40  # one replaced sample changes the stems a little, not their music
-            assert odd_rms > 1e-3
+        accompaniment = sf.read(session.downloads / "one nan-accompaniment.wav", dtype="float64")[0][window]
+        assert np.sqrt(np.mean(accompaniment**2)) > 0.01
     finally:
         server.shutdown()
