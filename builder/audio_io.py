@@ -18,6 +18,15 @@ import soxr
 _DOWNMIX_51 = np.array([[1, 0], [0, 1], [0.7071, 0.7071], [0, 0], [0.7071, 0], [0, 0.7071]], dtype=np.float32)
 
 
+# A decoded sample beyond this is not sound but damage (a float's exponent bits flipped): real
+# audio is within +-1, a float file may exceed it by a few dB, never by 60 dB. Such samples are
+# replaced by silence like NaN and infinities, unless they are more than MAX_REPLACED_FRACTION
+# of the track: then the file is refused (e.g. a float WAV holding 16-bit integer values).
+# The same rule as extension/inference/samples.js.
+SAMPLE_BOUND = 1e3
+MAX_REPLACED_FRACTION = 0.01
+
+
 class AudioError(ValueError):
     """The input cannot be separated; the message is for the user."""
 
@@ -33,9 +42,48 @@ class SampleFormat(StrEnum):
 
 
 @dataclass(frozen=True)
+class Replaced:
+    """Decoded samples replaced by silence (counted per channel)."""
+
+    not_numbers: int = 0  # NaN, +-infinity
+    out_of_range: int = 0  # finite, beyond +-SAMPLE_BOUND
+
+    def __bool__(self) -> bool:
+        return self.not_numbers + self.out_of_range > 0
+
+    def __str__(self) -> str:
+        """The same words as the extension's (shared/bad-samples.js ``replacedWarning``)."""
+        bound = f"\u00b1{SAMPLE_BOUND:g}"
+        told = [
+            (self.not_numbers, "sample was not a number and was", "samples were not numbers and were"),
+            (self.out_of_range, f"sample was beyond {bound} and was", f"samples were beyond {bound} and were"),
+        ]
+        return " ".join(f"{n} {one if n == 1 else many} replaced by silence." for n, one, many in told if n)
+
+
+@dataclass(frozen=True)
 class Audio:
-    waveform: np.ndarray  # (nb_samples, nb_channels) float32
+    waveform: np.ndarray  # (nb_samples, nb_channels) float32, finite, within +-SAMPLE_BOUND
     sample_rate: int
+    replaced: Replaced = Replaced()
+
+
+def clean_samples(waveform: np.ndarray, name: str) -> tuple[np.ndarray, Replaced]:
+    """Non-finite samples and those beyond +-SAMPLE_BOUND become 0 (counted); a file with too
+    many of them is refused with an :class:`AudioError`."""
+    finite = np.isfinite(waveform)
+    bad = ~finite | (np.abs(np.where(finite, waveform, 0)) > SAMPLE_BOUND)
+    replaced = int(bad.sum())
+    if replaced == 0:
+        return waveform, Replaced()
+    if replaced > MAX_REPLACED_FRACTION * waveform.size:
+        peak = float(np.max(np.abs(waveform[finite]), initial=0.0))
+        raise AudioError(f"{name}: {100 * replaced / waveform.size:.0f}% of the samples are not numbers or "
+                         f"beyond \u00b1{SAMPLE_BOUND:g} (peak {peak:.3g}): the file is damaged or not in the "
+                         "scale players expect")  # fmt: skip
+    not_numbers = int((~finite).sum())
+    cleaned = np.where(bad, np.float32(0), waveform)
+    return cleaned, Replaced(not_numbers, replaced - not_numbers)
 
 
 def load_audio(path: Path) -> Audio:
@@ -49,9 +97,8 @@ def load_audio(path: Path) -> Audio:
         raise AudioError(f"cannot decode {path.name}: not a supported audio file ({error})") from None
     if waveform.shape[0] == 0:
         raise AudioError(f"{path.name} holds no audio samples")
-    if not np.isfinite(waveform).all():
-        raise AudioError(f"{path.name} holds invalid samples (NaN or infinity)")
-    return Audio(waveform, int(rate))
+    waveform, replaced = clean_samples(waveform, path.name)
+    return Audio(waveform, int(rate), replaced)
 
 
 def to_stereo(waveform: np.ndarray) -> np.ndarray:
@@ -82,13 +129,15 @@ class StemWriter:
         self._stream = None if rate_in == rate_out else soxr.ResampleStream(
             rate_in, rate_out, 2, dtype="float32", quality="HQ")  # fmt: skip
         self._file = sf.SoundFile(str(self._part), "w", rate_out, 2, fmt.subtype, format="WAV")
-        self._clip = fmt is not SampleFormat.FLOAT
+        # PCM: full scale; float: any finite float32 (a stem may exceed full scale, a file
+        # must never hold NaN or infinity, which players turn into noise or silence)
+        self._limit = np.finfo(np.float32).max if fmt is SampleFormat.FLOAT else 1.0
 
     def write(self, block: np.ndarray, last: bool = False) -> None:
         if self._stream is not None:
             block = self._stream.resample_chunk(np.ascontiguousarray(block), last=last)
-        if self._clip:
-            block = np.clip(block, -1.0, 1.0)
+        block = np.nan_to_num(block, nan=0.0, posinf=self._limit, neginf=-self._limit)
+        block = np.clip(block, -self._limit, self._limit)
         self._file.write(block)
 
     def close(self) -> None:

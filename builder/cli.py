@@ -94,10 +94,12 @@ def _run(args: argparse.Namespace) -> int:
         threads=args.threads,
     )
     started = time.monotonic()
-    paths = separate_file(args.song, args.out, Paths(dist=args.dist).models, options,
+    separation = separate_file(args.song, args.out, Paths(dist=args.dist).models, options,
                           _progress_printer(started))  # fmt: skip
     print(file=sys.stderr)
-    for path in paths:
+    if separation.replaced:
+        print(f"demixer: warning: {separation.replaced}", file=sys.stderr)
+    for path in separation.paths:
         print(path)
     print(f"done in {time.monotonic() - started:.1f} s", file=sys.stderr)
     return 0

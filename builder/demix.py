@@ -6,13 +6,13 @@ decode -> stereo -> resample to the model's rate -> separate (chunked) -> resamp
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from builder import families
-from builder.audio_io import AudioError, SampleFormat, StemWriter, load_audio, resample, to_stereo
+from builder.audio_io import AudioError, Replaced, SampleFormat, StemWriter, load_audio, resample, to_stereo
+from builder.names import safe_file_name
 from builder.separate import Progress
 from models import catalog
 from models.spec import DEFAULT_PRECISION, MaskExtension, ModelSpec, Precision
@@ -27,6 +27,12 @@ class ModelNotBuiltError(FileNotFoundError):
 
 class UnsupportedModelError(ValueError):
     pass
+
+
+@dataclass(frozen=True)
+class Separation:
+    paths: list[Path]  # one WAV per stem, in the model's stem order
+    replaced: Replaced  # input samples replaced by silence (NaN, infinities, far out of range)
 
 
 @dataclass(frozen=True)
@@ -51,15 +57,10 @@ def find_model(models_dir: Path, spec: ModelSpec, precision: Precision) -> Path:
     return path
 
 
-def safe_stem_name(track: str) -> str:
-    """A file-name-safe track name (no separators, control characters or leading dots)."""
-    cleaned = re.sub(r"[\x00-\x1f\x7f/\\:*?\"<>|]+", "_", track).strip(" .")
-    return cleaned[:120] or "track"
-
-
 def separate_file(song: Path, out_dir: Path, models_dir: Path, options: DemixOptions,
-                  on_progress: Callable[[Progress], None] = lambda p: None) -> list[Path]:  # fmt: skip
-    """Write ``<track>-<stem>.wav`` for each stem into ``out_dir``; returns their paths.
+                  on_progress: Callable[[Progress], None] = lambda p: None) -> Separation:  # fmt: skip
+    """Write ``<track>-<stem>.wav`` for each stem into ``out_dir`` (names by the extension's
+    file-name rule, ``builder/names.py``).
 
     Raises :class:`AudioError` (bad input) or :class:`ModelNotBuiltError`; on any failure no
     partial stem file is left behind.
@@ -77,8 +78,8 @@ def separate_file(song: Path, out_dir: Path, models_dir: Path, options: DemixOpt
     blocks = family.native(waveform, spec, model_path, options.threads, options.mask_extension)  # loads the model
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    track = safe_stem_name(song.stem)
-    paths = [out_dir / f"{track}-{stem}.wav" for stem in spec.stems]
+    track = safe_file_name(song.stem)
+    paths = [out_dir / f"{track}-{safe_file_name(stem)}.wav" for stem in spec.stems]
     writers = [StemWriter(p, spec.sample_rate, audio.sample_rate, options.sample_format) for p in paths]
     try:
         for block, progress in blocks:
@@ -92,4 +93,4 @@ def separate_file(song: Path, out_dir: Path, models_dir: Path, options: DemixOpt
         raise
     for writer in writers:
         writer.close()
-    return paths
+    return Separation(paths, audio.replaced)

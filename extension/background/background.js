@@ -10,6 +10,7 @@ import { RECORDING_TYPE, RECORDS_IN_PAGE, startRecorder, stopRecorder } from '..
 import { MSG, RECORDER_MESSAGES, TARGET, isOwnSender, isRecorderSender } from '../shared/messages.js';
 import { changeJobs, listJobs, updateJob } from '../shared/jobs.js';
 import { nameFromUrl } from '../shared/names.js';
+import { replacedWarning } from '../shared/bad-samples.js';
 import { loadSettings } from '../shared/settings.js';
 import { deleteFailedJobData, deleteJobData, inputFromChunks, putChunk, storedJobIds } from '../shared/store.js';
 import { MENUS, clickedUrl } from './menus.js';
@@ -247,14 +248,19 @@ const handlers = {
       if (job.state === 'queued') Object.assign(job, { state: 'running', startedAt: Date.now() });
       Object.assign(job, { phase, done, total, updatedAt: Date.now() });
     }),
-  [MSG.JOB_DONE]: async ({ jobId, stems, durationS, timings, threads, decoder }) => {
-    const job = await saveEnd(jobId, { state: 'done', stems, durationS, timings, threads, decoder, phase: undefined });
+  [MSG.JOB_DONE]: async ({ jobId, stems, durationS, timings, threads, decoder, replaced }) => {
+    const job = await saveEnd(jobId, {
+      state: 'done', stems, durationS, timings, threads, decoder, replaced, phase: undefined,
+    });
     if (job) {
       api.notifications.create(jobId, {
         type: 'basic',
         iconUrl: api.runtime.getURL('icons/icon-128.png'),
         title: 'Stems ready',
-        message: `${job.name}: ${stems.map((/** @type {{stem: string}} */ s) => s.stem).join(', ')}`,
+        message: [
+          `${job.name}: ${stems.map((/** @type {{stem: string}} */ s) => s.stem).join(', ')}`,
+          replaced ? replacedWarning(replaced) : '',
+        ].join('\n').trim(),
       });
     }
   },

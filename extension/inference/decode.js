@@ -10,6 +10,7 @@
  */
 import { ALL_FORMATS, AudioSampleSink, BlobSource, Input } from '../vendor/mediabunny.js';
 import { DEFAULT_SETTINGS } from '../shared/settings.js';
+import { SampleCheck } from '../shared/bad-samples.js';
 import { mp3Gapless } from './mp3-gapless.js';
 import { StreamResampler } from './resample.js';
 import { joinPlanar } from './samples.js';
@@ -68,9 +69,14 @@ export async function declaredDuration(blob) {
 }
 
 /**
- * @typedef {{estimatedSamples: number, streamed: boolean, chunks: AsyncGenerator<Float32Array[]>}} AudioStream
- *   chunks: [left, right] at the model's rate, in order
+ * @typedef {{estimatedSamples: number, streamed: boolean, chunks: AsyncGenerator<Float32Array[]>,
+ *   check: SampleCheck}} AudioStream
+ *   chunks: [left, right] at the model's rate, in order, finite and within ±SAMPLE_BOUND;
+ *   check: what was replaced so far (complete once `chunks` has ended)
  */
+
+/** A verdict on replaced samples mid-track (streamed) after this many seconds of audio. */
+const JUDGE_AFTER_S = 10;
 
 const CHUNK_FRAMES = 1 << 16; // decoded packets are joined into chunks of ~1.5 s
 
@@ -91,12 +97,18 @@ export async function openAudio(
   if (blob.size > maxInputBytes) {
     throw new AudioInputError(`The file is larger than ${limitText(maxInputBytes)}, the limit.`);
   }
-  const { stream, duration } = await openStreamed(blob, sampleRate, streamAboveS);
+  // Decoded samples enter the pipeline here, on both paths: each is checked before any use (the
+  // streamed path before its resampler, which would spread a NaN over its filter's length).
+  const check = new SampleCheck(JUDGE_AFTER_S * sampleRate * 2);
+  const { stream, duration } = await openStreamed(blob, sampleRate, streamAboveS, check);
   if (stream) return stream;
   const waveform = await decodeToStereo(blob, sampleRate, duration);
+  check.clean(waveform);
+  check.verdict(true);
   return {
     estimatedSamples: waveform[0].length,
     streamed: false,
+    check,
     chunks: (async function* () {
       yield waveform;
     })(),
@@ -108,9 +120,10 @@ export async function openAudio(
  * decodeToStereo), with the duration when the container told it (else NaN). The first packet is
  * decoded here, so a file that fails at once takes the whole-file path.
  * @param {Blob} blob @param {number} sampleRate @param {number} streamAboveS
+ * @param {SampleCheck} check
  * @returns {Promise<{stream: AudioStream | null, duration: number}>}
  */
-async function openStreamed(blob, sampleRate, streamAboveS) {
+async function openStreamed(blob, sampleRate, streamAboveS, check) {
   if (typeof AudioDecoder === 'undefined') return { stream: null, duration: NaN };
   const input = new Input({ source: new BlobSource(blob), formats: ALL_FORMATS });
   let duration = NaN;
@@ -136,7 +149,8 @@ async function openStreamed(blob, sampleRate, streamAboveS) {
     const stream = {
       estimatedSamples: Math.round((duration - (trim.skip + trim.drop) / track.sampleRate) * sampleRate),
       streamed: true,
-      chunks: streamChunks(first.value, samples, { duration, ...trim }, sampleRate, input),
+      chunks: streamChunks(first.value, samples, { duration, ...trim }, sampleRate, input, check),
+      check,
     };
     return { stream, duration };
   } catch (error) {
@@ -154,9 +168,10 @@ async function openStreamed(blob, sampleRate, streamAboveS) {
  *   (s; decoders output whole packets, the rest is padding) and the decoder's priming and
  *   padding frames not covered by timestamps (MP3's gapless information)
  * @param {number} rateOut @param {Input} input  disposed at the end
+ * @param {SampleCheck} check  cleans each decoded packet, may refuse the track
  * @returns {AsyncGenerator<Float32Array[]>}
  */
-async function* streamChunks(first, samples, extent, rateOut, input) {
+async function* streamChunks(first, samples, extent, rateOut, input, check) {
   const rateIn = first.sampleRate; // the decoder's (HE-AAC decodes at twice the container's rate)
   const endFrame = Math.round(extent.duration * rateIn) - extent.skip - extent.drop;
   let toSkip = extent.skip;
@@ -177,8 +192,12 @@ async function* streamChunks(first, samples, extent, rateOut, input) {
         stereo = endFrame > decoded ? stereo.map((c) => c.subarray(0, endFrame - decoded)) : null;
       }
       decoded += stereo ? stereo[0].length : 0;
+      if (stereo) check.clean(stereo);
       const joined = pending.add(stereo);
-      if (joined) yield resampler ? await resampler.push(joined) : joined;
+      if (joined) {
+        check.verdict(false);
+        yield resampler ? await resampler.push(joined) : joined;
+      }
       let next;
       try {
         next = await samples.next();
@@ -192,6 +211,7 @@ async function* streamChunks(first, samples, extent, rateOut, input) {
     }
     const rest = pending.flush();
     if (rest) yield resampler ? await resampler.push(rest) : rest;
+    check.verdict(true);
     if (resampler) yield await resampler.flush();
   } finally {
     await samples.return(undefined);

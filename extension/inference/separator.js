@@ -103,7 +103,8 @@ export async function separateJob(job, { descriptor, getRunner, progress, signal
     await deleteInput(jobId);
     lap('store');
     const decoder = audio.streamed ? 'streamed' : 'whole-file';
-    return { jobId, stems: results, durationS: nbSamples / descriptor.sampleRate, timings, decoder };
+    const replaced = { notNumbers: audio.check.notNumbers, outOfRange: audio.check.outOfRange };
+    return { jobId, stems: results, durationS: nbSamples / descriptor.sampleRate, timings, decoder, replaced };
   } catch (error) {
     // Bounded, so that the failure is always reported; the background deletes again on
     // JOB_FAILED and sweeps at its next start.

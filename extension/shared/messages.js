@@ -47,7 +47,9 @@ export const MSG = Object.freeze({
  *   (total 0: not known)
  * @typedef {'queued'|'fetching'|'decoding'|'separating'|'saving'} Phase
  * @typedef {{jobId: string, stems: StemInfo[], durationS: number, timings: Record<string, number>,
- *   decoder: Decoder}} JobDoneData
+ *   decoder: Decoder, replaced: Replaced}} JobDoneData
+ * @typedef {{notNumbers: number, outOfRange: number}} Replaced  input samples replaced by silence
+ *   (shared/bad-samples.js)
  * @typedef {'streamed' | 'whole-file'} Decoder  how the input was decoded (inference/decode.js)
  * @typedef {{stem: string, bytes: number}} StemInfo
  * @typedef {{jobId: string, error: string, cancelled?: boolean}} JobFailedData

@@ -14,6 +14,16 @@ const FORMATS = {
   float32: { bytes: 4, tag: 3 },
 };
 
+const FLOAT32_MAX = 3.4028234663852886e38;
+
+/**
+ * A sample as the format can hold it: NaN is 0 and every value is clamped to the format's range
+ * (PCM: full scale; float: the largest float32, so that no file holds NaN or infinity, which
+ * players turn into noise or silence).
+ * @param {number} value @param {number} limit
+ */
+const held = (value, limit) => (value > limit ? limit : value < -limit ? -limit : value === value ? value : 0);
+
 /** @param {SampleFormat} format */
 export const bytesPerSample = (format) => FORMATS[format].bytes;
 
@@ -30,11 +40,10 @@ export function encodeSamples(channels, format) {
   let offset = 0;
   for (let i = 0; i < frames; i++) {
     for (const channel of channels) {
-      const value = channel[i];
       if (format === 'float32') {
-        out.setFloat32(offset, value, true);
+        out.setFloat32(offset, held(channel[i], FLOAT32_MAX), true);
       } else {
-        const clipped = Math.max(-1, Math.min(1, value));
+        const clipped = held(channel[i], 1);
         if (format === 'pcm16') {
           out.setInt16(offset, Math.round(clipped < 0 ? clipped * 0x8000 : clipped * 0x7fff), true);
         } else {

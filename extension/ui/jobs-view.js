@@ -7,6 +7,7 @@ import { api } from '../platform/browser-api.js';
 import { MSG, TARGET, message } from '../shared/messages.js';
 import { listJobs, onJobsChanged } from '../shared/jobs.js';
 import { safeFileName } from '../shared/names.js';
+import { replacedWarning } from '../shared/bad-samples.js';
 import { getStem } from '../shared/store.js';
 import { downloadZip } from '../vendor/client-zip.js';
 
@@ -66,8 +67,12 @@ function saveBlob(blob, fileName) {
   setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
 
-/** @param {Job} job @param {string} stem */
-export const stemFileName = (job, stem) => `${safeFileName(job.name)}-${stem}.wav`;
+/**
+ * `<track>-<stem>.wav`, both parts by the one file-name rule (the stem names come from the model
+ * descriptor, not from the user, but a zip entry must not depend on that).
+ * @param {Job} job @param {string} stem
+ */
+export const stemFileName = (job, stem) => `${safeFileName(job.name)}-${safeFileName(stem)}.wav`;
 
 /** @param {Job} job */
 async function downloadAll(job) {
@@ -114,13 +119,16 @@ function renderDone(job) {
   });
   const all = el('button', { class: 'download-all' }, ['⬇ All stems (zip)']);
   all.addEventListener('click', () => downloadAll(job));
-  return [...stems, all];
+  const warning = job.replaced ? replacedWarning(job.replaced) : '';
+  return [...(warning ? [el('div', { class: 'warning', role: 'status' }, [warning])] : []), ...stems, all];
 }
 
 /** @param {Job} job */
 function renderJob(job) {
   const item = el('li', { class: `job ${job.state}`, 'data-job': job.id, 'data-state': job.state });
-  item.append(el('div', { class: 'job-name', title: job.name }, [job.name]));
+  // as its files will be named: a bidi control in a title must not reorder what the list shows
+  const name = safeFileName(job.name);
+  item.append(el('div', { class: 'job-name', title: name }, [name]));
   if (job.state === 'recording') {
     // Recording what a page plays (Firefox): it becomes a job when the media ends or at Stop.
     const stop = el('button', { class: 'stop-recording' }, ['Stop recording']);
@@ -152,10 +160,31 @@ export async function mountJobsView(container) {
   const list = el('ul', { class: 'jobs' });
   const empty = el('p', { class: 'empty' }, ['No jobs yet. Right-click an audio or video, or open a file.']);
   container.append(empty, list);
+  // In place: a row is rebuilt only when its job's record changed, and rows are moved only when
+  // the order changed, so a stem being played keeps playing while another job progresses.
+  /** @type {Map<string, {record: string, row: HTMLLIElement}>} */
+  const rows = new Map();
   /** @param {Job[]} jobs */
   const render = (jobs) => {
     empty.hidden = jobs.length > 0;
-    list.replaceChildren(...jobs.map(renderJob));
+    const wanted = jobs.map((job) => {
+      const record = JSON.stringify(job);
+      const known = rows.get(job.id);
+      if (known?.record === record) return known.row;
+      const row = renderJob(job);
+      known?.row.replaceWith(row);
+      rows.set(job.id, { record, row });
+      return row;
+    });
+    const ids = new Set(jobs.map((job) => job.id));
+    for (const [id, { row }] of rows) {
+      if (ids.has(id)) continue;
+      row.remove();
+      rows.delete(id);
+    }
+    wanted.forEach((row, index) => {
+      if (list.children[index] !== row) list.insertBefore(row, list.children[index] ?? null);
+    });
   };
   render(await listJobs());
   onJobsChanged(render);

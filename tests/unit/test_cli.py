@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from builder.audio_io import SampleFormat, StemWriter
 from builder.demix import DemixOptions, separate_file
 from builder.validate import sdr_db
 from tests.conftest import ROOT
@@ -131,3 +132,41 @@ def test_separate_and_help_do_not_import_torch(built, tmp_path, excerpt):
     modules, seconds = _loaded_by("--help")
     print(f"demixer --help: {seconds:.2f} s in-process start-up, loaded {modules}")
     assert "torch" not in modules, modules
+
+
+def test_nan_inf_and_huge_samples_are_replaced_and_counted(built, tmp_path, excerpt):
+    """Finding 3 of issue #18: the native CLI replaces them by silence, says how many, and the
+    stems around them still carry the music (stems are finite in every format)."""
+    song = excerpt[: 44100 * 6].copy()
+    song[44100 * 3, 0] = np.nan
+    song[44100 * 3 + 10 : 44100 * 3 + 13, 1] = [np.inf, -np.inf, 1e30]
+    path = tmp_path / "odd.wav"
+    sf.write(path, song, 44100, subtype="FLOAT")
+    for fmt in ("pcm16", "float"):
+        result = _demixer("separate", path, "-o", tmp_path / fmt, "--format", fmt, "--dist", built)
+        assert result.returncode == 0, result.stderr
+        assert "3 samples were not numbers and were replaced by silence." in result.stderr
+        assert "1 sample was beyond \u00b11000 and was replaced by silence." in result.stderr
+        for stem in ("vocals", "accompaniment"):
+            data, _ = sf.read(tmp_path / fmt / f"odd-{stem}.wav", dtype="float32")
+            assert np.isfinite(data).all()
+            around = data[44100 * 2 : 44100 * 4]
+            assert np.sqrt(np.mean(around**2)) > 1e-3, (fmt, stem)  # not silenced around the NaN
+
+
+def test_a_file_of_out_of_range_samples_is_refused(built, tmp_path, excerpt):
+    path = tmp_path / "integers as floats.wav"
+    sf.write(path, excerpt[:44100] * 32768, 44100, subtype="FLOAT")  # 16-bit values, float type
+    _assert_clean_failure(_demixer("separate", path, "--dist", built), "beyond \u00b11000", "damaged")
+
+
+@pytest.mark.parametrize("fmt", list(SampleFormat))
+def test_stem_writer_never_writes_nan_or_infinity(tmp_path, fmt):
+    block = np.array([[np.nan, np.inf], [-np.inf, 1e30], [0.5, -2.0]], dtype=np.float32)
+    writer = StemWriter(tmp_path / "s.wav", 44100, 44100, fmt)
+    writer.write(block, last=True)
+    writer.close()
+    data, _ = sf.read(tmp_path / "s.wav", dtype="float64")
+    assert np.isfinite(data).all()
+    assert data[0, 0] == 0 and data[2, 0] == pytest.approx(0.5, abs=1e-4)
+    assert data[2, 1] == (-2.0 if fmt is SampleFormat.FLOAT else -1.0)
