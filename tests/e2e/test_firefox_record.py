@@ -7,9 +7,9 @@ item in Firefox's own menu from the chrome context, which grants activeTab as a 
 does; the permission prompt of the cross-origin case is answered "Deny" the same way. What
 differs from a person: the synthesised pointer, and the menu item activated by script.
 
-Headless Firefox with no audio device cannot play media at all (the element fails with
-NS_ERROR_DOM_MEDIA_MEDIASINK_ERR), so a PulseAudio daemon with a null sink is started for these
-tests, as a desktop has one.
+Headless Firefox with no audio device logs NS_ERROR_DOM_MEDIA_MEDIASINK_ERR at play() (a
+captured element was still recorded in two runs here, but that is not what users have), so a
+PulseAudio daemon with a null sink is started for these tests, as a desktop has an audio device.
 """
 
 from __future__ import annotations
