@@ -6,24 +6,31 @@
  */
 import { api } from '../platform/browser-api.js';
 import { connectHost } from '../platform/inference-host.js';
+import { CAN_CAPTURE_TABS, tabStreamId } from '../platform/tab-capture.js';
 import { MSG, TARGET, isOwnSender } from '../shared/messages.js';
 import { changeJobs, listJobs, updateJob } from '../shared/jobs.js';
 import { nameFromUrl } from '../shared/names.js';
-import { loadSettings } from '../shared/settings.js';
+import { loadSettings, saveSettings } from '../shared/settings.js';
 import { deleteFailedJobData, deleteJobData, storedJobIds } from '../shared/store.js';
-import { MENUS, clickedUrl } from './menus.js';
+import { LIVE_MENU, MENUS, clickAction } from './menus.js';
 
 const host = connectHost(route);
 
 api.runtime.onInstalled.addListener(() => {
   api.contextMenus.removeAll(() => {
-    for (const item of MENUS) api.contextMenus.create(item);
+    for (const item of CAN_CAPTURE_TABS ? [...MENUS, LIVE_MENU] : MENUS) api.contextMenus.create(item);
   });
 });
 
 api.contextMenus.onClicked.addListener((info, tab) => {
-  const url = clickedUrl(info);
-  if (!url) return;
+  const action = clickAction(info, CAN_CAPTURE_TABS);
+  if (!action) return;
+  if (action.kind === 'live') {
+    if (tab?.id === undefined) return;
+    startLive({ tabId: tab.id, title: tab.title }).catch((error) => notify('live', 'Could not demix this tab', String(error?.message ?? error)));
+    return;
+  }
+  const { url } = action;
   // Ask for this one origin now, inside the click's user gesture; if the user says no, the
   // fetch may still succeed (CORS) and otherwise fails with a clear message.
   const origin = originPattern(url);
@@ -80,6 +87,69 @@ async function runJob({ id, source, name }) {
   await host.send(MSG.RUN_JOB, { jobId: id, source, name, ...(await loadSettings()) });
 }
 
+/**
+ * Live: the stream id is asked for first, while the click's grant holds (tabCapture needs the
+ * extension invoked for the tab); the offscreen document opens the stream and demixes it. The
+ * state shown by the popup lives in storage.session (`live`), written from the host's reports.
+ * @param {{tabId: number, title?: string, recordOutput?: boolean}} request
+ */
+async function startLive({ tabId, title, recordOutput = false }) {
+  const live = await readLive();
+  // A capture whose host stopped reporting (its document was closed) no longer blocks a new one.
+  if (live && !live.ended && Date.now() - (live.updatedAt ?? 0) < LIVE_STALE_MS) {
+    throw new Error('A tab is already being demixed: stop it first.');
+  }
+  const streamId = await tabStreamId(tabId);
+  const settings = await loadSettings();
+  const name = `${title || (await api.tabs.get(tabId).catch(() => null))?.title || 'Tab audio'} (live)`;
+  const jobId = crypto.randomUUID();
+  /** @type {import('../shared/messages.js').LiveRecord} */
+  const state = {
+    jobId, tabId, name, stems: [], gains: [], keep: settings.keepLiveStems, health: null, starting: true,
+    updatedAt: Date.now(),
+  }; // prettier-ignore
+  await api.storage.session.set({ [LIVE_KEY]: state });
+  await api.action.setBadgeText({ text: 'LIVE' });
+  try {
+    await host.send(MSG.LIVE_CAPTURE, {
+      streamId, tabId, jobId, name, keep: settings.keepLiveStems, recordOutput, threads: settings.threads,
+    }); // prettier-ignore
+  } catch (failure) {
+    await api.action.setBadgeText({ text: '' });
+    /** @type {import('../shared/messages.js').LiveRecord} */
+    const ended = { jobId, name, stems: [], gains: [], keep: false, ended: true, error: String(failure) };
+    await api.storage.session.set({ [LIVE_KEY]: ended });
+    throw failure;
+  }
+  return { jobId };
+}
+const LIVE_KEY = 'live';
+const readLive = async () =>
+  /** @type {import('../shared/messages.js').LiveRecord | undefined} */ ((await api.storage.session.get(LIVE_KEY))[LIVE_KEY]);
+/** The host reports every 0.5 s while it captures (inference/live-host.js) and starts within seconds. */
+const LIVE_STALE_MS = 30_000;
+
+/** @param {number} tabId @param {string} reason */
+async function endLiveOfTab(tabId, reason) {
+  const live = await readLive();
+  if (live && !live.ended && live.tabId === tabId) await host.send(MSG.LIVE_END, { reason });
+}
+
+// A capture ends with its tab: closed, or loading another page (the stream itself may go on).
+api.tabs.onRemoved.addListener((tabId) => {
+  endLiveOfTab(tabId, 'The tab was closed.');
+});
+api.tabs.onUpdated.addListener((tabId, change) => {
+  if (change.status === 'loading') endLiveOfTab(tabId, 'The tab loaded another page.');
+});
+
+/** @param {string} id @param {string} title @param {string} text */
+function notify(id, title, text) {
+  api.notifications.create(id, {
+    type: 'basic', iconUrl: api.runtime.getURL('icons/icon-128.png'), title, message: text,
+  }); // prettier-ignore
+}
+
 /** One handler per message type this context owns. @type {Record<string, (data: any) => Promise<unknown> | void>} */
 const handlers = {
   [MSG.START_FILE_JOB]: ({ jobId, name }) => addJob({ id: jobId, name, source: { kind: 'stored' } }),
@@ -96,6 +166,25 @@ const handlers = {
     await deleteJobData(jobId);
     await sweepStoredData(); // the user clears jobs to make room: leftovers go too
   },
+  [MSG.START_LIVE]: (data) => startLive(data),
+  [MSG.STOP_LIVE]: () => host.send(MSG.LIVE_END, { reason: 'Stopped.' }),
+  [MSG.SET_LIVE_MIX]: async (/** @type {import('../shared/messages.js').LiveMixData} */ mix) => {
+    if (mix.keep !== undefined) await saveSettings({ keepLiveStems: mix.keep });
+    await host.send(MSG.LIVE_MIX, mix);
+  },
+  [MSG.LIVE_STATE]: async (/** @type {import('../shared/messages.js').LiveStateData} */ state) => {
+    const live = await readLive();
+    if (live && live.jobId !== state.jobId) return; // a late report of an ended capture
+    await api.storage.session.set({ [LIVE_KEY]: { ...state, updatedAt: Date.now() } });
+    await api.action.setBadgeText({ text: state.health?.fallingBehind ? 'SLOW' : 'LIVE' });
+  },
+  [MSG.LIVE_ENDED]: async (/** @type {import('../shared/messages.js').LiveEndedData} */ end) => {
+    await api.action.setBadgeText({ text: '' });
+    // Kept for the popup until the next capture: why it ended, and its last health figures.
+    await api.storage.session.set({ [LIVE_KEY]: { ...end, stems: [], gains: [], keep: end.kept, ended: true } });
+    if (end.error) notify(`live-${end.jobId}`, 'Live demixing stopped', end.error);
+    if (end.kept) await addJob({ id: end.jobId, name: end.name, source: { kind: 'recorded' } });
+  },
   [MSG.JOB_PROGRESS]: ({ jobId, phase, done, total }) =>
     changeJobs((jobs) => {
       const job = jobs.find((j) => j.id === jobId);
@@ -105,14 +194,7 @@ const handlers = {
     }),
   [MSG.JOB_DONE]: async ({ jobId, stems, durationS, timings, threads, decoder }) => {
     const job = await saveEnd(jobId, { state: 'done', stems, durationS, timings, threads, decoder, phase: undefined });
-    if (job) {
-      api.notifications.create(jobId, {
-        type: 'basic',
-        iconUrl: api.runtime.getURL('icons/icon-128.png'),
-        title: 'Stems ready',
-        message: `${job.name}: ${stems.map((/** @type {{stem: string}} */ s) => s.stem).join(', ')}`,
-      });
-    }
+    if (job) notify(jobId, 'Stems ready', `${job.name}: ${stems.map((/** @type {{stem: string}} */ s) => s.stem).join(', ')}`);
   },
   [MSG.JOB_FAILED]: async ({ jobId, error, cancelled }) => {
     // The host has deleted what the job stored; if that failed (a full disk can fail a delete

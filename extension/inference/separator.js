@@ -10,7 +10,9 @@ import { segmentBlocks } from './segments.js';
 import { AudioInputError, openAudio } from './decode.js';
 import { SampleWindow } from './samples.js';
 import { bytesPerSample, encodeSamples, wavHeader } from '../shared/wav.js';
-import { deleteChunks, deleteFailedJobData, deleteInput, finishStem, getInput, putChunk } from '../shared/store.js';
+import {
+  RECORDED_MIX, deleteChunks, deleteFailedJobData, deleteInput, finishStem, getInput, getStem, putChunk,
+} from '../shared/store.js';
 
 /**
  * @typedef {import('../shared/messages.js').RunJobData} RunJobData
@@ -88,7 +90,10 @@ export async function separateJob(job, { descriptor, getRunner, progress, signal
   try {
     await deleteChunks(jobId); // left over if this job was interrupted and is starting over
     progress({ jobId, phase: 'fetching', done: 0, total: 1 });
-    const blob = job.source.kind === 'url' ? await fetchAudio(job.source.url) : await getInput(jobId);
+    const blob =
+      job.source.kind === 'url' ? await fetchAudio(job.source.url)
+      : job.source.kind === 'recorded' ? await getStem(jobId, RECORDED_MIX)
+      : await getInput(jobId); // prettier-ignore
     if (!blob) throw new AudioInputError('The file for this job is no longer stored; add it again.');
     lap('fetch');
     check();

@@ -3,14 +3,21 @@
 import { api } from '../platform/browser-api.js';
 
 /**
- * @typedef {{format: import('./wav.js').SampleFormat, threads: number, streamAboveS: number}} Settings
+ * @typedef {{format: import('./wav.js').SampleFormat, threads: number, streamAboveS: number,
+ *   keepLiveStems: boolean}} Settings
  * threads: 0 = one per core (where the page can use threads at all)
  * streamAboveS: tracks longer than this are decoded a slice at a time (inference/decode.js);
  *   0 = always (least memory)
+ * keepLiveStems: a live capture's mix becomes a job when it stops (inference/live.js)
  */
 
 /** @type {Settings} */
-export const DEFAULT_SETTINGS = Object.freeze({ format: 'pcm16', threads: 0, streamAboveS: 10 * 60 });
+export const DEFAULT_SETTINGS = Object.freeze({
+  format: 'pcm16',
+  threads: 0,
+  streamAboveS: 10 * 60,
+  keepLiveStems: true,
+});
 
 /** @returns {Promise<Settings>} */
 export async function loadSettings() {

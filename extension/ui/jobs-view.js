@@ -7,7 +7,7 @@ import { api } from '../platform/browser-api.js';
 import { MSG, TARGET, message } from '../shared/messages.js';
 import { listJobs, onJobsChanged } from '../shared/jobs.js';
 import { safeFileName } from '../shared/names.js';
-import { getStem } from '../shared/store.js';
+import { RECORDED_MIX, getStem } from '../shared/store.js';
 import { downloadZip } from '../vendor/client-zip.js';
 
 /** @typedef {import('../shared/jobs.js').Job} Job */
@@ -106,7 +106,14 @@ function renderDone(job) {
   });
   const all = el('button', { class: 'download-all' }, ['⬇ All stems (zip)']);
   all.addEventListener('click', () => downloadAll(job));
-  return [...stems, all];
+  if (job.source.kind !== 'recorded') return [...stems, all];
+  // A live capture's job: the mix it recorded is the user's too.
+  const mix = el('button', { class: 'download-mix' }, ['⬇ Recorded mix']);
+  mix.addEventListener('click', async () => {
+    const blob = await getStem(job.id, RECORDED_MIX);
+    if (blob) saveBlob(blob, `${safeFileName(job.name)}-mix.wav`);
+  });
+  return [...stems, all, mix];
 }
 
 /** @param {Job} job */

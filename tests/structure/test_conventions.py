@@ -70,8 +70,10 @@ def test_no_platform_branches_in_shared_code():
             assert not re.search(r"isFirefox|isChrome|navigator\.userAgent", path.read_text()), path
 
 
+# tabCapture (Chrome): "Demix this tab" live (inference/live.js); it grants nothing by itself,
+# only a capture of the tab the user invoked the extension on (menu, popup), with no host access.
 EXPECTED_PERMISSIONS = {
-    "chrome": ["contextMenus", "storage", "unlimitedStorage", "notifications", "activeTab", "offscreen"],
+    "chrome": ["contextMenus", "storage", "unlimitedStorage", "notifications", "activeTab", "offscreen", "tabCapture"],
     "firefox": ["contextMenus", "storage", "unlimitedStorage", "notifications", "activeTab"],
 }
 

@@ -28,8 +28,9 @@ async function ensureDocument() {
   creating ??= api.offscreen
     .createDocument({
       url: DOCUMENT,
-      reasons: [api.offscreen.Reason.WORKERS],
-      justification: 'Runs the separation model (WebAssembly worker threads) on audio the user chose.',
+      reasons: [api.offscreen.Reason.WORKERS, api.offscreen.Reason.USER_MEDIA],
+      justification:
+        'Runs the separation model (WebAssembly worker threads) on audio the user chose, and on the audio of a tab the user asked to demix live.',
     })
     .catch(async (error) => {
       if (!(await hasDocument())) throw error;
