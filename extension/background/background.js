@@ -99,8 +99,9 @@ async function startLive({ tabId, title, recordOutput = false }) {
   if (live && !live.ended && Date.now() - (live.updatedAt ?? 0) < LIVE_STALE_MS) {
     throw new Error('A tab is already being demixed: stop it first.');
   }
-  const streamId = await tabStreamId(tabId);
   const settings = await loadSettings();
+  await host.prepare();
+  const streamId = await tabStreamId(tabId);
   const name = `${title || (await api.tabs.get(tabId).catch(() => null))?.title || 'Tab audio'} (live)`;
   const jobId = crypto.randomUUID();
   /** @type {import('../shared/messages.js').LiveRecord} */

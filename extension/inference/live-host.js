@@ -69,6 +69,8 @@ export function createLiveHost(report, { modelBase, workletUrl }) {
       }
       current = { data, session: null, stopping: false, gains: [], stems: [] };
       const live = current;
+      /** @type {MediaStream | null} */
+      let stream = null;
       try {
         const descriptor = await loadJson(new URL('model.json', modelBase).href);
         if (!descriptor.live) {
@@ -76,14 +78,17 @@ export function createLiveHost(report, { modelBase, workletUrl }) {
         }
         live.stems = descriptor.stems;
         live.gains = data.gains?.length === descriptor.stems.length ? data.gains : descriptor.stems.map(() => 1);
+        // A tab's stream id expires seconds after it was given: the stream is opened before the
+        // model loads (which takes longer).
+        stream = await openStream();
         runner ??= createRunner(new URL(descriptor.file, modelBase).href, { threads: data.threads });
-        const stream = await openStream();
         live.session = await startLive(stream, {
           descriptor, runner: await runner, workletUrl, jobId: data.jobId, keep: data.keep,
           recordOutput: data.recordOutput, gains: live.gains,
         }); // prettier-ignore
       } catch (failure) {
         console.error('demixer live start', failure);
+        for (const track of stream?.getTracks() ?? []) track.stop();
         const text = failure instanceof Error ? failure.message : String(failure);
         await finish(data, 'failed', `Could not demix this tab: ${text}`);
         return;

@@ -48,6 +48,8 @@ async function ensureDocument() {
  */
 export function connectHost(_onReport) {
   return {
+    /** The host's document, made ready before a tab's stream id is asked for (the id expires in seconds). */
+    prepare: ensureDocument,
     /** @param {import('../shared/messages.js').MessageType} type @param {unknown} data */
     async send(type, data) {
       await ensureDocument();

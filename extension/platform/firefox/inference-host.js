@@ -40,6 +40,8 @@ export function connectHost(onReport) {
     [MSG.LIVE_MIX]: () => {},
   };
   return {
+    /** The host is this page: always ready. */
+    prepare: async () => {},
     /** @param {import('../shared/messages.js').MessageType} type @param {any} data */
     async send(type, data) {
       handlers[type]?.(data);
