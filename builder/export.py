@@ -23,9 +23,14 @@ OUTPUT_NAME = "masks"
 # onnxruntime applies its own graph optimizations at load, so we export unoptimized.
 EXPORTER_OPTIMIZE = False
 
+# The frame axis is dynamic for live windows (builder/live.py): any multiple of 64 (the U-Net's
+# six stride-2 convolutions) up to 512, the offline patch.
+FRAMES = 64 * torch.export.Dim("nb_blocks", min=1, max=8)
+
 
 def export_core(model: nn.Module, spec: ModelSpec, path: Path) -> Path:
-    """Write ``model`` as fp32 ONNX with a dynamic ``nb_patches`` axis; returns ``path``.
+    """Write ``model`` as fp32 ONNX with dynamic ``nb_patches`` and ``nb_frames`` (multiples of
+    64) axes; returns ``path``.
 
     Input ``magnitude`` (nb_patches, nb_channels, nb_frames, nb_bins); output ``masks``
     (nb_patches, nb_stems, nb_channels, nb_frames, nb_bins). Weights are stored inside the file.
@@ -41,7 +46,7 @@ def export_core(model: nn.Module, spec: ModelSpec, path: Path) -> Path:
             input_names=[INPUT_NAME],
             output_names=[OUTPUT_NAME],
             opset_version=spec.opset,
-            dynamic_shapes={"magnitude": {0: torch.export.Dim("nb_patches", min=1, max=64)}},
+            dynamic_shapes={"magnitude": {0: torch.export.Dim("nb_patches", min=1, max=64), 2: FRAMES}},
             dynamo=True,
             optimize=EXPORTER_OPTIMIZE,
             verbose=False,

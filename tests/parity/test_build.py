@@ -37,6 +37,8 @@ def test_report_meets_every_declared_floor(built):
 def test_artifacts_are_content_named_and_described(built):
     descriptor = json.loads((built / "models" / "spleeter-2stems.json").read_text())
     assert descriptor["stems"] == ["vocals", "accompaniment"]
+    assert descriptor["live"] == {"windowFrames": SPEC.live.window_frames, "hopFrames": SPEC.live.hop_frames,
+                                  "lookaheadFrames": SPEC.live.lookahead_frames}  # fmt: skip
     for entry in descriptor["files"].values():
         path = built / "models" / entry["file"]
         assert path.stat().st_size == entry["bytes"]
@@ -53,11 +55,13 @@ def test_int8_model_stores_int8_weights_and_runs_real_music_close_to_fp32(built,
     assert min(stem_sdrs(SPEC, fp32, int8).values()) >= SPEC.tolerances.quantized_sdr_db
 
 
-def test_fp32_onnx_matches_torch_on_three_patches(built, checkpoint):
+@pytest.mark.parametrize("shape", [(3, 2, 512, 1024), (2, 2, 256, 1024), (1, 2, 64, 1024)], ids=str)
+def test_fp32_onnx_matches_torch_on_patches_and_live_windows(built, checkpoint, shape):
+    """The frame axis is dynamic (multiples of 64): live windows run the same exported graph."""
     entry = catalog.get("spleeter-2stems")
     model = entry.load(entry.spec, checkpoint)
     files = json.loads((built / "models" / "spleeter-2stems.json").read_text())["files"]
-    magnitude = np.random.default_rng(0).gamma(0.5, 2.0, (3, 2, 512, 1024)).astype(np.float32)
+    magnitude = np.random.default_rng(0).gamma(0.5, 2.0, shape).astype(np.float32)
     with torch.no_grad():
         expected = model(torch.from_numpy(magnitude)).numpy()
     actual = onnx_core(built / "models" / files["fp32"]["file"])(magnitude)
