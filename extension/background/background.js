@@ -6,7 +6,7 @@
  */
 import { api } from '../platform/browser-api.js';
 import { connectHost } from '../platform/inference-host.js';
-import { CAN_CAPTURE_TABS, tabStreamId } from '../platform/tab-capture.js';
+import { CAN_CAPTURE_TABS } from '../platform/tab-capture.js';
 import { MSG, TARGET, isOwnSender } from '../shared/messages.js';
 import { changeJobs, listJobs, updateJob } from '../shared/jobs.js';
 import { nameFromUrl } from '../shared/names.js';
@@ -26,8 +26,7 @@ api.contextMenus.onClicked.addListener((info, tab) => {
   const action = clickAction(info, CAN_CAPTURE_TABS);
   if (!action) return;
   if (action.kind === 'live') {
-    if (tab?.id === undefined) return;
-    startLive({ tabId: tab.id, title: tab.title }).catch((error) => notify('live', 'Could not demix this tab', String(error?.message ?? error)));
+    if (tab?.id !== undefined) offerLive(tab.id, tab.title);
     return;
   }
   const { url } = action;
@@ -88,20 +87,21 @@ async function runJob({ id, source, name }) {
 }
 
 /**
- * Live: the stream id is asked for first, while the click's grant holds (tabCapture needs the
- * extension invoked for the tab); the offscreen document opens the stream and demixes it. The
- * state shown by the popup lives in storage.session (`live`), written from the host's reports.
- * @param {{tabId: number, title?: string, recordOutput?: boolean}} request
+ * Live: the popup asks for the tab's stream id (tabCapture needs the extension invoked for the
+ * tab) and the offscreen document opens the stream and demixes it. Not this service worker: an
+ * id is usable only in the render process that asked for it, and the cross-origin-isolated
+ * offscreen document lives in another one than this worker ("Error starting tab capture",
+ * Chromium 156), but in the same one as the popup. The state the popup shows lives in
+ * storage.session (`live`), written from the host's reports.
+ * @param {import('../shared/messages.js').StartLiveData} request
  */
-async function startLive({ tabId, title, recordOutput = false }) {
+async function startLive({ tabId, title, streamId, recordOutput = false }) {
   const live = await readLive();
   // A capture whose host stopped reporting (its document was closed) no longer blocks a new one.
   if (live && !live.ended && Date.now() - (live.updatedAt ?? 0) < LIVE_STALE_MS) {
     throw new Error('A tab is already being demixed: stop it first.');
   }
   const settings = await loadSettings();
-  await host.prepare();
-  const streamId = await tabStreamId(tabId);
   const name = `${title || (await api.tabs.get(tabId).catch(() => null))?.title || 'Tab audio'} (live)`;
   const jobId = crypto.randomUUID();
   /** @type {import('../shared/messages.js').LiveRecord} */
@@ -125,6 +125,20 @@ async function startLive({ tabId, title, recordOutput = false }) {
   return { jobId };
 }
 const LIVE_KEY = 'live';
+const PENDING_KEY = 'live-pending';
+
+/**
+ * A menu click on a tab (or on a blob: media element) opens the popup, which starts the capture
+ * of that tab (see startLive for why the popup). The click has invoked the extension for the tab.
+ * @param {number} tabId @param {string} [title]
+ */
+function offerLive(tabId, title) {
+  // Both asked for at once, inside the click's gesture; the write is the first to be sent.
+  api.storage.session.set({ [PENDING_KEY]: { tabId, title, at: Date.now() } });
+  api.action.openPopup().catch(() =>
+    notify('live', 'Demix this tab', 'Click the Demixer button in the toolbar, then “Demix this tab (live)”.'),
+  );
+}
 const readLive = async () =>
   /** @type {import('../shared/messages.js').LiveRecord | undefined} */ ((await api.storage.session.get(LIVE_KEY))[LIVE_KEY]);
 /** The host reports every 0.5 s while it captures (inference/live-host.js) and starts within seconds. */

@@ -127,7 +127,7 @@ class PlaybackProcessor extends scope.AudioWorkletProcessor {
       if (!this.fallingBack) Atomics.add(this.health, HEALTH.UNDERRUNS, 1);
     }
     this.fallingBack = fellBack > 0;
-    if (this.record && m0 >= this.delay) {
+    if (this.record) {
       const recorded = Atomics.load(this.health, HEALTH.RECORDED);
       const slots = this.record.length / 2;
       for (let i = 0; i < frames; i++) {

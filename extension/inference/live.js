@@ -32,7 +32,11 @@ import { RECORDED_MIX, RECORDED_OUTPUT, deleteChunks, finishStem, putChunk } fro
 
 /** Seconds of model time allowed per hop beyond the hop itself, before a frame falls back. */
 const MARGIN_S = 0.4;
-/** The recording of what was played (tests, bench) holds this many seconds between two drains. */
+/**
+ * The recording of what was played (tests, bench: from the first rendered frame, so the first
+ * `delay` frames are the silence before the first separated frame) holds this many seconds
+ * between two drains.
+ */
 const RECORD_RING_S = 8;
 /** The hop loop looks for captured audio this often. */
 const POLL_MS = 10;
@@ -231,6 +235,7 @@ export async function startLive(stream, { descriptor, runner, workletUrl, jobId,
     const separatedS = ((block - droppedHops) * hop) / rate;
     return {
       latencyS: delay / rate + context.outputLatency + context.baseLatency,
+      delayFrames: delay,
       bufferS: Math.max(0, (block * hop - latency - (rendered - delay)) / rate),
       backlogS: (captured - taken) / rate,
       underruns: Atomics.load(healthValues, HEALTH.UNDERRUNS),

@@ -54,15 +54,17 @@ export const MSG = Object.freeze({
  * @typedef {{jobId: string, error: string, cancelled?: boolean}} JobFailedData
  *
  * Live (a tab's audio demixed as it plays; inference/live.js):
- * @typedef {{tabId: number, recordOutput?: boolean}} StartLiveData  recordOutput: keep what was
- *   played too (tests and the bench compare it with the offline stems)
+ * @typedef {{tabId: number, streamId: string, title?: string, recordOutput?: boolean}} StartLiveData
+ *   streamId: from tabCapture in the page that asks (platform/<browser>/tab-capture.js);
+ *   recordOutput: keep what was played too (tests and the bench compare it with the offline stems)
  * @typedef {{gains?: number[], keep?: boolean}} LiveMixData  one gain per stem of the model
  * @typedef {{streamId: string, tabId: number, jobId: string, name: string, keep: boolean,
  *   recordOutput: boolean, gains?: number[], threads?: number}} LiveCaptureData
- * @typedef {{latencyS: number, bufferS: number, backlogS: number, underruns: number,
+ * @typedef {{latencyS: number, delayFrames: number, bufferS: number, backlogS: number, underruns: number,
  *   fallbackS: number, droppedHops: number, hops: number, cpuFraction: number, capturedS: number,
  *   recordedS: number, fallingBehind: boolean}} LiveHealth  underruns: episodes in which the
- *   original was played because the stems were late; fallbackS: their total length
+ *   original was played because the stems were late; fallbackS: their total length; delayFrames:
+ *   render frames from a frame's capture to its playback (latencyS adds the device's latency)
  * @typedef {{jobId: string, tabId: number, name: string, stems: string[], gains: number[],
  *   keep: boolean, health: LiveHealth | null}} LiveStateData
  * @typedef {{jobId: string, name: string, kept: boolean, durationS: number, reason: string,

@@ -7,7 +7,12 @@
  */
 import { api } from '../platform/browser-api.js';
 import { MSG } from '../shared/messages.js';
+import { tabStreamId } from '../platform/tab-capture.js';
 import { sendToBackground } from './jobs-view.js';
+
+const PENDING_KEY = 'live-pending';
+/** A menu click opens the popup at once; an older request is not the user's any more. */
+const PENDING_MS = 10_000;
 
 /** @typedef {import('../shared/messages.js').LiveRecord} LiveRecord */
 
@@ -61,18 +66,33 @@ export async function mountLiveView(container, { offerStart = false } = {}) {
   /** @type {HTMLInputElement | null} */
   let keep = null;
 
-  start.addEventListener('click', async () => {
+  /** @param {{id?: number, title?: string} | undefined} tab */
+  async function startTab(tab) {
     start.disabled = true;
     try {
-      const [tab] = await api.tabs.query({ active: true, currentWindow: true });
       if (tab?.id === undefined) throw new Error('No tab to demix.');
-      await sendToBackground(MSG.START_LIVE, { tabId: tab.id, title: tab.title });
+      // Asked for here, not in the background: see background.js startLive.
+      const streamId = await tabStreamId(tab.id);
+      await sendToBackground(MSG.START_LIVE, { tabId: tab.id, title: tab.title, streamId });
     } catch (error) {
       status.textContent = `Could not demix this tab: ${error instanceof Error ? error.message : error}`;
     } finally {
       start.disabled = false;
     }
+  }
+  start.addEventListener('click', async () => {
+    const [tab] = await api.tabs.query({ active: true, currentWindow: true });
+    startTab(tab);
   });
+  if (offerStart) {
+    // Opened by the context menu's "Demix this tab" (background.js offerLive): start it.
+    const stored = await api.storage.session.get(PENDING_KEY);
+    const pending = /** @type {{tabId: number, title?: string, at: number} | undefined} */ (stored[PENDING_KEY]);
+    if (pending && Date.now() - pending.at < PENDING_MS) {
+      await api.storage.session.remove(PENDING_KEY);
+      startTab({ id: pending.tabId, title: pending.title });
+    }
+  }
 
   /** @param {number[]} gains */
   const sendGains = (gains) => sendToBackground(MSG.SET_LIVE_MIX, { gains }).catch(() => {});
