@@ -278,6 +278,9 @@ async function resumeUnfinishedJobs() {
  */
 async function sweepStoredData() {
   const states = new Map((await listJobs()).map((job) => [job.id, job.state]));
+  // A live capture records its mix before its job is listed (when it stops).
+  const live = await readLive();
+  if (live && !live.ended) states.set(live.jobId, 'running');
   const ended = (/** @type {string} */ id) => states.get(id) === 'failed' || states.get(id) === 'cancelled';
   const { inputs, results } = await storedJobIds();
   const stale = new Set([...inputs].filter(ended));

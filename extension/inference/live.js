@@ -44,6 +44,14 @@ const POLL_MS = 10;
 const RECORD_FORMAT = 'pcm16';
 
 /**
+ * onnxruntime's proxy worker takes the input's buffer (transferred: detached here), while the
+ * live separator reuses its window buffer from hop to hop: it gets a copy.
+ * @param {ModelRunner} runner
+ * @returns {ModelRunner}
+ */
+const keepingInputs = (runner) => ({ ...runner, run: (data, dims) => runner.run(data.slice(), dims) });
+
+/**
  * Start demixing `stream` until `stop` is called or the stream ends.
  * @param {MediaStream} stream
  * @param {{descriptor: ModelDescriptor, runner: ModelRunner, workletUrl: string,
@@ -53,7 +61,12 @@ const RECORD_FORMAT = 'pcm16';
 export async function startLive(stream, { descriptor, runner, workletUrl, jobId, keep, recordOutput, gains }) {
   const nbStems = descriptor.stems.length;
   const rate = descriptor.sampleRate;
-  const separator = createLiveSeparator(descriptor, runner);
+  const separator = createLiveSeparator(descriptor, keepingInputs(runner));
+  // The first run of a session is several times slower (onnxruntime prepares its kernels): done
+  // before the audio starts, it is not the first hop's.
+  const { windowFrames } = /** @type {NonNullable<ModelDescriptor['live']>} */ (descriptor.live);
+  const warmDims = [1, descriptor.nbChannels, windowFrames, descriptor.stft.nbBins];
+  await runner.run(new Float32Array(warmDims.reduce((a, b) => a * b)), warmDims);
   const hop = separator.hopSamples;
   const latency = separator.latencySamples;
   const delay = Math.ceil((latency + hop + MARGIN_S * rate) / QUANTUM) * QUANTUM;
@@ -98,7 +111,8 @@ export async function startLive(stream, { descriptor, runner, workletUrl, jobId,
   await context.resume();
 
   let keepStems = keep;
-  let taken = 0; // captured frames taken by the hop loop
+  let taken = 0; // captured frames taken by the separation
+  let recordedUpTo = 0; // captured frames taken by the recording
   let block = 0; // index of the next hop
   let droppedHops = 0;
   let modelSeconds = 0;
@@ -180,47 +194,66 @@ export async function startLive(stream, { descriptor, runner, workletUrl, jobId,
     Atomics.store(stamps, k % nbSlots, k + 1);
   }
 
-  async function hopLoop() {
+  const sleep = () => new Promise((resolve) => setTimeout(resolve, POLL_MS));
+
+  /**
+   * The recording takes every captured hop, whatever the separation does: only a page frozen for
+   * longer than the capture ring holds loses audio (then the capture ends: a mix with a hole in
+   * it is not what the user heard).
+   */
+  async function recordLoop() {
     while (!stopping) {
       const captured = Atomics.load(captureState, CAPTURED);
-      if (captured - taken > captureCapacity) {
-        // This thread stalled for longer than the ring holds: that audio is gone for the
-        // recording too. Say so rather than keep a mix with a hole in it.
+      if (captured - recordedUpTo > captureCapacity) {
         throw new Error('The live capture stalled and lost audio (the computer is too busy).');
       }
-      if (captured - taken < hop) {
-        drainOutput();
-        await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+      if (captured - recordedUpTo >= hop) {
+        const input = readCapture(recordedUpTo, hop);
+        recordedUpTo += hop;
+        if (keepStems) record(input);
         continue;
       }
-      const input = readCapture(taken, hop);
-      taken += hop;
-      if (keepStems) record(input);
-      // A block whose last frame would already have been played is not worth the model's time:
-      // it is skipped, and the separator catches up with real time.
+      drainOutput();
+      await sleep();
+    }
+  }
+
+  /**
+   * A hop at a time through the separator. A block whose last frame would already have been
+   * played (or whose audio the capture ring is about to overwrite) is not worth the model's time:
+   * it is skipped (its frames play from the original) and the separator catches up with real time.
+   */
+  async function separateLoop() {
+    while (!stopping) {
+      const captured = Atomics.load(captureState, CAPTURED);
+      if (captured - taken < hop) {
+        await sleep();
+        continue;
+      }
       const rendered = Atomics.load(healthValues, HEALTH.RENDERED);
       const lastFrame = (block + 1) * hop - latency - 1;
-      if (lastFrame + delay < rendered) {
+      if (lastFrame + delay < rendered || captured - taken > captureCapacity - hop) {
         droppedHops += 1;
       } else {
+        const input = readCapture(taken, hop);
         const t0 = performance.now();
         const stems = await separator.process(input);
         modelSeconds += (performance.now() - t0) / 1000;
         writeBlock(block, stems);
       }
+      taken += hop;
       block += 1;
-      drainOutput();
     }
   }
 
-  const loop = hopLoop().then(
-    () => 'stopped',
+  const loops = [recordLoop(), separateLoop()];
+  Promise.all(loops).then(
+    () => endWith('stopped'),
     (error) => {
       console.error('demixer live', error);
-      return error instanceof Error ? error.message : String(error);
+      endWith(error instanceof Error ? error.message : String(error));
     },
   );
-  loop.then((reason) => endWith(reason));
   for (const track of stream.getAudioTracks()) {
     track.addEventListener('ended', () => endWith('The tab stopped sending audio (closed or navigated away).'));
   }
@@ -252,10 +285,11 @@ export async function startLive(stream, { descriptor, runner, workletUrl, jobId,
   /** @param {string} _reason */
   async function stop(_reason) {
     stopping = true;
-    await loop;
+    const [recording] = await Promise.allSettled(loops);
+    if (recording.status === 'rejected') keepStems = false;
     // What was captured after the last whole hop belongs to the recording too.
     const captured = Atomics.load(captureState, CAPTURED);
-    const rest = Math.min(captured - taken, captureCapacity);
+    const rest = Math.min(captured - recordedUpTo, captureCapacity);
     if (keepStems && rest > 0) record(readCapture(captured - rest, rest));
     drainOutput();
     for (const track of stream.getTracks()) track.stop();
