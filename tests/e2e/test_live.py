@@ -166,10 +166,6 @@ def test_demix_this_tab_live_with_karaoke_then_keep_the_stems(chromium, site):
     health = ended["health"]
     print("live health:", health)
     assert ended["kept"] and not ended.get("error"), ended
-    # (b) separation kept up: no frame was played from the original, no hop dropped.
-    assert health["underruns"] == 0 and health["droppedHops"] == 0, health
-    assert health["latencyS"] < 4.0, health
-
     job = finished(session, started["jobId"])
     assert job["source"] == {"kind": "recorded"} and [s["stem"] for s in job["stems"]] == ["vocals", "accompaniment"]
     assert job["durationS"] >= LISTEN_S
@@ -178,16 +174,6 @@ def test_demix_this_tab_live_with_karaoke_then_keep_the_stems(chromium, site):
     accompaniment = read_wav(session, job["id"], "accompaniment")
     assert len(mix) == len(accompaniment)
     assert np.sqrt(np.mean(mix**2)) > 0.01  # the capture heard the music
-
-    # (a) What was played with Karaoke vs the offline accompaniment of the same captured audio.
-    # Played frame delayFrames + i is captured frame i (the recording starts at the first rendered
-    # frame); each window is aligned on its own anyway. The first seconds were played before Karaoke
-    # was set: compared from 8 s.
-    start = 8 * RATE
-    n = min(len(played), len(accompaniment)) - start
-    sdr = windowed_sdr(accompaniment[start : start + n], played[start : start + n])
-    print(f"live Karaoke vs offline accompaniment: {sdr:.1f} dB over {n / RATE:.0f} s")
-    assert sdr >= 12.0
 
     # (c) The kept stems are an ordinary job's on the recorded mix: the same mix as a file.
     mix_file = session.downloads.parent / "mix.wav"
@@ -199,6 +185,20 @@ def test_demix_this_tab_live_with_karaoke_then_keep_the_stems(chromium, site):
     for stem in ("vocals", "accompaniment"):
         kept, again = read_wav(session, job["id"], stem), read_wav(session, ordinary["id"], stem)
         assert kept.shape == again.shape and np.array_equal(kept, again), stem
+
+    # Load-dependent: on a machine too busy to separate in real time these fail (docs/reliability.md).
+    # (a) What was played with Karaoke vs the offline accompaniment of the same captured audio.
+    # Played frame delayFrames + i is captured frame i (the recording starts at the first rendered
+    # frame); each window is aligned on its own anyway. The first seconds were played before Karaoke
+    # was set: compared from 8 s.
+    start = 8 * RATE
+    n = min(len(played), len(accompaniment)) - start
+    sdr = windowed_sdr(accompaniment[start : start + n], played[start : start + n])
+    print(f"live Karaoke vs offline accompaniment: {sdr:.1f} dB over {n / RATE:.0f} s")
+    # (b) separation kept up: no frame was played from the original, no hop dropped.
+    assert health["underruns"] == 0 and health["droppedHops"] == 0, health
+    assert health["latencyS"] < 4.0, health
+    assert sdr >= 12.0
 
 
 def test_the_capture_ends_cleanly_when_the_tab_navigates_or_closes(chromium, site):
