@@ -72,11 +72,12 @@ return btoa(text);
 
 def make_song(seconds: float) -> np.ndarray:
     parts, total = [], 0
-    while total < seconds * RATE:
-        for name in TRACKS:
-            audio = load_audio(MUSIC / name).waveform.T  # [nb_samples, 2] at 44.1 kHz
-            parts.append(0.5 * audio)
-            total += len(audio)
+    for index in range(len(TRACKS) * 100):
+        if total >= seconds * RATE:
+            break
+        audio = load_audio(MUSIC / TRACKS[index % len(TRACKS)]).waveform  # [nb_samples, 2] at 44.1 kHz
+        parts.append(0.5 * audio)
+        total += len(audio)
     song = np.concatenate(parts)[: int(seconds * RATE)].astype(np.float32)
     for at in range(5 * RATE, len(song), CLICK_EVERY_S * RATE):
         song[at : at + RATE // 500] = 1.0  # 2 ms
