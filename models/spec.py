@@ -72,7 +72,7 @@ class LiveSpec:
 
     window_frames: int = 256
     hop_frames: int = 32
-    lookahead_frames: int = 32
+    lookahead_frames: int = 24
 
     def __post_init__(self):
         W, H, L = self.window_frames, self.hop_frames, self.lookahead_frames

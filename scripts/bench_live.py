@@ -152,16 +152,14 @@ def main() -> None:
     device_s = health["latencyS"] - health["delayFrames"] / RATE
     latency = float(np.median(lags)) / RATE + device_s if lags else None
 
-    sdr_files = sorted((ROOT / "bench").glob("live-sdr-*.json"))
-    sdr_loss = None
-    if sdr_files:
-        measured = json.loads(sdr_files[-1].read_text())
-        model = json.loads(next((args.dist / "models").glob("spleeter-2stems.json")).read_text())["live"]
-        for row in measured["live"]:
-            if [row["window_frames"], row["hop_frames"], row["lookahead_frames"]] == [
-                model["windowFrames"], model["hopFrames"], model["lookaheadFrames"],
-            ]:  # fmt: skip
-                sdr_loss = row["sdr_loss_db"]
+    # The row of the descriptor's live setting, from the newest measure_live.py file that has it.
+    model = json.loads(next((args.dist / "models").glob("spleeter-2stems.json")).read_text())["live"]
+    setting = [model["windowFrames"], model["hopFrames"], model["lookaheadFrames"]]
+    sdr_loss, sdr_source = None, None
+    for path in sorted((ROOT / "bench").glob("live-sdr-*.json"), key=lambda p: p.stat().st_mtime):
+        for row in json.loads(path.read_text())["live"]:
+            if [row["window_frames"], row["hop_frames"], row["lookahead_frames"]] == setting:
+                sdr_loss, sdr_source = row["sdr_loss_db"], path.name
     result = {
         "date": datetime.date.today().isoformat(),
         "browser": "Chromium 156 headless (no audio device)",
@@ -174,7 +172,8 @@ def main() -> None:
         "dropped_hops": health["droppedHops"],
         "cpu_fraction": round(health["cpuFraction"], 3),
         "sdr_loss_db": sdr_loss,
-        "sdr_loss_source": sdr_files[-1].name if sdr_files else None,
+        "sdr_loss_source": sdr_source,
+        "live_setting_frames": setting,
         "health": health,
         "conditions": "shared 2-core machine, other engineers' browsers running: re-measure on a quiet machine",
     }
