@@ -7,31 +7,38 @@
 import { api } from '../platform/browser-api.js';
 import { connectHost } from '../platform/inference-host.js';
 import { RECORDING_TYPE, RECORDS_IN_PAGE, startRecorder, stopRecorder } from '../platform/media-capture.js';
+import { CAN_CAPTURE_TABS } from '../platform/tab-capture.js';
 import { MSG, RECORDER_MESSAGES, TARGET, isOwnSender, isRecorderSender } from '../shared/messages.js';
 import { changeJobs, listJobs, updateJob } from '../shared/jobs.js';
 import { nameFromUrl } from '../shared/names.js';
 import { replacedWarning } from '../shared/bad-samples.js';
-import { loadSettings } from '../shared/settings.js';
+import { loadSettings, saveSettings } from '../shared/settings.js';
 import { deleteFailedJobData, deleteJobData, inputFromChunks, putChunk, storedJobIds } from '../shared/store.js';
-import { MENUS, clickedUrl } from './menus.js';
+import { LIVE_MENU, MENUS, clickAction } from './menus.js';
 
 const host = connectHost(route);
 
 api.runtime.onInstalled.addListener(() => {
   api.contextMenus.removeAll(() => {
-    for (const item of MENUS) api.contextMenus.create(item);
+    for (const item of CAN_CAPTURE_TABS ? [...MENUS, LIVE_MENU] : MENUS) api.contextMenus.create(item);
   });
 });
 
 api.contextMenus.onClicked.addListener((info, tab) => {
-  const url = clickedUrl(info) ?? '';
+  const action = clickAction(info, CAN_CAPTURE_TABS);
+  if (action?.kind === 'live') {
+    if (tab?.id !== undefined) offerLive(tab.id, tab.title);
+    return;
+  }
+  const url = action?.url ?? '';
   const { frameId = 0, mediaType } = info;
   const media = info.menuItemId === 'demix-media' && tab?.id !== undefined && RECORDS_IN_PAGE
     ? { tabId: tab.id, frameId, mediaType, srcUrl: url, name: tab.title || 'Recording' }
     : null;
   if (media && !isFetchable(url)) {
     // Nothing to download: a MediaSource stream (Firefox gives its element no srcUrl) or a
-    // blob: address. Record what the element plays instead.
+    // blob: address. Record what the element plays instead (where tabs can be captured, the
+    // click asked for the tab's live capture above).
     recordMedia(media).catch((e) => console.warn('demixer: recording', e));
     return;
   }
@@ -202,6 +209,84 @@ api.tabs.onUpdated.addListener((tabId, change) => {
   if (change.status === 'loading') endRecordingsOfTab(tabId);
 });
 
+ * Live: the popup asks for the tab's stream id (tabCapture needs the extension invoked for the
+ * tab) and the offscreen document opens the stream and demixes it. Not this service worker: an
+ * id is usable only in the render process that asked for it, and the cross-origin-isolated
+ * offscreen document lives in another one than this worker ("Error starting tab capture",
+ * Chromium 156), but in the same one as the popup. The state the popup shows lives in
+ * storage.session (`live`), written from the host's reports.
+ * @param {import('../shared/messages.js').StartLiveData} request
+ */
+async function startLive({ tabId, title, streamId, recordOutput = false }) {
+  const live = await readLive();
+  // A capture whose host stopped reporting (its document was closed) no longer blocks a new one.
+  if (live && !live.ended && Date.now() - (live.updatedAt ?? 0) < LIVE_STALE_MS) {
+    throw new Error('A tab is already being demixed: stop it first.');
+  }
+  const settings = await loadSettings();
+  const name = `${title || (await api.tabs.get(tabId).catch(() => null))?.title || 'Tab audio'} (live)`;
+  const jobId = crypto.randomUUID();
+  /** @type {import('../shared/messages.js').LiveRecord} */
+  const state = {
+    jobId, tabId, name, stems: [], gains: [], keep: settings.keepLiveStems, health: null, starting: true,
+    updatedAt: Date.now(),
+  }; // prettier-ignore
+  await api.storage.session.set({ [LIVE_KEY]: state });
+  await api.action.setBadgeText({ text: 'LIVE' });
+  try {
+    await host.send(MSG.LIVE_CAPTURE, {
+      streamId, tabId, jobId, name, keep: settings.keepLiveStems, recordOutput, threads: settings.threads,
+    }); // prettier-ignore
+  } catch (failure) {
+    await api.action.setBadgeText({ text: '' });
+    /** @type {import('../shared/messages.js').LiveRecord} */
+    const ended = { jobId, name, stems: [], gains: [], keep: false, ended: true, error: String(failure) };
+    await api.storage.session.set({ [LIVE_KEY]: ended });
+    throw failure;
+  }
+  return { jobId };
+}
+const LIVE_KEY = 'live';
+const PENDING_KEY = 'live-pending';
+
+/**
+ * A menu click on a tab (or on a blob: media element) opens the popup, which starts the capture
+ * of that tab (see startLive for why the popup). The click has invoked the extension for the tab.
+ * @param {number} tabId @param {string} [title]
+ */
+function offerLive(tabId, title) {
+  // Both asked for at once, inside the click's gesture; the write is the first to be sent.
+  api.storage.session.set({ [PENDING_KEY]: { tabId, title, at: Date.now() } });
+  api.action.openPopup().catch(() =>
+    notify('live', 'Demix this tab', 'Click the Demixer button in the toolbar, then “Demix this tab (live)”.'),
+  );
+}
+const readLive = async () =>
+  /** @type {import('../shared/messages.js').LiveRecord | undefined} */ ((await api.storage.session.get(LIVE_KEY))[LIVE_KEY]);
+/** The host reports every 0.5 s while it captures (inference/live-host.js) and starts within seconds. */
+const LIVE_STALE_MS = 30_000;
+
+/** @param {number} tabId @param {string} reason */
+async function endLiveOfTab(tabId, reason) {
+  const live = await readLive();
+  if (live && !live.ended && live.tabId === tabId) await host.send(MSG.LIVE_END, { reason });
+}
+
+// A capture ends with its tab: closed, or loading another page (the stream itself may go on).
+api.tabs.onRemoved.addListener((tabId) => {
+  endLiveOfTab(tabId, 'The tab was closed.');
+});
+api.tabs.onUpdated.addListener((tabId, change) => {
+  if (change.status === 'loading') endLiveOfTab(tabId, 'The tab loaded another page.');
+});
+
+/** @param {string} id @param {string} title @param {string} text */
+function notify(id, title, text) {
+  api.notifications.create(id, {
+    type: 'basic', iconUrl: api.runtime.getURL('icons/icon-128.png'), title, message: text,
+  }); // prettier-ignore
+}
+
 /** One handler per message type this context owns. @type {Record<string, (data: any) => Promise<unknown> | void>} */
 const handlers = {
   [MSG.START_FILE_JOB]: ({ jobId, name }) => addJob({ id: jobId, name, source: { kind: 'stored' } }),
@@ -240,6 +325,25 @@ const handlers = {
     const recorder = await recorderOf(token);
     if (recorder) await endRecording(recorder.jobId, typeof error === 'string' ? error : undefined);
   },
+  [MSG.START_LIVE]: (data) => startLive(data),
+  [MSG.STOP_LIVE]: () => host.send(MSG.LIVE_END, { reason: 'Stopped.' }),
+  [MSG.SET_LIVE_MIX]: async (/** @type {import('../shared/messages.js').LiveMixData} */ mix) => {
+    if (mix.keep !== undefined) await saveSettings({ keepLiveStems: mix.keep });
+    await host.send(MSG.LIVE_MIX, mix);
+  },
+  [MSG.LIVE_STATE]: async (/** @type {import('../shared/messages.js').LiveStateData} */ state) => {
+    const live = await readLive();
+    if (live && live.jobId !== state.jobId) return; // a late report of an ended capture
+    await api.storage.session.set({ [LIVE_KEY]: { ...state, updatedAt: Date.now() } });
+    await api.action.setBadgeText({ text: state.health?.fallingBehind ? 'SLOW' : 'LIVE' });
+  },
+  [MSG.LIVE_ENDED]: async (/** @type {import('../shared/messages.js').LiveEndedData} */ end) => {
+    await api.action.setBadgeText({ text: '' });
+    // Kept for the popup until the next capture: why it ended, and its last health figures.
+    await api.storage.session.set({ [LIVE_KEY]: { ...end, stems: [], gains: [], keep: end.kept, ended: true } });
+    if (end.error) notify(`live-${end.jobId}`, 'Live demixing stopped', end.error);
+    if (end.kept) await addJob({ id: end.jobId, name: end.name, source: { kind: 'recorded' } });
+  },
   [MSG.JOB_PROGRESS]: ({ jobId, phase, done, total, started }) =>
     changeJobs((jobs) => {
       const job = jobs.find((j) => j.id === jobId);
@@ -253,15 +357,8 @@ const handlers = {
       state: 'done', stems, durationS, timings, threads, decoder, replaced, phase: undefined,
     });
     if (job) {
-      api.notifications.create(jobId, {
-        type: 'basic',
-        iconUrl: api.runtime.getURL('icons/icon-128.png'),
-        title: 'Stems ready',
-        message: [
-          `${job.name}: ${stems.map((/** @type {{stem: string}} */ s) => s.stem).join(', ')}`,
-          replaced ? replacedWarning(replaced) : '',
-        ].join('\n').trim(),
-      });
+      const names = `${job.name}: ${stems.map((/** @type {{stem: string}} */ s) => s.stem).join(', ')}`;
+      notify(jobId, 'Stems ready', [names, replaced ? replacedWarning(replaced) : ''].join('\n').trim());
     }
   },
   [MSG.JOB_FAILED]: async ({ jobId, error, cancelled }) => {
@@ -353,6 +450,9 @@ async function resumeUnfinishedJobs() {
  */
 async function sweepStoredData() {
   const states = new Map((await listJobs()).map((job) => [job.id, job.state]));
+  // A live capture records its mix before its job is listed (when it stops).
+  const live = await readLive();
+  if (live && !live.ended) states.set(live.jobId, 'running');
   const ended = (/** @type {string} */ id) => states.get(id) === 'failed' || states.get(id) === 'cancelled';
   const { inputs, results } = await storedJobIds();
   const stale = new Set([...inputs].filter(ended));

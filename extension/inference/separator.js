@@ -10,7 +10,9 @@ import { AudioInputError, openAudio } from './decode.js';
 import { CancelledError, fetchAudio } from './fetch-audio.js';
 import { SampleWindow } from './samples.js';
 import { bytesPerSample, encodeSamples, wavHeader } from '../shared/wav.js';
-import { deleteChunks, deleteFailedJobData, deleteInput, finishStem, getInput, putChunk } from '../shared/store.js';
+import {
+  RECORDED_MIX, deleteChunks, deleteFailedJobData, deleteInput, finishStem, getInput, getStem, putChunk,
+} from '../shared/store.js';
 
 /**
  * @typedef {import('../shared/messages.js').RunJobData} RunJobData
@@ -56,7 +58,8 @@ export async function separateJob(job, { descriptor, getRunner, progress, signal
           stallS: job.fetchStallS,
           maxBytes: job.maxInputBytes,
         })
-        : await getInput(jobId);
+        : job.source.kind === 'recorded' ? await getStem(jobId, RECORDED_MIX)
+        : await getInput(jobId); // prettier-ignore
     if (!blob) throw new AudioInputError('The file for this job is no longer stored; add it again.');
     lap('fetch');
     check();

@@ -4,6 +4,7 @@ import { MSG } from '../shared/messages.js';
 import { loadSettings, saveSettings } from '../shared/settings.js';
 import { putInput } from '../shared/store.js';
 import { mountJobsView, sendToBackground } from '../ui/jobs-view.js';
+import { mountLiveView } from '../ui/live-view.js';
 
 const input = /** @type {HTMLInputElement} */ (document.getElementById('file'));
 const drop = /** @type {HTMLElement} */ (document.getElementById('drop'));
@@ -41,3 +42,4 @@ format.addEventListener('change', () =>
 );
 
 mountJobsView(/** @type {HTMLElement} */ (document.getElementById('jobs')));
+mountLiveView(/** @type {HTMLElement} */ (document.getElementById('live')));

@@ -1,6 +1,7 @@
 // @ts-check
 import { api } from '../platform/browser-api.js';
 import { mountJobsView } from '../ui/jobs-view.js';
+import { mountLiveView } from '../ui/live-view.js';
 
 // Popups close when a file dialog opens, so local files are picked in a full tab.
 document.getElementById('open-page')?.addEventListener('click', () => {
@@ -8,3 +9,4 @@ document.getElementById('open-page')?.addEventListener('click', () => {
   window.close();
 });
 mountJobsView(/** @type {HTMLElement} */ (document.getElementById('jobs')));
+mountLiveView(/** @type {HTMLElement} */ (document.getElementById('live')), { offerStart: true });

@@ -22,13 +22,21 @@ export const MSG = Object.freeze({
   // recorder (a content script this extension injected into a page; Firefox) -> background
   RECORD_CHUNK: 'record-chunk',
   RECORD_END: 'record-end',
+  START_LIVE: 'start-live',
+  STOP_LIVE: 'stop-live',
+  SET_LIVE_MIX: 'set-live-mix',
   // background -> inference host
   RUN_JOB: 'run-job',
   STOP_JOB: 'stop-job',
+  LIVE_CAPTURE: 'live-capture',
+  LIVE_END: 'live-end',
+  LIVE_MIX: 'live-mix',
   // inference host -> background
   JOB_PROGRESS: 'job-progress',
   JOB_DONE: 'job-done',
   JOB_FAILED: 'job-failed',
+  LIVE_STATE: 'live-state',
+  LIVE_ENDED: 'live-ended',
 });
 
 /** @typedef {typeof MSG[keyof typeof MSG]} MessageType */
@@ -41,7 +49,8 @@ export const MSG = Object.freeze({
  * @typedef {{jobId: string, source: JobSource, name: string, starts?: number, lastPhase?: Phase}
  *   & Partial<import('./settings.js').Settings>} RunJobData  starts: how many times a host began
  *   it before (inference/host.js MAX_STARTS); lastPhase: where the last start got to
- * @typedef {{kind: 'stored'} | {kind: 'url', url: string}} JobSource
+ * @typedef {{kind: 'stored'} | {kind: 'url', url: string} | {kind: 'recorded'}} JobSource  recorded: a live
+ *   capture's mix, stored as the job's RECORDED_MIX (shared/store.js), also offered for download
  * @typedef {{jobId: string, phase: Phase, done: number, total: number, started?: boolean}} JobProgressData
  *   started: the host begins the job (again, after a restart); fetching: done/total in bytes
  *   (total 0: not known)
@@ -56,6 +65,26 @@ export const MSG = Object.freeze({
  * @typedef {{token: string, index: number, blob: Blob}} RecordChunkData  Firefox clones the Blob
  * @typedef {{token: string, reason: string, error?: string}} RecordEndData
  * @typedef {{jobId: string, tabId: number, frameId: number}} Recorder  what a recorder's token grants
+ *
+ * Live (a tab's audio demixed as it plays; inference/live.js):
+ * @typedef {{tabId: number, streamId: string, title?: string, recordOutput?: boolean}} StartLiveData
+ *   streamId: from tabCapture in the page that asks (platform/<browser>/tab-capture.js);
+ *   recordOutput: keep what was played too (tests and the bench compare it with the offline stems)
+ * @typedef {{gains?: number[], keep?: boolean}} LiveMixData  one gain per stem of the model
+ * @typedef {{streamId: string, tabId: number, jobId: string, name: string, keep: boolean,
+ *   recordOutput: boolean, gains?: number[], threads?: number}} LiveCaptureData
+ * @typedef {{latencyS: number, delayFrames: number, bufferS: number, backlogS: number, underruns: number,
+ *   fallbackS: number, droppedHops: number, hops: number, cpuFraction: number, capturedS: number,
+ *   recordedS: number, fallingBehind: boolean}} LiveHealth  underruns: episodes in which the
+ *   original was played because the stems were late; fallbackS: their total length; delayFrames:
+ *   render frames from a frame's capture to its playback (latencyS adds the device's latency)
+ * @typedef {{jobId: string, tabId: number, name: string, stems: string[], gains: number[],
+ *   keep: boolean, health: LiveHealth | null}} LiveStateData
+ * @typedef {{jobId: string, name: string, kept: boolean, durationS: number, reason: string,
+ *   health: LiveHealth | null, error?: string}} LiveEndedData
+ * @typedef {Partial<LiveStateData> & Partial<LiveEndedData> & {jobId: string, stems: string[],
+ *   gains: number[], keep: boolean, ended?: boolean, starting?: boolean, updatedAt?: number}} LiveRecord
+ *   storage.session `live`, written by the background: the capture running, or the last one's end
  */
 
 /** The only messages a recorder may send; nothing else is obeyed from a page. */

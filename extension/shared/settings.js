@@ -4,7 +4,8 @@ import { api } from '../platform/browser-api.js';
 
 /**
  * @typedef {{format: import('./wav.js').SampleFormat, threads: number, streamAboveS: number,
- *   maxInputBytes: number, fetchHeadersS: number, fetchStallS: number}} Settings
+ *   maxInputBytes: number, fetchHeadersS: number, fetchStallS: number,
+ *   keepLiveStems: boolean}} Settings
  * threads: 0 = one per core (where the page can use threads at all)
  * streamAboveS: tracks longer than this are decoded a slice at a time (inference/decode.js);
  *   0 = always (least memory)
@@ -12,6 +13,7 @@ import { api } from '../platform/browser-api.js';
  *   reading beyond it); tests lower it to keep their floods short, the code path is the same
  * fetchHeadersS, fetchStallS: a download fails when the server sends no headers for this long,
  *   or less than 16 KB of the body in a window this long
+ * keepLiveStems: a live capture's mix becomes a job when it stops (inference/live.js)
  */
 
 /** @type {Settings} */
@@ -22,6 +24,7 @@ export const DEFAULT_SETTINGS = Object.freeze({
   maxInputBytes: 1024 ** 3,
   fetchHeadersS: 30,
   fetchStallS: 30,
+  keepLiveStems: true,
 });
 
 /** @returns {Promise<Settings>} */

@@ -99,6 +99,13 @@ async function storageError(error) {
   return error ?? new Error('Storage did not answer: try again, or restart the browser if it goes on.');
 }
 
+/**
+ * Keys, among a job's stems, of a live capture's recordings: the mix it captured (the input of
+ * its job, and a download) and, when asked for, what it played (inference/live.js).
+ */
+export const RECORDED_MIX = 'recorded-mix';
+export const RECORDED_OUTPUT = 'live-output';
+
 /** @param {string} jobId @param {Blob} file */
 export const putInput = (jobId, file) => run(STORE.INPUTS, 'readwrite', (s) => s.put(file, jobId));
 /** @param {string} jobId @returns {Promise<Blob | undefined>} */

@@ -8,7 +8,7 @@ import { MSG, TARGET, message } from '../shared/messages.js';
 import { listJobs, onJobsChanged } from '../shared/jobs.js';
 import { safeFileName } from '../shared/names.js';
 import { replacedWarning } from '../shared/bad-samples.js';
-import { getStem } from '../shared/store.js';
+import { RECORDED_MIX, getStem } from '../shared/store.js';
 import { downloadZip } from '../vendor/client-zip.js';
 
 /** @typedef {import('../shared/jobs.js').Job} Job */
@@ -120,7 +120,15 @@ function renderDone(job) {
   const all = el('button', { class: 'download-all' }, ['⬇ All stems (zip)']);
   all.addEventListener('click', () => downloadAll(job));
   const warning = job.replaced ? replacedWarning(job.replaced) : '';
-  return [...(warning ? [el('div', { class: 'warning', role: 'status' }, [warning])] : []), ...stems, all];
+  const shown = [...(warning ? [el('div', { class: 'warning', role: 'status' }, [warning])] : []), ...stems, all];
+  if (job.source.kind !== 'recorded') return shown;
+  // A live capture's job: the mix it recorded is the user's too.
+  const mix = el('button', { class: 'download-mix' }, ['⬇ Recorded mix']);
+  mix.addEventListener('click', async () => {
+    const blob = await getStem(job.id, RECORDED_MIX);
+    if (blob) saveBlob(blob, `${safeFileName(job.name)}-mix.wav`);
+  });
+  return [...shown, mix];
 }
 
 /** @param {Job} job */

@@ -87,8 +87,10 @@ def test_no_platform_branches_in_shared_code():
             assert not re.search(r"isFirefox|isChrome|navigator\.userAgent", path.read_text()), path
 
 
+# tabCapture (Chrome): "Demix this tab" live (inference/live.js); it grants nothing by itself,
+# only a capture of the tab the user invoked the extension on (menu, popup), with no host access.
 EXPECTED_PERMISSIONS = {
-    "chrome": ["contextMenus", "storage", "unlimitedStorage", "notifications", "activeTab", "offscreen"],
+    "chrome": ["contextMenus", "storage", "unlimitedStorage", "notifications", "activeTab", "offscreen", "tabCapture"],
     # scripting: Firefox has no tab capture, so a blob: media element clicked in a page is recorded
     # there by a content script injected into that frame only (activeTab grants the page at the
     # click; MV3 has no tabs.executeScript). Still no host permission at install.

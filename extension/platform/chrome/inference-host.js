@@ -28,8 +28,9 @@ async function ensureDocument() {
   creating ??= api.offscreen
     .createDocument({
       url: DOCUMENT,
-      reasons: [api.offscreen.Reason.WORKERS],
-      justification: 'Runs the separation model (WebAssembly worker threads) on audio the user chose.',
+      reasons: [api.offscreen.Reason.WORKERS, api.offscreen.Reason.USER_MEDIA],
+      justification:
+        'Runs the separation model (WebAssembly worker threads) on audio the user chose, and on the audio of a tab the user asked to demix live.',
     })
     .catch(async (error) => {
       if (!(await hasDocument())) throw error;
@@ -47,6 +48,8 @@ async function ensureDocument() {
  */
 export function connectHost(_onReport) {
   return {
+    /** The host's document, made ready before a tab's stream id is asked for (the id expires in seconds). */
+    prepare: ensureDocument,
     /** @param {import('../shared/messages.js').MessageType} type @param {unknown} data */
     async send(type, data) {
       await ensureDocument();

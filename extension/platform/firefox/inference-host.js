@@ -30,8 +30,18 @@ export function connectHost(onReport) {
   const handlers = {
     [MSG.RUN_JOB]: (data) => host.run(data),
     [MSG.STOP_JOB]: (data) => host.stop(data.jobId),
+    // No tabCapture here (platform/firefox/tab-capture.js refuses first): nothing is ever live.
+    [MSG.LIVE_CAPTURE]: (data) =>
+      onReport(message(TARGET.BACKGROUND, MSG.LIVE_ENDED, {
+        jobId: data.jobId, name: data.name, kept: false, durationS: 0, health: null, reason: 'refused',
+        error: 'Firefox cannot demix a tab live.',
+      })), // prettier-ignore
+    [MSG.LIVE_END]: () => {},
+    [MSG.LIVE_MIX]: () => {},
   };
   return {
+    /** The host is this page: always ready. */
+    prepare: async () => {},
     /** @param {import('../shared/messages.js').MessageType} type @param {any} data */
     async send(type, data) {
       handlers[type]?.(data);

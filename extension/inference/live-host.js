@@ -1,0 +1,126 @@
+// @ts-check
+/**
+ * The live host: at most one live session (inference/live.js) at a time, next to the offline
+ * job queue (host.js) in the same document. It has its own onnxruntime session: a live hop must
+ * not wait behind an offline job's state. It reports its state every REPORT_MS and its end once.
+ */
+import { MSG } from '../shared/messages.js';
+import { createRunner } from './model-runner.js';
+import { startLive } from './live.js';
+
+/**
+ * @typedef {import('../shared/messages.js').LiveCaptureData} LiveCaptureData
+ * @typedef {import('./host.js').Report} Report
+ */
+
+const REPORT_MS = 500;
+
+/** @param {string} url */
+async function loadJson(url) {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`missing ${url}`);
+  return response.json();
+}
+
+/**
+ * @param {Report} report
+ * @param {{modelBase: string, workletUrl: string}} options
+ */
+export function createLiveHost(report, { modelBase, workletUrl }) {
+  /** @type {{data: LiveCaptureData, session: import('./live.js').LiveSession | null, stopping: boolean,
+   *   gains: number[], stems: string[]} | null} */
+  let current = null;
+  /** @type {Promise<import('./model-runner.js').ModelRunner> | null} */
+  let runner = null;
+
+  /**
+   * @param {LiveCaptureData} data
+   * @param {string} reason  why it ended, for the user
+   * @param {string} [error]
+   */
+  async function finish(data, reason, error) {
+    const live = current;
+    if (!live || live.data.jobId !== data.jobId || live.stopping) return;
+    live.stopping = true;
+    const health = live.session?.health() ?? null;
+    let kept = false;
+    let durationS = 0;
+    try {
+      if (live.session) ({ kept, durationS } = await live.session.stop(reason));
+    } catch (failure) {
+      error ??= failure instanceof Error ? failure.message : String(failure);
+    }
+    current = null;
+    report(MSG.LIVE_ENDED, { jobId: data.jobId, name: data.name, kept, durationS, reason, health, error });
+  }
+
+  return {
+    /**
+     * @param {() => Promise<MediaStream>} openStream  the platform's way to the tab's audio
+     * @param {LiveCaptureData} data
+     */
+    async capture(openStream, data) {
+      if (current) {
+        report(MSG.LIVE_ENDED, {
+          jobId: data.jobId, name: data.name, kept: false, durationS: 0, health: null, reason: 'refused',
+          error: 'A tab is already being demixed: stop it first.',
+        }); // prettier-ignore
+        return;
+      }
+      current = { data, session: null, stopping: false, gains: [], stems: [] };
+      const live = current;
+      /** @type {MediaStream | null} */
+      let stream = null;
+      try {
+        const descriptor = await loadJson(new URL('model.json', modelBase).href);
+        if (!descriptor.live) {
+          throw new Error(`The model ${descriptor.name} is too slow to separate as the tab plays.`);
+        }
+        live.stems = descriptor.stems;
+        live.gains = data.gains?.length === descriptor.stems.length ? data.gains : descriptor.stems.map(() => 1);
+        // A tab's stream id expires seconds after it was given: the stream is opened before the
+        // model loads (which takes longer).
+        stream = await openStream();
+        runner ??= createRunner(new URL(descriptor.file, modelBase).href, { threads: data.threads });
+        live.session = await startLive(stream, {
+          descriptor, runner: await runner, workletUrl, jobId: data.jobId, keep: data.keep,
+          recordOutput: data.recordOutput, gains: live.gains,
+        }); // prettier-ignore
+      } catch (failure) {
+        console.error('demixer live start', failure);
+        for (const track of stream?.getTracks() ?? []) track.stop();
+        const text = failure instanceof Error ? failure.message : String(failure);
+        await finish(data, 'failed', `Could not demix this tab: ${text}`);
+        return;
+      }
+      const session = live.session;
+      if (live.stopping) {
+        await session.stop('stopped while starting').catch(() => {}); // finish() has reported the end
+        return;
+      }
+      session.ended.then((reason) => finish(data, reason));
+      const timer = setInterval(() => {
+        if (current !== live || live.stopping) {
+          clearInterval(timer);
+          return;
+        }
+        report(MSG.LIVE_STATE, {
+          jobId: data.jobId, tabId: data.tabId, name: data.name, stems: live.stems, gains: live.gains,
+          keep: data.keep, health: session.health(),
+        }); // prettier-ignore
+      }, REPORT_MS);
+    },
+    /** @param {string} [reason] */
+    end(reason = 'stopped') {
+      if (current) return finish(current.data, reason);
+      return undefined;
+    },
+    /** @param {import('../shared/messages.js').LiveMixData} mix */
+    mix(mix) {
+      if (!current) return;
+      if (mix.gains?.length === current.stems.length) current.gains = mix.gains;
+      if (mix.keep !== undefined) current.data.keep = mix.keep;
+      current.session?.setMix(mix);
+    },
+  };
+}

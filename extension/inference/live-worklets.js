@@ -1,0 +1,147 @@
+// @ts-check
+/**
+ * The live path's two AudioWorkletProcessors (loaded with `audioWorklet.addModule`). They share
+ * preallocated SharedArrayBuffers with live.js (the offscreen document is cross-origin isolated)
+ * and neither allocates nor posts a message per render quantum (MDN's AudioWorklet guide).
+ *
+ * capture:  tab audio -> `capture.ring` (the main thread takes hops from it) and, unchanged, on
+ *           to the playback node (which keeps it as the fallback).
+ * playback: at render frame m plays source frame f = m - delay: the stems of f mixed with the
+ *           user's gains when the main thread has written f's block, else the original of f
+ *           (separation fell behind: the user keeps hearing the tab, never silence), counted in
+ *           `health` so that the UI can say "falling behind" and a test can read it.
+ */
+
+import { CAPTURED, HEALTH } from './live-buffers.js';
+
+/* The AudioWorkletGlobalScope's names are not in TypeScript's DOM library. */
+const scope = /** @type {any} */ (globalThis);
+
+class CaptureProcessor extends scope.AudioWorkletProcessor {
+  /** @param {{processorOptions: {ring: SharedArrayBuffer, state: SharedArrayBuffer, capacity: number}}} options */
+  constructor(options) {
+    super();
+    const { ring, state, capacity } = options.processorOptions;
+    this.ring = new Float32Array(ring);
+    this.state = new Int32Array(state);
+    this.capacity = capacity;
+  }
+
+  /** @param {Float32Array[][]} inputs @param {Float32Array[][]} outputs */
+  process(inputs, outputs) {
+    const input = inputs[0];
+    const output = outputs[0];
+    const frames = output[0].length;
+    const written = Atomics.load(this.state, CAPTURED);
+    const left = input[0];
+    const right = input[1] ?? input[0]; // a mono stream is the model's stereo, duplicated
+    for (let i = 0; i < frames; i++) {
+      const at = ((written + i) % this.capacity) * 2;
+      this.ring[at] = left ? left[i] : 0;
+      this.ring[at + 1] = right ? right[i] : 0;
+    }
+    for (let c = 0; c < output.length; c++) {
+      const source = c === 0 ? left : right;
+      if (source) output[c].set(source);
+      else output[c].fill(0);
+    }
+    Atomics.store(this.state, CAPTURED, written + frames);
+    return true;
+  }
+}
+
+class PlaybackProcessor extends scope.AudioWorkletProcessor {
+  /**
+   * @param {{processorOptions: {stems: SharedArrayBuffer, stamps: SharedArrayBuffer,
+   *   gains: SharedArrayBuffer, health: SharedArrayBuffer, record: SharedArrayBuffer | null,
+   *   nbStems: number, capacity: number, hop: number, latency: number, delay: number}}} options
+   */
+  constructor(options) {
+    super();
+    const o = options.processorOptions;
+    this.stems = new Float32Array(o.stems);
+    this.stamps = new Int32Array(o.stamps);
+    this.gains = new Float32Array(o.gains);
+    this.health = new Int32Array(o.health);
+    this.record = o.record ? new Float32Array(o.record) : null;
+    this.nbStems = o.nbStems;
+    this.capacity = o.capacity;
+    this.hop = o.hop;
+    this.latency = o.latency;
+    this.delay = o.delay;
+    this.nbSlots = this.stamps.length;
+    // The original, kept for `delay` frames: the fallback when the stems of a frame are missing.
+    this.originalCapacity = o.delay + 4096;
+    this.original = new Float32Array(2 * this.originalCapacity);
+    this.applied = Float32Array.from(this.gains); // ramped towards `gains` over one quantum
+    this.target = new Float32Array(this.nbStems);
+    this.rendered = 0;
+    this.fallingBack = false;
+  }
+
+  /** @param {Float32Array[][]} inputs @param {Float32Array[][]} outputs */
+  process(inputs, outputs) {
+    const input = inputs[0];
+    const [outLeft, outRight] = outputs[0];
+    const frames = outLeft.length;
+    const m0 = this.rendered;
+    for (let i = 0; i < frames; i++) {
+      const at = ((m0 + i) % this.originalCapacity) * 2;
+      this.original[at] = input[0] ? input[0][i] : 0;
+      this.original[at + 1] = input[1] ? input[1][i] : this.original[at];
+    }
+    for (let s = 0; s < this.nbStems; s++) this.target[s] = this.gains[s];
+    let fellBack = 0;
+    for (let i = 0; i < frames; i++) {
+      const f = m0 + i - this.delay;
+      if (f < 0) {
+        outLeft[i] = 0;
+        if (outRight) outRight[i] = 0;
+        continue;
+      }
+      const block = Math.floor((f + this.latency) / this.hop);
+      let left = 0;
+      let right = 0;
+      if (Atomics.load(this.stamps, block % this.nbSlots) === block + 1) {
+        const ramp = (i + 1) / frames;
+        const base = (f % this.capacity) * 2;
+        for (let s = 0; s < this.nbStems; s++) {
+          const gain = this.applied[s] + (this.target[s] - this.applied[s]) * ramp;
+          const at = s * this.capacity * 2 + base;
+          left += gain * this.stems[at];
+          right += gain * this.stems[at + 1];
+        }
+      } else {
+        const at = (f % this.originalCapacity) * 2;
+        left = this.original[at];
+        right = this.original[at + 1];
+        fellBack += 1;
+      }
+      outLeft[i] = left;
+      if (outRight) outRight[i] = right;
+    }
+    this.applied.set(this.target);
+    if (fellBack > 0) {
+      Atomics.add(this.health, HEALTH.UNDERRUN_QUANTA, 1);
+      Atomics.add(this.health, HEALTH.FALLBACK_FRAMES, fellBack);
+      if (!this.fallingBack) Atomics.add(this.health, HEALTH.UNDERRUNS, 1);
+    }
+    this.fallingBack = fellBack > 0;
+    if (this.record) {
+      const recorded = Atomics.load(this.health, HEALTH.RECORDED);
+      const slots = this.record.length / 2;
+      for (let i = 0; i < frames; i++) {
+        const at = ((recorded + i) % slots) * 2;
+        this.record[at] = outLeft[i];
+        this.record[at + 1] = outRight ? outRight[i] : outLeft[i];
+      }
+      Atomics.store(this.health, HEALTH.RECORDED, recorded + frames);
+    }
+    this.rendered = m0 + frames;
+    Atomics.store(this.health, HEALTH.RENDERED, this.rendered);
+    return true;
+  }
+}
+
+scope.registerProcessor('demixer-capture', CaptureProcessor);
+scope.registerProcessor('demixer-playback', PlaybackProcessor);

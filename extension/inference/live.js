@@ -1,0 +1,325 @@
+// @ts-check
+/**
+ * Live: a tab's audio separated as it plays. One AudioContext at the model's rate:
+ *
+ *   stream -> capture worklet -> playback worklet -> speakers
+ *                  |  ring (SharedArrayBuffer)   ^  stems ring + per-stem gains
+ *                  v                             |
+ *     this thread: a hop at a time -> separator.process (own onnxruntime session) -> stems
+ *
+ * The playback worklet plays each source frame `delay` frames after it was captured: the
+ * separator's latency, one hop (the block of a frame is complete only when its hop is), and a
+ * margin for the model's time. A frame whose stems are not there in time is played from the
+ * original (live-worklets.js), so the user never hears silence; `health()` counts those.
+ *
+ * Keep stems: the captured mix is written to IndexedDB hop by hop (chunks [jobId, RECORDED_MIX,
+ * i]) and joined into a WAV at the end (stems [jobId, RECORDED_MIX]), which then becomes an
+ * ordinary job (source `recorded`): its stems come from the offline pipeline, at full quality.
+ */
+import { createLiveSeparator } from './live-separator.js';
+import { CAPTURED, HEALTH, QUANTUM } from './live-buffers.js';
+import { encodeSamples, wavHeader } from '../shared/wav.js';
+import { RECORDED_MIX, RECORDED_OUTPUT, deleteChunks, finishStem, putChunk } from '../shared/store.js';
+
+/**
+ * @typedef {import('../shared/messages.js').LiveCaptureData} LiveCaptureData
+ * @typedef {import('../shared/messages.js').LiveHealth} LiveHealth
+ * @typedef {import('./separator.js').ModelDescriptor} ModelDescriptor
+ * @typedef {import('./model-runner.js').ModelRunner} ModelRunner
+ * @typedef {{health: () => LiveHealth, setMix: (mix: {gains?: number[], keep?: boolean}) => void,
+ *   stop: (reason: string) => Promise<{kept: boolean, durationS: number}>, ended: Promise<string>}} LiveSession
+ */
+
+/** Seconds of model time allowed per hop beyond the hop itself, before a frame falls back. */
+const MARGIN_S = 0.4;
+/**
+ * The recording of what was played (tests, bench: from the first rendered frame, so the first
+ * `delay` frames are the silence before the first separated frame) holds this many seconds
+ * between two drains.
+ */
+const RECORD_RING_S = 8;
+/** The hop loop looks for captured audio this often. */
+const POLL_MS = 10;
+/** Recorded PCM: 16-bit, as the stems' default (the source is rarely finer). */
+const RECORD_FORMAT = 'pcm16';
+
+/**
+ * onnxruntime's proxy worker takes the input's buffer (transferred: detached here), while the
+ * live separator reuses its window buffer from hop to hop: it gets a copy.
+ * @param {ModelRunner} runner
+ * @returns {ModelRunner}
+ */
+const keepingInputs = (runner) => ({ ...runner, run: (data, dims) => runner.run(data.slice(), dims) });
+
+/**
+ * Start demixing `stream` until `stop` is called or the stream ends.
+ * @param {MediaStream} stream
+ * @param {{descriptor: ModelDescriptor, runner: ModelRunner, workletUrl: string,
+ *   jobId: string, keep: boolean, recordOutput: boolean, gains?: number[]}} options
+ * @returns {Promise<LiveSession>}
+ */
+export async function startLive(stream, { descriptor, runner, workletUrl, jobId, keep, recordOutput, gains }) {
+  const nbStems = descriptor.stems.length;
+  const rate = descriptor.sampleRate;
+  const separator = createLiveSeparator(descriptor, keepingInputs(runner));
+  // The first run of a session is several times slower (onnxruntime prepares its kernels): done
+  // before the audio starts, it is not the first hop's.
+  const { windowFrames } = /** @type {NonNullable<ModelDescriptor['live']>} */ (descriptor.live);
+  const warmDims = [1, descriptor.nbChannels, windowFrames, descriptor.stft.nbBins];
+  await runner.run(new Float32Array(warmDims.reduce((a, b) => a * b)), warmDims);
+  const hop = separator.hopSamples;
+  const latency = separator.latencySamples;
+  const delay = Math.ceil((latency + hop + MARGIN_S * rate) / QUANTUM) * QUANTUM;
+
+  // Stems ring: whole blocks (hops), enough for the delay twice over.
+  const nbSlots = Math.ceil((2 * (delay + hop)) / hop) + 1;
+  const capacity = nbSlots * hop;
+  const captureCapacity = capacity;
+  const shared = {
+    capture: new SharedArrayBuffer(2 * captureCapacity * 4),
+    captureState: new SharedArrayBuffer(4),
+    stems: new SharedArrayBuffer(nbStems * 2 * capacity * 4),
+    stamps: new SharedArrayBuffer(nbSlots * 4),
+    gains: new SharedArrayBuffer(nbStems * 4),
+    health: new SharedArrayBuffer(HEALTH.LENGTH * 4),
+    record: recordOutput ? new SharedArrayBuffer(2 * RECORD_RING_S * rate * 4) : null,
+  };
+  const captureRing = new Float32Array(shared.capture);
+  const captureState = new Int32Array(shared.captureState);
+  const stemsRing = new Float32Array(shared.stems);
+  const stamps = new Int32Array(shared.stamps);
+  const gainValues = new Float32Array(shared.gains);
+  gainValues.set(gains?.length === nbStems ? gains : new Array(nbStems).fill(1));
+  const healthValues = new Int32Array(shared.health);
+  const recordRing = shared.record ? new Float32Array(shared.record) : null;
+
+  const context = new AudioContext({ sampleRate: rate, latencyHint: 'playback' });
+  await context.audioWorklet.addModule(workletUrl);
+  const source = context.createMediaStreamSource(stream);
+  const capture = new AudioWorkletNode(context, 'demixer-capture', {
+    numberOfInputs: 1, numberOfOutputs: 1, outputChannelCount: [2],
+    processorOptions: { ring: shared.capture, state: shared.captureState, capacity: captureCapacity },
+  }); // prettier-ignore
+  const playback = new AudioWorkletNode(context, 'demixer-playback', {
+    numberOfInputs: 1, numberOfOutputs: 1, outputChannelCount: [2],
+    processorOptions: {
+      stems: shared.stems, stamps: shared.stamps, gains: shared.gains, health: shared.health,
+      record: shared.record, nbStems, capacity, hop, latency, delay,
+    },
+  }); // prettier-ignore
+  source.connect(capture).connect(playback).connect(context.destination);
+  await context.resume();
+
+  let keepStems = keep;
+  let taken = 0; // captured frames taken by the separation
+  let recordedUpTo = 0; // captured frames taken by the recording
+  let block = 0; // index of the next hop
+  let droppedHops = 0;
+  let modelSeconds = 0;
+  let stopping = false;
+  /** @type {(reason: string) => void} */
+  let endWith = () => {};
+  /** @type {Promise<string>} */
+  const ended = new Promise((resolve) => {
+    endWith = resolve;
+  });
+  let lastFallback = 0;
+
+  let inputChunks = 0;
+  let outputChunks = 0;
+  let outputDrained = 0;
+  let recordedFrames = 0;
+  /** Stores run one after another, off the hop loop's path; the first failure is kept. */
+  /** @type {Promise<unknown>} */
+  let storing = Promise.resolve();
+  /** @type {unknown} */
+  let storeError = null;
+  /** @param {() => Promise<unknown>} write */
+  const store = (write) => {
+    storing = storing.then(write).catch((error) => {
+      storeError ??= error;
+    });
+  };
+
+  /** @param {number} from @param {number} frames @returns {Float32Array[]} */
+  function readCapture(from, frames) {
+    const out = [new Float32Array(frames), new Float32Array(frames)];
+    for (let i = 0; i < frames; i++) {
+      const at = ((from + i) % captureCapacity) * 2;
+      out[0][i] = captureRing[at];
+      out[1][i] = captureRing[at + 1];
+    }
+    return out;
+  }
+
+  /** @param {Float32Array[]} channels */
+  function record(channels) {
+    recordedFrames += channels[0].length;
+    const index = inputChunks++;
+    const bytes = encodeSamples(channels, RECORD_FORMAT);
+    store(() => putChunk(jobId, RECORDED_MIX, index, new Blob([bytes])));
+  }
+
+  function drainOutput() {
+    if (!recordRing) return;
+    const written = Atomics.load(healthValues, HEALTH.RECORDED);
+    const slots = recordRing.length / 2;
+    const from = Math.max(outputDrained, written - slots);
+    const frames = written - from;
+    if (frames <= 0) return;
+    const out = [new Float32Array(frames), new Float32Array(frames)];
+    for (let i = 0; i < frames; i++) {
+      const at = ((from + i) % slots) * 2;
+      out[0][i] = recordRing[at];
+      out[1][i] = recordRing[at + 1];
+    }
+    outputDrained = written;
+    const index = outputChunks++;
+    const bytes = encodeSamples(out, RECORD_FORMAT);
+    store(() => putChunk(jobId, RECORDED_OUTPUT, index, new Blob([bytes])));
+  }
+
+  /** @param {number} k @param {Float32Array[][]} stems  [nbStems][2][hop], source frames from k*hop - latency */
+  function writeBlock(k, stems) {
+    const first = k * hop - latency;
+    for (let s = 0; s < nbStems; s++) {
+      const base = s * capacity * 2;
+      const [left, right] = stems[s];
+      for (let j = Math.max(0, -first); j < hop; j++) {
+        const at = base + ((first + j) % capacity) * 2;
+        stemsRing[at] = left[j];
+        stemsRing[at + 1] = right[j];
+      }
+    }
+    Atomics.store(stamps, k % nbSlots, k + 1);
+  }
+
+  const sleep = () => new Promise((resolve) => setTimeout(resolve, POLL_MS));
+
+  /**
+   * The recording takes every captured hop, whatever the separation does: only a page frozen for
+   * longer than the capture ring holds loses audio (then the capture ends: a mix with a hole in
+   * it is not what the user heard).
+   */
+  async function recordLoop() {
+    while (!stopping) {
+      const captured = Atomics.load(captureState, CAPTURED);
+      if (captured - recordedUpTo > captureCapacity) {
+        throw new Error('The live capture stalled and lost audio (the computer is too busy).');
+      }
+      if (captured - recordedUpTo >= hop) {
+        const input = readCapture(recordedUpTo, hop);
+        recordedUpTo += hop;
+        if (keepStems) record(input);
+        continue;
+      }
+      drainOutput();
+      await sleep();
+    }
+  }
+
+  /**
+   * A hop at a time through the separator. A block whose last frame would already have been
+   * played (or whose audio the capture ring is about to overwrite) is not worth the model's time:
+   * it is skipped (its frames play from the original) and the separator catches up with real time.
+   */
+  async function separateLoop() {
+    while (!stopping) {
+      const captured = Atomics.load(captureState, CAPTURED);
+      if (captured - taken < hop) {
+        await sleep();
+        continue;
+      }
+      const rendered = Atomics.load(healthValues, HEALTH.RENDERED);
+      const lastFrame = (block + 1) * hop - latency - 1;
+      if (lastFrame + delay < rendered || captured - taken > captureCapacity - hop) {
+        droppedHops += 1;
+      } else {
+        const input = readCapture(taken, hop);
+        const t0 = performance.now();
+        const stems = await separator.process(input);
+        modelSeconds += (performance.now() - t0) / 1000;
+        writeBlock(block, stems);
+      }
+      taken += hop;
+      block += 1;
+    }
+  }
+
+  const loops = [recordLoop(), separateLoop()];
+  Promise.all(loops).then(
+    () => endWith('stopped'),
+    (error) => {
+      console.error('demixer live', error);
+      endWith(error instanceof Error ? error.message : String(error));
+    },
+  );
+  for (const track of stream.getAudioTracks()) {
+    track.addEventListener('ended', () => endWith('The tab stopped sending audio (closed or navigated away).'));
+  }
+
+  /** @returns {LiveHealth} */
+  function health() {
+    const captured = Atomics.load(captureState, CAPTURED);
+    const rendered = Atomics.load(healthValues, HEALTH.RENDERED);
+    const fallback = Atomics.load(healthValues, HEALTH.FALLBACK_FRAMES);
+    const previous = lastFallback;
+    lastFallback = fallback;
+    const separatedS = ((block - droppedHops) * hop) / rate;
+    return {
+      latencyS: delay / rate + context.outputLatency + context.baseLatency,
+      delayFrames: delay,
+      bufferS: Math.max(0, (block * hop - latency - (rendered - delay)) / rate),
+      backlogS: (captured - taken) / rate,
+      underruns: Atomics.load(healthValues, HEALTH.UNDERRUNS),
+      fallbackS: fallback / rate,
+      droppedHops,
+      hops: block,
+      cpuFraction: separatedS > 0 ? modelSeconds / separatedS : 0,
+      capturedS: captured / rate,
+      recordedS: recordedFrames / rate,
+      fallingBehind: fallback > previous || captured - taken > hop,
+    };
+  }
+
+  /** @param {string} _reason */
+  async function stop(_reason) {
+    stopping = true;
+    const [recording] = await Promise.allSettled(loops);
+    if (recording.status === 'rejected') keepStems = false;
+    // What was captured after the last whole hop belongs to the recording too.
+    const captured = Atomics.load(captureState, CAPTURED);
+    const rest = Math.min(captured - recordedUpTo, captureCapacity);
+    if (keepStems && rest > 0) record(readCapture(captured - rest, rest));
+    drainOutput();
+    for (const track of stream.getTracks()) track.stop();
+    source.disconnect();
+    playback.disconnect();
+    await context.close().catch(() => {});
+    separator.dispose();
+    await storing;
+    if (storeError) {
+      await deleteChunks(jobId).catch(() => {});
+      throw storeError;
+    }
+    const header = (/** @type {number} */ frames) =>
+      new Blob([wavHeader(frames * 2 * 2, rate, 2, RECORD_FORMAT)]);
+    if (recordRing) await finishStem(jobId, RECORDED_OUTPUT, header(outputDrained));
+    const kept = keepStems && recordedFrames > 0;
+    if (kept) await finishStem(jobId, RECORDED_MIX, header(recordedFrames));
+    else await deleteChunks(jobId);
+    return { kept, durationS: recordedFrames / rate };
+  }
+
+  return {
+    health,
+    setMix({ gains: next, keep: nextKeep }) {
+      if (next?.length === nbStems) gainValues.set(next);
+      // Off drops the recording at the end; back on only before anything was recorded (a gap
+      // in the middle of a mix would not be the audio the user heard).
+      if (nextKeep !== undefined) keepStems = nextKeep && (keepStems || recordedFrames === 0);
+    },
+    stop,
+    ended,
+  };
+}

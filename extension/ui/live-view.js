@@ -1,0 +1,162 @@
+// @ts-check
+/**
+ * The live mixer, shared by the popup and the full-tab page: while a tab is being demixed, one
+ * level slider per stem of the model, the presets, Keep stems, Stop, the latency and whether
+ * separation keeps up. It follows the background's `live` record in storage.session; a change is
+ * sent at once (the playback worklet applies it within one render quantum).
+ */
+import { api } from '../platform/browser-api.js';
+import { MSG } from '../shared/messages.js';
+import { tabStreamId } from '../platform/tab-capture.js';
+import { sendToBackground } from './jobs-view.js';
+
+const PENDING_KEY = 'live-pending';
+/** A menu click opens the popup at once; an older request is not the user's any more. */
+const PENDING_MS = 10_000;
+
+/** @typedef {import('../shared/messages.js').LiveRecord} LiveRecord */
+
+/** Gains of the presets, from the model's stem names (nothing here knows a model's stems). */
+export const PRESETS = Object.freeze({
+  Karaoke: (/** @type {string[]} */ stems) => stems.map((s) => (/vocal/i.test(s) ? 0 : 1)),
+  'A cappella': (/** @type {string[]} */ stems) => stems.map((s) => (/vocal/i.test(s) ? 1 : 0)),
+  Original: (/** @type {string[]} */ stems) => stems.map(() => 1),
+});
+
+/**
+ * @template {keyof HTMLElementTagNameMap} K
+ * @param {K} tag @param {Record<string, string>} [attrs] @param {(Node | string)[]} [children]
+ */
+function el(tag, attrs = {}, children = []) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, value);
+  node.append(...children);
+  return node;
+}
+
+/** @param {LiveRecord} live */
+export function liveStatusText(live) {
+  if (live.ended) {
+    const kept = live.kept ? ' The recording is in the job list.' : '';
+    return live.error ? `Live demixing stopped: ${live.error}${kept}` : `Live demixing ended. ${live.reason ?? ''}${kept}`;
+  }
+  if (live.starting || !live.health) return 'Starting…';
+  const latency = `Latency ${live.health.latencyS.toFixed(1)} s`;
+  return live.health.fallingBehind
+    ? `${latency} · Falling behind: playing the original until separation catches up`
+    : `${latency} · Live`;
+}
+
+/**
+ * @param {HTMLElement} container
+ * @param {{offerStart?: boolean}} [options]  offerStart: a "Demix this tab" button (the popup:
+ *   its click invokes the extension for the active tab, which tabCapture requires)
+ */
+export async function mountLiveView(container, { offerStart = false } = {}) {
+  const section = el('section', { class: 'live', 'aria-label': 'Live demixing' });
+  const start = el('button', { id: 'live-start' }, ['Demix this tab (live)']);
+  const status = el('p', { class: 'live-status', role: 'status', 'aria-live': 'polite' });
+  const mixer = el('div', { class: 'live-mixer' });
+  section.append(...(offerStart ? [start] : []), status, mixer);
+  container.append(section);
+  /** @type {string} the capture whose controls are shown */
+  let shown = '';
+  /** @type {HTMLInputElement[]} */
+  let sliders = [];
+  /** @type {HTMLInputElement | null} */
+  let keep = null;
+
+  /** @param {{id?: number, title?: string} | undefined} tab */
+  async function startTab(tab) {
+    start.disabled = true;
+    try {
+      if (tab?.id === undefined) throw new Error('No tab to demix.');
+      // Asked for here, not in the background: see background.js startLive.
+      const streamId = await tabStreamId(tab.id);
+      await sendToBackground(MSG.START_LIVE, { tabId: tab.id, title: tab.title, streamId });
+    } catch (error) {
+      status.textContent = `Could not demix this tab: ${error instanceof Error ? error.message : error}`;
+    } finally {
+      start.disabled = false;
+    }
+  }
+  start.addEventListener('click', async () => {
+    const [tab] = await api.tabs.query({ active: true, currentWindow: true });
+    startTab(tab);
+  });
+  if (offerStart) {
+    // Opened by the context menu's "Demix this tab" (background.js offerLive): start it.
+    const stored = await api.storage.session.get(PENDING_KEY);
+    const pending = /** @type {{tabId: number, title?: string, at: number} | undefined} */ (stored[PENDING_KEY]);
+    if (pending && Date.now() - pending.at < PENDING_MS) {
+      await api.storage.session.remove(PENDING_KEY);
+      startTab({ id: pending.tabId, title: pending.title });
+    }
+  }
+
+  /** @param {number[]} gains */
+  const sendGains = (gains) => sendToBackground(MSG.SET_LIVE_MIX, { gains }).catch(() => {});
+
+  /** @param {LiveRecord} live */
+  function buildMixer(live) {
+    sliders = live.stems.map((stem, index) => {
+      const id = `live-gain-${index}`;
+      const slider = /** @type {HTMLInputElement} */ (
+        el('input', { id, type: 'range', min: '0', max: '1.5', step: '0.05', 'data-stem': stem })
+      );
+      slider.value = String(live.gains[index] ?? 1);
+      slider.addEventListener('input', () => sendGains(sliders.map((s) => Number(s.value))));
+      return slider;
+    });
+    const rows = live.stems.map((stem, index) =>
+      el('div', { class: 'live-stem' }, [el('label', { for: `live-gain-${index}` }, [stem]), sliders[index]]),
+    );
+    const presets = Object.entries(PRESETS).map(([name, gainsOf]) => {
+      const button = el('button', { class: 'live-preset', 'data-preset': name }, [name]);
+      button.addEventListener('click', () => {
+        const gains = gainsOf(live.stems);
+        sliders.forEach((s, i) => {
+          s.value = String(gains[i]);
+        });
+        sendGains(gains);
+      });
+      return button;
+    });
+    keep = /** @type {HTMLInputElement} */ (el('input', { id: 'live-keep', type: 'checkbox' }));
+    keep.checked = live.keep;
+    const keepBox = keep;
+    keepBox.addEventListener('change', () => sendToBackground(MSG.SET_LIVE_MIX, { keep: keepBox.checked }));
+    const stop = el('button', { id: 'live-stop' }, ['Stop']);
+    stop.addEventListener('click', () => sendToBackground(MSG.STOP_LIVE, {}));
+    mixer.replaceChildren(
+      ...rows,
+      el('div', { class: 'live-presets', role: 'group', 'aria-label': 'Presets' }, presets),
+      el('label', { class: 'live-keep' }, [keep, 'Keep stems (full quality, when it stops)']),
+      stop,
+    );
+  }
+
+  /** @param {LiveRecord | undefined} live */
+  function render(live) {
+    const running = Boolean(live && !live.ended);
+    start.hidden = running;
+    section.dataset.state = !live ? 'idle' : live.ended ? 'ended' : live.starting ? 'starting' : 'live';
+    status.textContent = live ? liveStatusText(live) : '';
+    if (!live || live.ended || !live.stems.length) {
+      mixer.replaceChildren();
+      shown = '';
+      return;
+    }
+    if (shown !== live.jobId) {
+      shown = live.jobId;
+      buildMixer(live);
+    }
+    if (keep && document.activeElement !== keep) keep.checked = live.keep;
+  }
+
+  const { live } = await api.storage.session.get('live');
+  render(/** @type {LiveRecord | undefined} */ (live));
+  api.storage.onChanged.addListener((changes, area) => {
+    if (area === 'session' && changes.live) render(/** @type {LiveRecord | undefined} */ (changes.live.newValue));
+  });
+}

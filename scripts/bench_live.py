@@ -1,0 +1,187 @@
+"""Live demixing in Chromium (issue #14): latency, underruns, model time over a long capture.
+
+    .venv/bin/python scripts/bench_live.py [--minutes 10] [--dist dist]
+
+A loopback page plays wesnoth music (Debian's wesnoth-1.16-music, tracks joined) with a click
+(a 2 ms full-scale burst) every CLICK_EVERY_S seconds; "Demix this tab" captures it with the
+Original preset (the stems summed: the click passes through) and keeps what it played.
+
+* latency_s: per click, its time in what was played minus its time in what was captured (both
+  recorded by the offscreen document, in render frames), plus the AudioContext's own output and
+  base latency (the device's; ~0 headless). The median over the clicks.
+* underruns: episodes in which the playback worklet played the original because the stems were
+  late; dropped_hops: hops skipped to catch up (inference/live.js).
+* cpu_fraction: model (separator.process) time / audio time.
+* sdr_loss_db: from scripts/measure_live.py's bench/live-sdr-*.json (the newest), the row of the
+  descriptor's live setting: mean SDR of live stems vs the true stems, minus offline's.
+
+Writes bench/live-YYYY-MM-DD.json. Figures are from whatever else the machine runs: say so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import datetime
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from builder.audio_io import load_audio  # noqa: E402
+from builder.package import CHROME_ID  # noqa: E402
+from tests.e2e.chromium import ChromiumSession  # noqa: E402
+from tests.e2e.servers import serve_directory  # noqa: E402
+
+RATE = 44100
+CLICK_EVERY_S = 20
+TRACKS = ["loyalists.ogg", "nunc_dimittis.ogg", "elvish-theme.ogg", "knolls.ogg", "heroes_rite.ogg"]
+MUSIC = Path("/usr/share/games/wesnoth/1.16/data/core/music")
+PAGE = '<!doctype html><title>Bench</title><audio src="song.wav" autoplay></audio>'
+START = """
+const tabs = await ext.tabs.query({});
+const own = await ext.tabs.getCurrent();
+const target = tabs.find((t) => t.id !== own.id);
+const streamId = await ext.tabCapture.getMediaStreamId({targetTabId: target.id});
+const reply = await ext.runtime.sendMessage(
+  {target: 'background', type: 'start-live', data: {tabId: target.id, streamId, recordOutput: true}});
+if (!reply.ok) throw new Error(reply.error);
+return reply.result;
+"""
+LIVE = "return (await ext.storage.session.get('live')).live ?? null;"
+# Bytes [args[2], args[3]) of a stored record, base64 (a 10-minute recording is too big to move whole).
+READ = """
+const db = await new Promise((ok, ko) => {
+  const r = indexedDB.open('demixer'); r.onsuccess = () => ok(r.result); r.onerror = ko; });
+const blob = await new Promise((ok, ko) => {
+  const r = db.transaction('stems').objectStore('stems').get([args[0], args[1]]);
+  r.onsuccess = () => ok(r.result); r.onerror = ko; });
+const bytes = new Uint8Array(await blob.slice(args[2], args[3]).arrayBuffer());
+let text = '';
+for (let i = 0; i < bytes.length; i += 0x8000) text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+return btoa(text);
+"""
+
+
+def make_song(seconds: float) -> np.ndarray:
+    parts, total = [], 0
+    for index in range(len(TRACKS) * 100):
+        if total >= seconds * RATE:
+            break
+        audio = load_audio(MUSIC / TRACKS[index % len(TRACKS)]).waveform  # [nb_samples, 2] at 44.1 kHz
+        parts.append(0.5 * audio)
+        total += len(audio)
+    song = np.concatenate(parts)[: int(seconds * RATE)].astype(np.float32)
+    for at in range(5 * RATE, len(song), CLICK_EVERY_S * RATE):
+        song[at : at + RATE // 500] = 1.0  # 2 ms
+    return song
+
+
+def read_pcm(session, job_id: str, key: str, seconds: float) -> np.ndarray:
+    """The first ``seconds`` of a stored 16-bit stereo WAV record."""
+    data = session.call(READ, job_id, key, 0, 44 + int(seconds * RATE) * 4)
+    raw = base64.b64decode(data)
+    pcm = np.frombuffer(raw[44 : 44 + (len(raw) - 44) // 4 * 4], dtype="<i2").reshape(-1, 2)
+    return pcm.astype(np.float32) / 32768
+
+
+def click_starts(audio: np.ndarray) -> list[int]:
+    """First sample of each click: samples above 0.9 full scale (the music is mixed at half scale),
+    a new click when more than a second from the previous one."""
+    hits = np.flatnonzero(np.abs(audio).max(axis=1) > 0.9)
+    return [int(h) for i, h in enumerate(hits) if i == 0 or h - hits[i - 1] > RATE]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--minutes", type=float, default=10)
+    parser.add_argument("--dist", type=Path, default=ROOT / "dist")
+    args = parser.parse_args()
+    seconds = args.minutes * 60
+    with tempfile.TemporaryDirectory() as tmp:
+        site = Path(tmp) / "site"
+        site.mkdir()
+        song = make_song(seconds + 30)
+        sf.write(site / "song.wav", song, RATE, subtype="PCM_16")
+        (site / "index.html").write_text(PAGE)
+        server, base = serve_directory(site)
+        session = ChromiumSession.start(
+            (args.dist / "chrome").resolve(), Path(tmp),
+            [f"--allowlisted-extension-id={CHROME_ID}", "--autoplay-policy=no-user-gesture-required"],
+        )  # fmt: skip
+        try:
+            session.open_url(f"{base}/index.html")
+            time.sleep(1)
+            session.driver.switch_to.new_window("tab")
+            session.open("popup/popup.html")
+            job_id = session.call(START)["jobId"]
+            started = time.monotonic()
+            while time.monotonic() - started < seconds:
+                time.sleep(5)
+                live = session.call(LIVE)
+                if live and live.get("ended"):
+                    raise SystemExit(f"the capture ended early: {live}")
+            session.call("await ext.runtime.sendMessage({target: 'background', type: 'stop-live', data: {}});")
+            for _ in range(120):
+                live = session.call(LIVE)
+                if live and live.get("ended"):
+                    break
+                time.sleep(1)
+            health = live["health"]
+            # What was captured and what was played, the first minute of each.
+            span = min(60.0, seconds)
+            mix = read_pcm(session, job_id, "recorded-mix", span)
+            played = read_pcm(session, job_id, "live-output", span + health["delayFrames"] / RATE)
+        finally:
+            session.quit()
+            server.shutdown()
+
+    played_clicks = click_starts(played)
+    lags = []
+    for at in click_starts(mix):
+        near = [p - at for p in played_clicks if abs(p - at - health["delayFrames"]) < RATE // 2]
+        if near:
+            lags.append(near[0])
+    device_s = health["latencyS"] - health["delayFrames"] / RATE
+    latency = float(np.median(lags)) / RATE + device_s if lags else None
+
+    # The row of the descriptor's live setting, from the newest measure_live.py file that has it.
+    model = json.loads(next((args.dist / "models").glob("spleeter-2stems.json")).read_text())["live"]
+    setting = [model["windowFrames"], model["hopFrames"], model["lookaheadFrames"]]
+    sdr_loss, sdr_source = None, None
+    for path in sorted((ROOT / "bench").glob("live-sdr-*.json"), key=lambda p: p.stat().st_mtime):
+        for row in json.loads(path.read_text())["live"]:
+            if [row["window_frames"], row["hop_frames"], row["lookahead_frames"]] == setting:
+                sdr_loss, sdr_source = row["sdr_loss_db"], path.name
+    result = {
+        "date": datetime.date.today().isoformat(),
+        "browser": "Chromium 156 headless (no audio device)",
+        "minutes": args.minutes,
+        "latency_s": round(latency, 3) if latency is not None else None,
+        "latency_clicks": len(lags),
+        "latency_click_lags_frames": lags,
+        "underruns": health["underruns"],
+        "fallback_s": round(health["fallbackS"], 3),
+        "dropped_hops": health["droppedHops"],
+        "cpu_fraction": round(health["cpuFraction"], 3),
+        "sdr_loss_db": sdr_loss,
+        "sdr_loss_source": sdr_source,
+        "live_setting_frames": setting,
+        "health": health,
+        "conditions": "shared 2-core machine, other engineers' browsers running: re-measure on a quiet machine",
+    }
+    out = ROOT / "bench" / f"live-{result['date']}.json"
+    out.write_text(json.dumps(result, indent=1) + "\n")
+    print(json.dumps({k: v for k, v in result.items() if k != "health"}, indent=1))
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()

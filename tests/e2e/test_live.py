@@ -1,0 +1,230 @@
+"""Live (issue #14), Chromium: "Demix this tab" on a page that plays real music through
+MediaSource (a ``blob:`` address, as video sites do), the live mixer, and the kept job.
+
+Chromium captures a tab with no human click when it starts with ``--allowlisted-extension-id``
+(the id is pinned by the manifest key). The offscreen document records what it played when the
+capture is started with ``recordOutput`` (stored as the job's RECORDED_OUTPUT record): the test
+reads it, and the recorded mix, from IndexedDB through an extension page.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import time
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from builder.package import CHROME_ID
+from tests.conftest import DATA
+from tests.e2e.chromium import ChromiumSession
+from tests.e2e.conftest import wait_for
+from tests.e2e.servers import serve_directory
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+RATE = 44100
+LISTEN_S = 30
+# What the page plays: MediaSource fed the whole WebM/Opus clip, so the element's src is blob:.
+PAGE = """<!doctype html><title>Live music</title><audio controls></audio>
+<script>
+const audio = document.querySelector('audio');
+const source = new MediaSource();
+audio.src = URL.createObjectURL(source);
+source.addEventListener('sourceopen', async () => {
+  const buffer = source.addSourceBuffer('audio/webm; codecs="opus"');
+  buffer.appendBuffer(await (await fetch('clip.webm')).arrayBuffer());
+  buffer.addEventListener('updateend', () => { source.endOfStream(); audio.play(); }, {once: true});
+});
+</script>"""
+
+READ_RECORD = """
+const db = await new Promise((ok, ko) => {
+  const r = indexedDB.open('demixer'); r.onsuccess = () => ok(r.result); r.onerror = ko; });
+const blob = await new Promise((ok, ko) => {
+  const r = db.transaction('stems').objectStore('stems').get([args[0], args[1]]);
+  r.onsuccess = () => ok(r.result); r.onerror = ko; });
+if (!blob) return null;
+const bytes = new Uint8Array(await blob.arrayBuffer());
+let text = '';
+for (let i = 0; i < bytes.length; i += 0x8000) text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+return btoa(text);
+"""
+START_LIVE = """
+const tabs = await ext.tabs.query({});
+const own = await ext.tabs.getCurrent();
+const target = tabs.find((t) => t.id !== own.id);
+// What the popup's button does (ui/live-view.js), with the music tab as the target.
+const streamId = await ext.tabCapture.getMediaStreamId({targetTabId: target.id});
+const reply = await ext.runtime.sendMessage(
+  {target: 'background', type: 'start-live', data: {tabId: target.id, streamId, recordOutput: args[0]}});
+if (!reply.ok) throw new Error(reply.error);
+return reply.result;
+"""
+LIVE_RECORD = "return (await ext.storage.session.get('live')).live ?? null;"
+
+
+@pytest.fixture
+def site(tmp_path):
+    root = tmp_path / "site"
+    root.mkdir()
+    (root / "index.html").write_text(PAGE)
+    (root / "clip.webm").write_bytes((DATA / "live-clip.webm").read_bytes())
+    (root / "other.html").write_text("<!doctype html><title>Elsewhere</title><p>no music</p>")
+    server, base = serve_directory(root)
+    yield base
+    server.shutdown()
+
+
+@pytest.fixture
+def chromium(packaged, tmp_path):
+    session = ChromiumSession.start(
+        packaged() / "chrome",
+        tmp_path,
+        [f"--allowlisted-extension-id={CHROME_ID}", "--autoplay-policy=no-user-gesture-required"],
+    )
+    yield session
+    session.quit()
+
+
+def read_wav(session, job_id: str, key: str) -> np.ndarray:
+    data = session.call(READ_RECORD, job_id, key)
+    assert data, f"no {key} stored for {job_id}"
+    audio, rate = sf.read(io.BytesIO(base64.b64decode(data)), dtype="float32")
+    assert rate == RATE
+    return audio
+
+
+def open_music_then_popup(session, base: str) -> None:
+    """The music page in the first tab, playing; the popup page in a second (the test's panel)."""
+    session.open_url(f"{base}/index.html")
+    playing = "const a = document.querySelector('audio'); return a.currentTime > 0.2 && a.currentSrc"
+    src = wait_for(lambda: session.script(playing), 20, what="playback")
+    assert src.startswith("blob:")
+    session.driver.switch_to.new_window("tab")
+    session.open("popup/popup.html")
+
+
+def wait_live(session, timeout=60):
+    def running():
+        live = session.call(LIVE_RECORD)
+        assert not (live and live.get("ended")), live
+        return live and live.get("health") and live
+
+    return wait_for(running, timeout, what="the live capture to run")
+
+
+def wait_ended(session, timeout=60):
+    return wait_for(lambda: (lambda live: live if live and live.get("ended") else None)(session.call(LIVE_RECORD)),
+                    timeout, what="the live capture to end")  # fmt: skip
+
+
+def finished(session, job_id, timeout=240):
+    def done():
+        job = next((j for j in session.jobs() if j["id"] == job_id), None)
+        return job if job and job["state"] in ("done", "failed", "cancelled") else None
+
+    job = wait_for(done, timeout, what=f"job {job_id}")
+    assert job["state"] == "done", job
+    return job
+
+
+def windowed_sdr(reference: np.ndarray, estimate: np.ndarray, window: int = RATE * 2, search: int = 1024):
+    """SDR of ``estimate`` against ``reference`` over windows each aligned on its own (the lag within
+    +-``search`` samples that best matches it, by cross-correlation): captured audio has short
+    alignment jumps, so one global offset is not enough."""
+    signal = noise = 0.0
+    for start in range(search, len(reference) - window - search, window):
+        ref = reference[start : start + window]
+        around = estimate[start - search : start + window + search]
+        a, b = ref.sum(axis=1), around.sum(axis=1)
+        size = 1 << int(np.ceil(np.log2(len(a) + len(b))))
+        corr = np.fft.irfft(np.fft.rfft(b, size) * np.conj(np.fft.rfft(a, size)), size)[: 2 * search + 1]
+        lag = int(np.argmax(corr))
+        est = around[lag : lag + window]
+        signal += float(np.sum(ref**2))
+        noise += float(np.sum((ref - est) ** 2))
+    return 10 * np.log10(signal / max(noise, 1e-12))
+
+
+def test_demix_this_tab_live_with_karaoke_then_keep_the_stems(chromium, site):
+    session = chromium
+    open_music_then_popup(session, site)
+    started = session.call(START_LIVE, True)
+    live = wait_live(session)
+    assert live["stems"] == ["vocals", "accompaniment"] and live["jobId"] == started["jobId"]
+    # The popup's mixer: one labelled slider per stem, the presets, Stop.
+    wait_for(lambda: session.script("return document.querySelectorAll('.live-stem input[type=range]').length === 2"),
+             10, what="the mixer")  # fmt: skip
+    assert session.click_all('button.live-preset[data-preset="Karaoke"]') == 1
+    wait_for(lambda: session.call(LIVE_RECORD)["gains"] == [0, 1], 5, what="Karaoke to reach the host")
+    time.sleep(LISTEN_S)
+    assert session.click_all("#live-stop") == 1
+    ended = wait_ended(session)
+    health = ended["health"]
+    print("live health:", health)
+    assert ended["kept"] and not ended.get("error"), ended
+    job = finished(session, started["jobId"])
+    assert job["source"] == {"kind": "recorded"} and [s["stem"] for s in job["stems"]] == ["vocals", "accompaniment"]
+    assert job["durationS"] >= LISTEN_S
+    mix = read_wav(session, job["id"], "recorded-mix")
+    played = read_wav(session, job["id"], "live-output")[health["delayFrames"] :]
+    accompaniment = read_wav(session, job["id"], "accompaniment")
+    assert len(mix) == len(accompaniment)
+    assert np.sqrt(np.mean(mix**2)) > 0.01  # the capture heard the music
+
+    # (c) The kept stems are an ordinary job's on the recorded mix: the same mix as a file.
+    mix_file = session.downloads.parent / "mix.wav"
+    sf.write(mix_file, mix, RATE, subtype="PCM_16")
+    session.open("page/page.html")
+    session.pick_file(mix_file)
+    ordinary = wait_for(lambda: next((j for j in session.jobs() if j["name"] == "mix"), None), 20, what="the job")
+    ordinary = finished(session, ordinary["id"])
+    for stem in ("vocals", "accompaniment"):
+        kept, again = read_wav(session, job["id"], stem), read_wav(session, ordinary["id"], stem)
+        assert kept.shape == again.shape and np.array_equal(kept, again), stem
+
+    # Load-dependent: on a machine too busy to separate in real time these fail (docs/reliability.md).
+    # (a) What was played with Karaoke vs the offline accompaniment of the same captured audio.
+    # Played frame delayFrames + i is captured frame i (the recording starts at the first rendered
+    # frame); each window is aligned on its own anyway. The first seconds were played before Karaoke
+    # was set: compared from 8 s.
+    start = 8 * RATE
+    n = min(len(played), len(accompaniment)) - start
+    sdr = windowed_sdr(accompaniment[start : start + n], played[start : start + n])
+    print(f"live Karaoke vs offline accompaniment: {sdr:.1f} dB over {n / RATE:.0f} s")
+    # (b) separation kept up: no frame was played from the original, no hop dropped.
+    assert health["underruns"] == 0 and health["droppedHops"] == 0, health
+    assert health["latencyS"] < 4.0, health
+    assert sdr >= 12.0
+
+
+def test_the_capture_ends_cleanly_when_the_tab_navigates_or_closes(chromium, site):
+    """(d) Navigating the captured tab away, then closing it: each capture ends by itself, and
+    what it recorded becomes a job whose stems are made."""
+    session = chromium
+    open_music_then_popup(session, site)
+    music, panel = session.driver.window_handles
+    for how in ("navigate", "close"):
+        started = session.call(START_LIVE, False)
+        wait_live(session)
+        time.sleep(3)
+        session.driver.switch_to.window(music)
+        if how == "navigate":
+            session.open_url(f"{site}/other.html")
+        else:
+            session.driver.close()
+        session.driver.switch_to.window(panel)
+        ended = wait_ended(session, timeout=30)
+        assert ended["jobId"] == started["jobId"] and ended["kept"] and not ended.get("error"), (how, ended)
+        job = finished(session, started["jobId"])
+        assert job["durationS"] >= 3, (how, job)
+        if how == "navigate":
+            session.driver.switch_to.window(music)
+            session.open_url(f"{site}/index.html")
+            wait_for(lambda: session.script("return document.querySelector('audio').currentTime > 0.2"), 20,
+                     what="playback")  # fmt: skip
+            session.driver.switch_to.window(panel)
+    assert session.script("return document.querySelector('#live-start').hidden") is False
