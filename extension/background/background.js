@@ -209,6 +209,7 @@ api.tabs.onUpdated.addListener((tabId, change) => {
   if (change.status === 'loading') endRecordingsOfTab(tabId);
 });
 
+/**
  * Live: the popup asks for the tab's stream id (tabCapture needs the extension invoked for the
  * tab) and the offscreen document opens the stream and demixes it. Not this service worker: an
  * id is usable only in the render process that asked for it, and the cross-origin-isolated
