@@ -30,8 +30,18 @@ import { RECORDED_MIX, RECORDED_OUTPUT, deleteChunks, finishStem, putChunk } fro
  *   stop: (reason: string) => Promise<{kept: boolean, durationS: number}>, ended: Promise<string>}} LiveSession
  */
 
-/** Seconds of model time allowed per hop beyond the hop itself, before a frame falls back. */
-const MARGIN_S = 0.4;
+/**
+ * Time allowed for one hop's separation beyond the hop itself, before a frame falls back: the
+ * window's compute as timed before the audio starts, times MARGIN_FACTOR (jitter and the page's
+ * own decoding, the recording, garbage collection), at least MIN_MARGIN_S. A fixed 0.4 s was
+ * below the window's compute on the 2-core build machine (0.5 s): every hop came in late.
+ */
+const MARGIN_FACTOR = 2;
+const MIN_MARGIN_S = 0.4;
+/** Past this the model cannot keep up in any case (a window per hop of 0.74 s): no more delay. */
+const MAX_MARGIN_S = 1.5;
+/** Timed runs of the model before the audio starts (after the first, which prepares kernels). */
+const TIMED_RUNS = 2;
 /**
  * The recording of what was played (tests, bench: from the first rendered frame, so the first
  * `delay` frames are the silence before the first separated frame) holds this many seconds
@@ -66,10 +76,18 @@ export async function startLive(stream, { descriptor, runner, workletUrl, jobId,
   // before the audio starts, it is not the first hop's.
   const { windowFrames } = /** @type {NonNullable<ModelDescriptor['live']>} */ (descriptor.live);
   const warmDims = [1, descriptor.nbChannels, windowFrames, descriptor.stft.nbBins];
-  await runner.run(new Float32Array(warmDims.reduce((a, b) => a * b)), warmDims);
+  const warmInput = new Float32Array(warmDims.reduce((a, b) => a * b));
+  await runner.run(warmInput.slice(), warmDims);
+  let windowS = 0;
+  for (let i = 0; i < TIMED_RUNS; i++) {
+    const started = performance.now();
+    await runner.run(warmInput.slice(), warmDims);
+    windowS = Math.max(windowS, (performance.now() - started) / 1000);
+  }
+  const marginS = Math.min(MAX_MARGIN_S, Math.max(MIN_MARGIN_S, MARGIN_FACTOR * windowS));
   const hop = separator.hopSamples;
   const latency = separator.latencySamples;
-  const delay = Math.ceil((latency + hop + MARGIN_S * rate) / QUANTUM) * QUANTUM;
+  const delay = Math.ceil((latency + hop + marginS * rate) / QUANTUM) * QUANTUM;
 
   // Stems ring: whole blocks (hops), enough for the delay twice over.
   const nbSlots = Math.ceil((2 * (delay + hop)) / hop) + 1;
@@ -278,7 +296,8 @@ export async function startLive(stream, { descriptor, runner, workletUrl, jobId,
       cpuFraction: separatedS > 0 ? modelSeconds / separatedS : 0,
       capturedS: captured / rate,
       recordedS: recordedFrames / rate,
-      fallingBehind: fallback > previous || captured - taken > hop,
+      // Waiting audio beyond a hop and the margin will be late: say so before it is heard.
+      fallingBehind: fallback > previous || captured - taken > delay - latency,
     };
   }
 
