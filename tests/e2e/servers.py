@@ -36,7 +36,21 @@ def serve_directory(root: Path) -> tuple[_Server, str]:
     return server, f"http://127.0.0.1:{server.server_address[1]}"
 
 
-class LoginGatedMedia:
+class _LoopbackSite:
+    """A handler class served on 127.0.0.1 (ephemeral port) in a thread until ``close()``."""
+
+    def _serve(self, handler: type[http.server.BaseHTTPRequestHandler]) -> None:
+        self.server = _Server(("127.0.0.1", 0), handler)
+        self.port = self.server.server_address[1]
+        self.base = f"http://127.0.0.1:{self.port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class LoginGatedMedia(_LoopbackSite):
     """A site whose media needs its session cookie, like audio behind a login: ``/login`` sets
     the cookie; ``/song.flac`` answers 403 without it. No CORS headers, as such sites send none.
     ``cookies`` records the Cookie header of each media request."""
@@ -71,16 +85,10 @@ class LoginGatedMedia:
             def log_message(self, *args) -> None:
                 pass
 
-        self.server = _Server(("127.0.0.1", 0), Handler)
-        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self._serve(Handler)
 
 
-class CountingProxy:
+class CountingProxy(_LoopbackSite):
     """An HTTP proxy on 127.0.0.1 that refuses every request and counts it (CONNECT included).
 
     Point Chromium at it with ``--proxy-server`` and ``--proxy-bypass-list=<-loopback>`` so that
@@ -101,13 +109,7 @@ class CountingProxy:
             def log_message(self, *args) -> None:
                 pass
 
-        self.server = _Server(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self._serve(Handler)
 
 
 def closed_port() -> int:
@@ -132,7 +134,7 @@ def gzip_bomb(unpacked: int = 2 * 1024**3) -> bytes:
     return header + once * (unpacked // len(block)) + end + trailer
 
 
-class BadAudioSite:
+class BadAudioSite(_LoopbackSite):
     """Servers that misbehave as found in issue 18, one path each (all on one loopback port):
 
     ``/silent`` accepts and never sends headers; ``/trickle`` a WAV of 5 MB sent at 1 byte/s;
@@ -225,14 +227,11 @@ class BadAudioSite:
             def log_message(self, *args) -> None:
                 pass
 
-        self.server = _Server(("127.0.0.1", 0), Handler)
-        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self._serve(Handler)
 
     def close(self) -> None:
         self.stop.set()
-        self.server.shutdown()
-        self.server.server_close()
+        super().close()
 
 
 def one_hz_wav(frames: int = 1000) -> bytes:
