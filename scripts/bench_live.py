@@ -102,6 +102,7 @@ def click_starts(audio: np.ndarray) -> list[int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--minutes", type=float, default=10)
+    parser.add_argument("--conditions", default="", help="what else the machine ran (recorded with the figures)")
     parser.add_argument("--dist", type=Path, default=ROOT / "dist")
     args = parser.parse_args()
     seconds = args.minutes * 60
@@ -175,7 +176,7 @@ def main() -> None:
         "sdr_loss_source": sdr_source,
         "live_setting_frames": setting,
         "health": health,
-        "conditions": "shared 2-core machine, other engineers' browsers running: re-measure on a quiet machine",
+        "conditions": args.conditions,
     }
     out = ROOT / "bench" / f"live-{result['date']}.json"
     out.write_text(json.dumps(result, indent=1) + "\n")
