@@ -120,14 +120,19 @@ export const putChunk = (jobId, stem, index, blob) =>
  * @param {string} jobId @param {string} stem @param {Blob} header
  */
 export async function finishStem(jobId, stem, header) {
-  const range = IDBKeyRange.bound([jobId, stem, 0], [jobId, stem, Infinity]);
-  /** @type {Blob[]} */
-  const parts = await run(STORE.CHUNKS, 'readonly', (s) => s.getAll(range));
+  const parts = await getParts(jobId, stem);
   const wav = new Blob([header, ...parts], { type: 'audio/wav' });
   await run(STORE.STEMS, 'readwrite', (s) => s.put(wav, [jobId, stem]));
-  await run(STORE.CHUNKS, 'readwrite', (s) => s.delete(range));
+  await deleteParts(jobId, stem);
   return wav;
 }
+
+/** The chunks [jobId, part, i] of one stem or recording. @param {string} jobId @param {string} part */
+const partKeys = (jobId, part) => IDBKeyRange.bound([jobId, part, 0], [jobId, part, Infinity]);
+/** @param {string} jobId @param {string} part @returns {Promise<Blob[]>} in index order */
+const getParts = (jobId, part) => run(STORE.CHUNKS, 'readonly', (s) => s.getAll(partKeys(jobId, part)));
+/** @param {string} jobId @param {string} part */
+const deleteParts = (jobId, part) => run(STORE.CHUNKS, 'readwrite', (s) => s.delete(partKeys(jobId, part)));
 
 /**
  * A recording, stored as it arrives in chunks [jobId, part, index], becomes the job's input:
@@ -136,11 +141,9 @@ export async function finishStem(jobId, stem, header) {
  * @param {string} jobId @param {string} part @param {string} type
  */
 export async function inputFromChunks(jobId, part, type) {
-  const range = IDBKeyRange.bound([jobId, part, 0], [jobId, part, Infinity]);
-  /** @type {Blob[]} */
-  const parts = await run('chunks', 'readonly', (s) => s.getAll(range));
+  const parts = await getParts(jobId, part);
   if (parts.length) await putInput(jobId, new Blob(parts, { type }));
-  await run('chunks', 'readwrite', (s) => s.delete(range));
+  await deleteParts(jobId, part);
   return (await getInput(jobId))?.size ?? 0;
 }
 
