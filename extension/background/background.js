@@ -202,12 +202,6 @@ async function endRecordingsOfTab(/** @type {number} */ tabId) {
     if (job.state === 'recording' && job.recording?.tabId === tabId) await endRecording(job.id);
   }
 }
-api.tabs.onRemoved.addListener((tabId) => {
-  endRecordingsOfTab(tabId);
-});
-api.tabs.onUpdated.addListener((tabId, change) => {
-  if (change.status === 'loading') endRecordingsOfTab(tabId);
-});
 
 /**
  * Live: the popup asks for the tab's stream id (tabCapture needs the extension invoked for the
@@ -273,12 +267,16 @@ async function endLiveOfTab(tabId, reason) {
   if (live && !live.ended && live.tabId === tabId) await host.send(MSG.LIVE_END, { reason });
 }
 
-// A capture ends with its tab: closed, or loading another page (the stream itself may go on).
+// Recordings and live captures end with their tab: closed, or loading another page (a stream
+// may go on by itself).
 api.tabs.onRemoved.addListener((tabId) => {
+  endRecordingsOfTab(tabId);
   endLiveOfTab(tabId, 'The tab was closed.');
 });
 api.tabs.onUpdated.addListener((tabId, change) => {
-  if (change.status === 'loading') endLiveOfTab(tabId, 'The tab loaded another page.');
+  if (change.status !== 'loading') return;
+  endRecordingsOfTab(tabId);
+  endLiveOfTab(tabId, 'The tab loaded another page.');
 });
 
 /** @param {string} id @param {string} title @param {string} text */
@@ -398,22 +396,20 @@ function route(msg) {
 }
 
 /**
- * Who may send `msg`: the recorder's messages only from the recorder holding their token (a
- * content script in a page), everything else only from the extension's own pages.
- * @param {{type: string, data: any}} msg @param {chrome.runtime.MessageSender} sender
+ * The recorder's messages come from a content script in a web page: obeyed only from the one
+ * holding their token (from the tab and frame it was injected into).
+ * @param {{data: any}} msg @param {chrome.runtime.MessageSender} sender
  */
-async function mayObey(msg, sender) {
-  if (RECORDER_MESSAGES.includes(/** @type {any} */ (msg.type))) {
-    return isRecorderSender(sender, api.runtime.id, await recorderOf(msg.data?.token));
-  }
-  return isOwnSender(sender, api.runtime.id, api.runtime.getURL(''));
+async function isOwnRecorder(msg, sender) {
+  return isRecorderSender(sender, api.runtime.id, await recorderOf(msg.data?.token));
 }
 
 api.runtime.onMessage.addListener((msg, sender, sendResponse) => {
   if (msg?.target !== TARGET.BACKGROUND) return false;
+  const fromRecorder = RECORDER_MESSAGES.includes(msg.type);
   // Synchronous refusal of a stranger, so that another listener may answer instead.
-  if (!RECORDER_MESSAGES.includes(msg.type) && !isOwnSender(sender, api.runtime.id, api.runtime.getURL(''))) return false;
-  mayObey(msg, sender).then((allowed) => {
+  if (!fromRecorder && !isOwnSender(sender, api.runtime.id, api.runtime.getURL(''))) return false;
+  (fromRecorder ? isOwnRecorder(msg, sender) : Promise.resolve(true)).then((allowed) => {
     if (!allowed) throw new Error('refused: not this extension\'s recorder');
     return route(msg);
   }).then(
