@@ -21,7 +21,6 @@ Writes bench/live-YYYY-MM-DD.json. Figures are from whatever else the machine ru
 from __future__ import annotations
 
 import argparse
-import base64
 import datetime
 import json
 import sys
@@ -38,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 from builder.audio_io import load_audio  # noqa: E402
 from builder.package import CHROME_ID  # noqa: E402
 from tests.e2e.chromium import ChromiumSession  # noqa: E402
+from tests.e2e.live_scripts import LIVE_STATE, START_LIVE, read_stem_bytes  # noqa: E402
 from tests.e2e.servers import serve_directory  # noqa: E402
 
 RATE = 44100
@@ -45,29 +45,6 @@ CLICK_EVERY_S = 20
 TRACKS = ["loyalists.ogg", "nunc_dimittis.ogg", "elvish-theme.ogg", "knolls.ogg", "heroes_rite.ogg"]
 MUSIC = Path("/usr/share/games/wesnoth/1.16/data/core/music")
 PAGE = '<!doctype html><title>Bench</title><audio src="song.wav" autoplay></audio>'
-START = """
-const tabs = await ext.tabs.query({});
-const own = await ext.tabs.getCurrent();
-const target = tabs.find((t) => t.id !== own.id);
-const streamId = await ext.tabCapture.getMediaStreamId({targetTabId: target.id});
-const reply = await ext.runtime.sendMessage(
-  {target: 'background', type: 'start-live', data: {tabId: target.id, streamId, recordOutput: true}});
-if (!reply.ok) throw new Error(reply.error);
-return reply.result;
-"""
-LIVE = "return (await ext.storage.session.get('live')).live ?? null;"
-# Bytes [args[2], args[3]) of a stored record, base64 (a 10-minute recording is too big to move whole).
-READ = """
-const db = await new Promise((ok, ko) => {
-  const r = indexedDB.open('demixer'); r.onsuccess = () => ok(r.result); r.onerror = ko; });
-const blob = await new Promise((ok, ko) => {
-  const r = db.transaction('stems').objectStore('stems').get([args[0], args[1]]);
-  r.onsuccess = () => ok(r.result); r.onerror = ko; });
-const bytes = new Uint8Array(await blob.slice(args[2], args[3]).arrayBuffer());
-let text = '';
-for (let i = 0; i < bytes.length; i += 0x8000) text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-return btoa(text);
-"""
 
 
 def make_song(seconds: float) -> np.ndarray:
@@ -86,8 +63,7 @@ def make_song(seconds: float) -> np.ndarray:
 
 def read_pcm(session, job_id: str, key: str, seconds: float) -> np.ndarray:
     """The first ``seconds`` of a stored 16-bit stereo WAV record."""
-    data = session.call(READ, job_id, key, 0, 44 + int(seconds * RATE) * 4)
-    raw = base64.b64decode(data)
+    raw = read_stem_bytes(session, job_id, key, 44 + int(seconds * RATE) * 4)
     pcm = np.frombuffer(raw[44 : 44 + (len(raw) - 44) // 4 * 4], dtype="<i2").reshape(-1, 2)
     return pcm.astype(np.float32) / 32768
 
@@ -122,16 +98,16 @@ def main() -> None:
             time.sleep(1)
             session.driver.switch_to.new_window("tab")
             session.open("popup/popup.html")
-            job_id = session.call(START)["jobId"]
+            job_id = session.call(START_LIVE, True)["jobId"]
             started = time.monotonic()
             while time.monotonic() - started < seconds:
                 time.sleep(5)
-                live = session.call(LIVE)
+                live = session.call(LIVE_STATE)
                 if live and live.get("ended"):
                     raise SystemExit(f"the capture ended early: {live}")
             session.call("await ext.runtime.sendMessage({target: 'background', type: 'stop-live', data: {}});")
             for _ in range(120):
-                live = session.call(LIVE)
+                live = session.call(LIVE_STATE)
                 if live and live.get("ended"):
                     break
                 time.sleep(1)

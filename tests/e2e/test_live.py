@@ -9,7 +9,6 @@ reads it, and the recorded mix, from IndexedDB through an extension page.
 
 from __future__ import annotations
 
-import base64
 import io
 import time
 
@@ -21,6 +20,7 @@ from builder.package import CHROME_ID
 from tests.conftest import DATA
 from tests.e2e.chromium import ChromiumSession
 from tests.e2e.conftest import wait_for
+from tests.e2e.live_scripts import LIVE_STATE, START_LIVE, read_stem_bytes
 from tests.e2e.servers import serve_directory
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -39,31 +39,6 @@ source.addEventListener('sourceopen', async () => {
   buffer.addEventListener('updateend', () => { source.endOfStream(); audio.play(); }, {once: true});
 });
 </script>"""
-
-READ_RECORD = """
-const db = await new Promise((ok, ko) => {
-  const r = indexedDB.open('demixer'); r.onsuccess = () => ok(r.result); r.onerror = ko; });
-const blob = await new Promise((ok, ko) => {
-  const r = db.transaction('stems').objectStore('stems').get([args[0], args[1]]);
-  r.onsuccess = () => ok(r.result); r.onerror = ko; });
-if (!blob) return null;
-const bytes = new Uint8Array(await blob.arrayBuffer());
-let text = '';
-for (let i = 0; i < bytes.length; i += 0x8000) text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-return btoa(text);
-"""
-START_LIVE = """
-const tabs = await ext.tabs.query({});
-const own = await ext.tabs.getCurrent();
-const target = tabs.find((t) => t.id !== own.id);
-// What the popup's button does (ui/live-view.js), with the music tab as the target.
-const streamId = await ext.tabCapture.getMediaStreamId({targetTabId: target.id});
-const reply = await ext.runtime.sendMessage(
-  {target: 'background', type: 'start-live', data: {tabId: target.id, streamId, recordOutput: args[0]}});
-if (!reply.ok) throw new Error(reply.error);
-return reply.result;
-"""
-LIVE_RECORD = "return (await ext.storage.session.get('live')).live ?? null;"
 
 
 @pytest.fixture
@@ -90,9 +65,9 @@ def chromium(packaged, tmp_path):
 
 
 def read_wav(session, job_id: str, key: str) -> np.ndarray:
-    data = session.call(READ_RECORD, job_id, key)
+    data = read_stem_bytes(session, job_id, key)
     assert data, f"no {key} stored for {job_id}"
-    audio, rate = sf.read(io.BytesIO(base64.b64decode(data)), dtype="float32")
+    audio, rate = sf.read(io.BytesIO(data), dtype="float32")
     assert rate == RATE
     return audio
 
@@ -109,7 +84,7 @@ def open_music_then_popup(session, base: str) -> None:
 
 def wait_live(session, timeout=60):
     def running():
-        live = session.call(LIVE_RECORD)
+        live = session.call(LIVE_STATE)
         assert not (live and live.get("ended")), live
         return live and live.get("health") and live
 
@@ -117,7 +92,7 @@ def wait_live(session, timeout=60):
 
 
 def wait_ended(session, timeout=60):
-    return wait_for(lambda: (lambda live: live if live and live.get("ended") else None)(session.call(LIVE_RECORD)),
+    return wait_for(lambda: (lambda live: live if live and live.get("ended") else None)(session.call(LIVE_STATE)),
                     timeout, what="the live capture to end")  # fmt: skip
 
 
@@ -159,7 +134,7 @@ def test_demix_this_tab_live_with_karaoke_then_keep_the_stems(chromium, site):
     wait_for(lambda: session.script("return document.querySelectorAll('.live-stem input[type=range]').length === 2"),
              10, what="the mixer")  # fmt: skip
     assert session.click_all('button.live-preset[data-preset="Karaoke"]') == 1
-    wait_for(lambda: session.call(LIVE_RECORD)["gains"] == [0, 1], 5, what="Karaoke to reach the host")
+    wait_for(lambda: session.call(LIVE_STATE)["gains"] == [0, 1], 5, what="Karaoke to reach the host")
     time.sleep(LISTEN_S)
     assert session.click_all("#live-stop") == 1
     ended = wait_ended(session)
