@@ -3,7 +3,8 @@
     .venv/bin/python scripts/measure_live.py [--seconds 20] [--mixtures 4]
 
 Mixtures: 20 s of wesnoth tracks (Debian's wesnoth-1.16-music: orchestral, no voice) plus speech
-synthesised by espeak-ng (several voices, pitches, speeds, and sentences of the Rainbow Passage),
+synthesised by espeak-ng (Debian's `espeak-ng`, not installed by `make setup`: the tests do not
+need it; `apt-get install espeak-ng`) (several voices, pitches, speeds, and sentences of the Rainbow Passage),
 mixed at equal RMS; the true stems are the voice (vocals) and the track (accompaniment). The
 model is the int8 spleeter-2stems of dist/ (`make build`; its frame axis must be dynamic).
 
