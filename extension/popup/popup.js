@@ -2,6 +2,9 @@
 import { api } from '../platform/browser-api.js';
 import { mountJobsView } from '../ui/jobs-view.js';
 import { mountLiveView } from '../ui/live-view.js';
+import { localizePage } from '../shared/i18n.js';
+
+localizePage();
 
 // Popups close when a file dialog opens, so local files are picked in a full tab.
 document.getElementById('open-page')?.addEventListener('click', () => {
