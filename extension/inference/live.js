@@ -15,8 +15,12 @@
  * Keep stems: the captured mix is written to IndexedDB hop by hop (chunks [jobId, RECORDED_MIX,
  * i]) and joined into a WAV at the end (stems [jobId, RECORDED_MIX]), which then becomes an
  * ordinary job (source `recorded`): its stems come from the offline pipeline, at full quality.
+ *
+ * Paused media: the capture then delivers digital silence; after PAUSE_S of it the capture pauses
+ * (live-silence.js): nothing is recorded and the model does not run until sound returns.
  */
 import { createLiveSeparator } from './live-separator.js';
+import { createSilenceGate, isDigitalSilence } from './live-silence.js';
 import { CAPTURED, HEALTH, QUANTUM } from './live-buffers.js';
 import { encodeSamples, wavHeader } from '../shared/wav.js';
 import { RECORDED_MIX, RECORDED_OUTPUT, deleteChunks, finishStem, putChunk } from '../shared/store.js';
@@ -50,6 +54,11 @@ const TIMED_RUNS = 2;
 const RECORD_RING_S = 8;
 /** The hop loop looks for captured audio this often. */
 const POLL_MS = 10;
+/**
+ * Digital silence at least this long is the media paused, not a rest in the music (at least the
+ * separator's latency and a hop, so the stems owed when it starts are silence: see separateLoop).
+ */
+const PAUSE_S = 1;
 /** Recorded PCM: 16-bit, as the stems' default (the source is rarely finer). */
 const RECORD_FORMAT = 'pcm16';
 
@@ -71,7 +80,7 @@ const keepingInputs = (runner) => ({ ...runner, run: (data, dims) => runner.run(
 export async function startLive(stream, { descriptor, runner, workletUrl, jobId, keep, recordOutput, gains }) {
   const nbStems = descriptor.stems.length;
   const rate = descriptor.sampleRate;
-  const separator = createLiveSeparator(descriptor, keepingInputs(runner));
+  let separator = createLiveSeparator(descriptor, keepingInputs(runner));
   // The first run of a session is several times slower (onnxruntime prepares its kernels): done
   // before the audio starts, it is not the first hop's.
   const { windowFrames } = /** @type {NonNullable<ModelDescriptor['live']>} */ (descriptor.live);
@@ -88,6 +97,7 @@ export async function startLive(stream, { descriptor, runner, workletUrl, jobId,
   const hop = separator.hopSamples;
   const latency = separator.latencySamples;
   const delay = Math.ceil((latency + hop + marginS * rate) / QUANTUM) * QUANTUM;
+  const pauseFrames = Math.max(PAUSE_S * rate, latency + hop);
 
   // Stems ring: whole blocks (hops), enough for the delay twice over.
   const nbSlots = Math.ceil((2 * (delay + hop)) / hop) + 1;
@@ -133,6 +143,7 @@ export async function startLive(stream, { descriptor, runner, workletUrl, jobId,
   let recordedUpTo = 0; // captured frames taken by the recording
   let block = 0; // index of the next hop
   let droppedHops = 0;
+  let pausedHops = 0;
   let modelSeconds = 0;
   let stopping = false;
   /** @type {(reason: string) => void} */
@@ -147,6 +158,8 @@ export async function startLive(stream, { descriptor, runner, workletUrl, jobId,
   let outputChunks = 0;
   let outputDrained = 0;
   let recordedFrames = 0;
+  const recordGate = createSilenceGate(pauseFrames);
+  const separateGate = createSilenceGate(pauseFrames);
   /** Stores run one after another, off the hop loop's path; the first failure is kept. */
   /** @type {Promise<unknown>} */
   let storing = Promise.resolve();
@@ -212,6 +225,8 @@ export async function startLive(stream, { descriptor, runner, workletUrl, jobId,
     Atomics.store(stamps, k % nbSlots, k + 1);
   }
 
+  const silentBlock = Array.from({ length: nbStems }, () => [new Float32Array(hop), new Float32Array(hop)]);
+
   const sleep = () => new Promise((resolve) => setTimeout(resolve, POLL_MS));
 
   /**
@@ -228,7 +243,7 @@ export async function startLive(stream, { descriptor, runner, workletUrl, jobId,
       if (captured - recordedUpTo >= hop) {
         const input = readCapture(recordedUpTo, hop);
         recordedUpTo += hop;
-        if (keepStems) record(input);
+        for (const part of recordGate.push(input).release) if (keepStems) record(part);
         continue;
       }
       drainOutput();
@@ -240,6 +255,11 @@ export async function startLive(stream, { descriptor, runner, workletUrl, jobId,
    * A hop at a time through the separator. A block whose last frame would already have been
    * played (or whose audio the capture ring is about to overwrite) is not worth the model's time:
    * it is skipped (its frames play from the original) and the separator catches up with real time.
+   *
+   * In a pause the blocks are silence without the model: block k holds source frames from
+   * k * hop - latency, and the pause starts pauseFrames >= latency + hop after the silence did, so
+   * they are all silent. Sound resumes in a new separator, whose zeros before its start are that
+   * silence too.
    */
   async function separateLoop() {
     while (!stopping) {
@@ -254,10 +274,20 @@ export async function startLive(stream, { descriptor, runner, workletUrl, jobId,
         droppedHops += 1;
       } else {
         const input = readCapture(taken, hop);
-        const t0 = performance.now();
-        const stems = await separator.process(input);
-        modelSeconds += (performance.now() - t0) / 1000;
-        writeBlock(block, stems);
+        const wasPaused = separateGate.paused;
+        if (separateGate.push(input).paused) {
+          pausedHops += 1;
+          writeBlock(block, silentBlock);
+        } else {
+          if (wasPaused) {
+            separator.dispose();
+            separator = createLiveSeparator(descriptor, keepingInputs(runner));
+          }
+          const t0 = performance.now();
+          const stems = await separator.process(input);
+          modelSeconds += (performance.now() - t0) / 1000;
+          writeBlock(block, stems);
+        }
       }
       taken += hop;
       block += 1;
@@ -283,7 +313,7 @@ export async function startLive(stream, { descriptor, runner, workletUrl, jobId,
     const fallback = Atomics.load(healthValues, HEALTH.FALLBACK_FRAMES);
     const previous = lastFallback;
     lastFallback = fallback;
-    const separatedS = ((block - droppedHops) * hop) / rate;
+    const separatedS = ((block - droppedHops - pausedHops) * hop) / rate;
     return {
       latencyS: delay / rate + context.outputLatency + context.baseLatency,
       delayFrames: delay,
@@ -296,6 +326,8 @@ export async function startLive(stream, { descriptor, runner, workletUrl, jobId,
       cpuFraction: separatedS > 0 ? modelSeconds / separatedS : 0,
       capturedS: captured / rate,
       recordedS: recordedFrames / rate,
+      paused: recordGate.paused,
+      pausedS: (pausedHops * hop) / rate,
       // Waiting audio beyond a hop and the margin will be late: say so before it is heard.
       fallingBehind: fallback > previous || captured - taken > delay - latency,
     };
@@ -309,7 +341,8 @@ export async function startLive(stream, { descriptor, runner, workletUrl, jobId,
     // What was captured after the last whole hop belongs to the recording too.
     const captured = Atomics.load(captureState, CAPTURED);
     const rest = Math.min(captured - recordedUpTo, captureCapacity);
-    if (keepStems && rest > 0) record(readCapture(captured - rest, rest));
+    const last = rest > 0 ? readCapture(captured - rest, rest) : null;
+    if (keepStems && last && !(recordGate.paused && isDigitalSilence(last))) record(last);
     drainOutput();
     for (const track of stream.getTracks()) track.stop();
     source.disconnect();

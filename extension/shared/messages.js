@@ -75,9 +75,11 @@ export const MSG = Object.freeze({
  *   recordOutput: boolean, gains?: number[], threads?: number}} LiveCaptureData
  * @typedef {{latencyS: number, delayFrames: number, bufferS: number, backlogS: number, underruns: number,
  *   fallbackS: number, droppedHops: number, hops: number, cpuFraction: number, capturedS: number,
- *   recordedS: number, fallingBehind: boolean}} LiveHealth  underruns: episodes in which the
+ *   recordedS: number, fallingBehind: boolean, paused?: boolean, pausedS?: number}} LiveHealth
+ *   underruns: episodes in which the
  *   original was played because the stems were late; fallbackS: their total length; delayFrames:
- *   render frames from a frame's capture to its playback (latencyS adds the device's latency)
+ *   render frames from a frame's capture to its playback (latencyS adds the device's latency);
+ *   paused: the tab has been digitally silent (its media paused), nothing is recorded or separated
  * @typedef {{jobId: string, tabId: number, name: string, stems: string[], gains: number[],
  *   keep: boolean, health: LiveHealth | null}} LiveStateData
  * @typedef {{jobId: string, name: string, kept: boolean, durationS: number, reason: string,

@@ -9,6 +9,7 @@ import { api } from '../platform/browser-api.js';
 import { MSG } from '../shared/messages.js';
 import { tabStreamId } from '../platform/tab-capture.js';
 import { sendToBackground } from './jobs-view.js';
+import { t } from '../shared/i18n.js';
 
 const PENDING_KEY = 'live-pending';
 /** A menu click opens the popup at once; an older request is not the user's any more. */
@@ -42,6 +43,7 @@ export function liveStatusText(live) {
   }
   if (live.starting || !live.health) return 'Starting…';
   const latency = `Latency ${live.health.latencyS.toFixed(1)} s`;
+  if (live.health.paused) return t('livePaused');
   return live.health.fallingBehind
     ? `${latency} · Falling behind: playing the original until separation catches up`
     : `${latency} · Live`;

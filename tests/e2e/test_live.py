@@ -27,6 +27,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 RATE = 44100
 LISTEN_S = 30
+PAUSE_S = 6  # the page's media paused this long mid-capture
 # What the page plays: MediaSource fed the whole WebM/Opus clip, so the element's src is blob:.
 PAGE = """<!doctype html><title>Live music</title><audio controls></audio>
 <script>
@@ -176,16 +177,35 @@ def test_demix_this_tab_live_with_karaoke_then_keep_the_stems(chromium, site):
     assert sdr >= 12.0
 
 
+def pause_media_for(session, music: str, panel: str, seconds: float) -> None:
+    """Pause the page's media for ``seconds``: the capture says it is paused, then plays again."""
+    session.driver.switch_to.window(music)
+    session.script("document.querySelector('audio').pause()")
+    session.driver.switch_to.window(panel)
+    wait_for(lambda: session.call(LIVE_STATE)["health"].get("paused"), 10, what="the capture to pause")
+    assert "the tab is silent" in session.script("return document.querySelector('.live-status').textContent")
+    time.sleep(seconds)
+    session.driver.switch_to.window(music)
+    session.script("document.querySelector('audio').play()")
+    session.driver.switch_to.window(panel)
+    wait_for(lambda: not session.call(LIVE_STATE)["health"].get("paused"), 10, what="the capture to resume")
+
+
 def test_the_capture_ends_cleanly_when_the_tab_navigates_or_closes(chromium, site):
     """(d) Navigating the captured tab away, then closing it: each capture ends by itself, and
-    what it recorded becomes a job whose stems are made."""
+    what it recorded becomes a job whose stems are made. Before navigating, the media pauses:
+    the capture pauses, and the kept job leaves the pause out."""
     session = chromium
     open_music_then_popup(session, site)
     music, panel = session.driver.window_handles
     for how in ("navigate", "close"):
         started = session.call(START_LIVE, False)
         wait_live(session)
+        since = time.monotonic()
         time.sleep(3)
+        if how == "navigate":
+            pause_media_for(session, music, panel, PAUSE_S)
+            time.sleep(2)
         session.driver.switch_to.window(music)
         if how == "navigate":
             session.open_url(f"{site}/other.html")
@@ -194,8 +214,14 @@ def test_the_capture_ends_cleanly_when_the_tab_navigates_or_closes(chromium, sit
         session.driver.switch_to.window(panel)
         ended = wait_ended(session, timeout=30)
         assert ended["jobId"] == started["jobId"] and ended["kept"] and not ended.get("error"), (how, ended)
+        captured_s = ended["health"]["capturedS"]
         job = finished(session, started["jobId"])
         assert job["durationS"] >= 3, (how, job)
+        if how == "navigate":
+            # At most the silence before the pause was decided (two hops) is kept of it.
+            assert job["durationS"] <= captured_s - (PAUSE_S - 2), (captured_s, job["durationS"])
+            assert ended["health"]["pausedS"] > 0, ended["health"]
+        print(how, "captured", captured_s, "s, kept", job["durationS"], "s, in", time.monotonic() - since, "s")
         if how == "navigate":
             session.driver.switch_to.window(music)
             session.open_url(f"{site}/index.html")
