@@ -1,6 +1,6 @@
 """Live demixing in Chromium (issue #14): latency, underruns, model time over a long capture.
 
-    .venv/bin/python scripts/bench_live.py [--minutes 10] [--dist dist]
+    .venv/bin/python scripts/bench_live.py [--minutes 10] [--dist dist] [--live W/H/L] [--conditions TEXT]
 
 A loopback page plays wesnoth music (Debian's wesnoth-1.16-music, tracks joined) with a click
 (a 2 ms full-scale burst) every CLICK_EVERY_S seconds; "Demix this tab" captures it with the
@@ -12,6 +12,10 @@ Original preset (the stems summed: the click passes through) and keeps what it p
 * underruns: episodes in which the playback worklet played the original because the stems were
   late; dropped_hops: hops skipped to catch up (inference/live.js).
 * cpu_fraction: model (separator.process) time / audio time.
+* cpu_by_minute: the same per minute of the capture (does the model's share grow?);
+  run_fraction: the onnxruntime run's share alone (the rest is the STFT/iSTFT on the page's thread).
+* load_average: /proc/loadavg's 1-minute figure at the start and at the end (other processes).
+* --live W/H/L: bench a copy of the extension whose descriptor says this live setting instead.
 * sdr_loss_db: from scripts/measure_live.py's bench/live-sdr-*.json (the newest), the row of the
   descriptor's live setting: mean SDR of live stems vs the true stems, minus offline's.
 
@@ -23,6 +27,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import shutil
 import sys
 import tempfile
 import time
@@ -75,14 +80,28 @@ def click_starts(audio: np.ndarray) -> list[int]:
     return [int(h) for i, h in enumerate(hits) if i == 0 or h - hits[i - 1] > RATE]
 
 
+def load_average() -> float:
+    return float(Path("/proc/loadavg").read_text().split()[0])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--minutes", type=float, default=10)
     parser.add_argument("--conditions", default="", help="what else the machine ran (recorded with the figures)")
     parser.add_argument("--dist", type=Path, default=ROOT / "dist")
+    parser.add_argument("--live", help="window/hop/look-ahead frames instead of the descriptor's")
     args = parser.parse_args()
     seconds = args.minutes * 60
+    load_before = load_average()
     with tempfile.TemporaryDirectory() as tmp:
+        extension = (args.dist / "chrome").resolve()
+        if args.live:
+            extension = Path(tmp) / "chrome"
+            shutil.copytree(args.dist / "chrome", extension)
+            descriptor = json.loads((extension / "models" / "model.json").read_text())
+            window, hop, lookahead = (int(v) for v in args.live.split("/"))
+            descriptor["live"] = {"windowFrames": window, "hopFrames": hop, "lookaheadFrames": lookahead}
+            (extension / "models" / "model.json").write_text(json.dumps(descriptor))
         site = Path(tmp) / "site"
         site.mkdir()
         song = make_song(seconds + 30)
@@ -90,7 +109,7 @@ def main() -> None:
         (site / "index.html").write_text(PAGE)
         server, base = serve_directory(site)
         session = ChromiumSession.start(
-            (args.dist / "chrome").resolve(), Path(tmp),
+            extension, Path(tmp),
             [f"--allowlisted-extension-id={CHROME_ID}", "--autoplay-policy=no-user-gesture-required"],
         )  # fmt: skip
         try:
@@ -130,8 +149,11 @@ def main() -> None:
     latency = float(np.median(lags)) / RATE + device_s if lags else None
 
     # The row of the descriptor's live setting, from the newest measure_live.py file that has it.
-    model = json.loads(next((args.dist / "models").glob("spleeter-2stems.json")).read_text())["live"]
-    setting = [model["windowFrames"], model["hopFrames"], model["lookaheadFrames"]]
+    if args.live:
+        setting = [int(v) for v in args.live.split("/")]
+    else:
+        model = json.loads((args.dist / "chrome" / "models" / "model.json").read_text())["live"]
+        setting = [model["windowFrames"], model["hopFrames"], model["lookaheadFrames"]]
     sdr_loss, sdr_source = None, None
     for path in sorted((ROOT / "bench").glob("live-sdr-*.json"), key=lambda p: p.stat().st_mtime):
         for row in json.loads(path.read_text())["live"]:
@@ -148,13 +170,17 @@ def main() -> None:
         "fallback_s": round(health["fallbackS"], 3),
         "dropped_hops": health["droppedHops"],
         "cpu_fraction": round(health["cpuFraction"], 3),
+        "cpu_by_minute": health.get("cpuByMinute"),
+        "run_fraction": round(health.get("runFraction", 0), 3),
         "sdr_loss_db": sdr_loss,
         "sdr_loss_source": sdr_source,
         "live_setting_frames": setting,
         "health": health,
         "conditions": args.conditions,
+        "load_average": [load_before, load_average()],
     }
-    out = ROOT / "bench" / f"live-{result['date']}.json"
+    variant = f"-{'-'.join(map(str, setting))}" if args.live else ""
+    out = ROOT / "bench" / f"live-{result['date']}{variant}.json"
     out.write_text(json.dumps(result, indent=1) + "\n")
     print(json.dumps({k: v for k, v in result.items() if k != "health"}, indent=1))
     print(f"wrote {out}")

@@ -7,6 +7,7 @@
 import { MSG } from '../shared/messages.js';
 import { createRunner } from './model-runner.js';
 import { startLive } from './live.js';
+import { t } from '../shared/i18n.js';
 
 /**
  * @typedef {import('../shared/messages.js').LiveCaptureData} LiveCaptureData
@@ -15,11 +16,19 @@ import { startLive } from './live.js';
 
 const REPORT_MS = 500;
 
-/** @param {string} url */
-async function loadJson(url) {
-  const response = await fetch(url);
-  if (!response.ok) throw new Error(`missing ${url}`);
-  return response.json();
+/**
+ * The model's descriptor, or a message that says what is wrong with the build: a descriptor
+ * without the `live` key predates live demixing (builds since write `live: null` for a model that
+ * is too slow), which is not the same as a model too slow for it.
+ * @param {string} url
+ */
+async function loadLiveDescriptor(url) {
+  const response = await fetch(url).catch(() => null);
+  if (!response?.ok) throw new Error(t('liveModelMissing'));
+  const descriptor = await response.json();
+  if (!('live' in descriptor)) throw new Error(t('liveModelStale'));
+  if (!descriptor.live) throw new Error(t('liveTooSlow', descriptor.name));
+  return descriptor;
 }
 
 /**
@@ -72,10 +81,7 @@ export function createLiveHost(report, { modelBase, workletUrl }) {
       /** @type {MediaStream | null} */
       let stream = null;
       try {
-        const descriptor = await loadJson(new URL('model.json', modelBase).href);
-        if (!descriptor.live) {
-          throw new Error(`The model ${descriptor.name} is too slow to separate as the tab plays.`);
-        }
+        const descriptor = await loadLiveDescriptor(new URL('model.json', modelBase).href);
         live.stems = descriptor.stems;
         live.gains = data.gains?.length === descriptor.stems.length ? data.gains : descriptor.stems.map(() => 1);
         // A tab's stream id expires seconds after it was given: the stream is opened before the

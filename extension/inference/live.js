@@ -71,6 +71,30 @@ const RECORD_FORMAT = 'pcm16';
 const keepingInputs = (runner) => ({ ...runner, run: (data, dims) => runner.run(data.slice(), dims) });
 
 /**
+ * The runner's own time (onnxruntime's worker and the transfers), apart from the separator's
+ * STFT and iSTFT on this thread: where a hop's time goes.
+ * @param {ModelRunner} runner
+ */
+function timingRuns(runner) {
+  const timed = {
+    seconds: 0,
+    /** @type {ModelRunner} */
+    runner: {
+      ...runner,
+      run: async (data, dims) => {
+        const t0 = performance.now();
+        try {
+          return await runner.run(data, dims);
+        } finally {
+          timed.seconds += (performance.now() - t0) / 1000;
+        }
+      },
+    },
+  };
+  return timed;
+}
+
+/**
  * Start demixing `stream` until `stop` is called or the stream ends.
  * @param {MediaStream} stream
  * @param {{descriptor: ModelDescriptor, runner: ModelRunner, workletUrl: string,
@@ -80,7 +104,8 @@ const keepingInputs = (runner) => ({ ...runner, run: (data, dims) => runner.run(
 export async function startLive(stream, { descriptor, runner, workletUrl, jobId, keep, recordOutput, gains }) {
   const nbStems = descriptor.stems.length;
   const rate = descriptor.sampleRate;
-  let separator = createLiveSeparator(descriptor, keepingInputs(runner));
+  const runs = timingRuns(keepingInputs(runner));
+  let separator = createLiveSeparator(descriptor, runs.runner);
   // The first run of a session is several times slower (onnxruntime prepares its kernels): done
   // before the audio starts, it is not the first hop's.
   const { windowFrames } = /** @type {NonNullable<ModelDescriptor['live']>} */ (descriptor.live);
@@ -145,6 +170,9 @@ export async function startLive(stream, { descriptor, runner, workletUrl, jobId,
   let droppedHops = 0;
   let pausedHops = 0;
   let modelSeconds = 0;
+  /** model seconds and separated seconds per minute of the capture (does the model's share grow?) */
+  /** @type {{model: number, audio: number}[]} */
+  const minutes = [];
   let stopping = false;
   /** @type {(reason: string) => void} */
   let endWith = () => {};
@@ -281,11 +309,15 @@ export async function startLive(stream, { descriptor, runner, workletUrl, jobId,
         } else {
           if (wasPaused) {
             separator.dispose();
-            separator = createLiveSeparator(descriptor, keepingInputs(runner));
+            separator = createLiveSeparator(descriptor, runs.runner);
           }
           const t0 = performance.now();
           const stems = await separator.process(input);
-          modelSeconds += (performance.now() - t0) / 1000;
+          const seconds = (performance.now() - t0) / 1000;
+          modelSeconds += seconds;
+          const minute = (minutes[Math.floor((block * hop) / (60 * rate))] ??= { model: 0, audio: 0 });
+          minute.model += seconds;
+          minute.audio += hop / rate;
           writeBlock(block, stems);
         }
       }
@@ -324,6 +356,8 @@ export async function startLive(stream, { descriptor, runner, workletUrl, jobId,
       droppedHops,
       hops: block,
       cpuFraction: separatedS > 0 ? modelSeconds / separatedS : 0,
+      runFraction: separatedS > 0 ? runs.seconds / separatedS : 0,
+      cpuByMinute: Array.from(minutes, (m) => (m?.audio ? Math.round((1000 * m.model) / m.audio) / 1000 : 0)),
       capturedS: captured / rate,
       recordedS: recordedFrames / rate,
       paused: recordGate.paused,

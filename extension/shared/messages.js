@@ -75,10 +75,13 @@ export const MSG = Object.freeze({
  *   recordOutput: boolean, gains?: number[], threads?: number}} LiveCaptureData
  * @typedef {{latencyS: number, delayFrames: number, bufferS: number, backlogS: number, underruns: number,
  *   fallbackS: number, droppedHops: number, hops: number, cpuFraction: number, capturedS: number,
- *   recordedS: number, fallingBehind: boolean, paused?: boolean, pausedS?: number}} LiveHealth
+ *   recordedS: number, fallingBehind: boolean, paused?: boolean, pausedS?: number,
+ *   cpuByMinute?: number[], runFraction?: number}} LiveHealth
  *   underruns: episodes in which the
  *   original was played because the stems were late; fallbackS: their total length; delayFrames:
  *   render frames from a frame's capture to its playback (latencyS adds the device's latency);
+ *   cpuFraction: the separator's time (STFT, model, iSTFT) / audio time; runFraction: the model
+ *   run's alone (onnxruntime's worker and the transfers); cpuByMinute: cpuFraction for each minute of the capture (0 for one wholly paused);
  *   paused: the tab has been digitally silent (its media paused), nothing is recorded or separated
  * @typedef {{jobId: string, tabId: number, name: string, stems: string[], gains: number[],
  *   keep: boolean, health: LiveHealth | null}} LiveStateData

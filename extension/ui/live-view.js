@@ -57,9 +57,10 @@ export function liveStatusText(live) {
 export async function mountLiveView(container, { offerStart = false } = {}) {
   const section = el('section', { class: 'live', 'aria-label': 'Live demixing' });
   const start = el('button', { id: 'live-start' }, ['Demix this tab (live)']);
+  const tabName = el('p', { class: 'live-tab' });
   const status = el('p', { class: 'live-status', role: 'status', 'aria-live': 'polite' });
   const mixer = el('div', { class: 'live-mixer' });
-  section.append(...(offerStart ? [start] : []), status, mixer);
+  section.append(...(offerStart ? [start] : []), tabName, status, mixer);
   container.append(section);
   /** @type {string} the capture whose controls are shown */
   let shown = '';
@@ -144,6 +145,8 @@ export async function mountLiveView(container, { offerStart = false } = {}) {
     start.hidden = running;
     section.dataset.state = !live ? 'idle' : live.ended ? 'ended' : live.starting ? 'starting' : 'live';
     status.textContent = live ? liveStatusText(live) : '';
+    // Which tab is heard: the capture goes on when the user moves to another tab.
+    tabName.textContent = running && live?.name ? t('liveTabName', live.name) : '';
     if (!live || live.ended || !live.stems.length) {
       mixer.replaceChildren();
       shown = '';
