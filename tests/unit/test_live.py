@@ -71,10 +71,10 @@ def test_live_stems_converge_to_offline_ones_with_full_context(built, wesnoth_tr
 
     Real music with a voice (orchestra and choir, 24 s), compared where offline has context on
     both sides too: the middles of its 512-frame patches (64 frames from either edge). Measured
-    2026-11-30 (vocals / accompaniment): 256/64/64 17.4 / 18.6 dB; the descriptor's 256/32/24
-    13.1 / 14.2 dB (24 frames of look-ahead are less than the U-Net's reach; the live e2e check
-    asks >= 12). By hand, patch 0 from frame 320: 256/32/32 14.5 / 15.2, 256/32/16 12.5 / 13.2,
-    256/64/0 14.2 / 14.8, 128/32/32 9.6 / 10.2.
+    2026-11-30 (vocals / accompaniment): 256/64/64 17.4 / 18.6 dB; the descriptor's 256/48/0
+    13.2 / 14.3 dB (the earlier 256/32/24: 13.1 / 14.2; 256/48/8: 13.6 / 14.8; 256/40/8: 11.8 /
+    12.9; the live e2e check asks >= 12). By hand, patch 0 from frame 320: 256/32/32 14.5 / 15.2,
+    256/32/16 12.5 / 13.2, 256/64/0 14.2 / 14.8, 128/32/32 9.6 / 10.2.
     """
     files = json.loads((built / "models" / "spleeter-2stems.json").read_text())["files"]
     core = onnx_core(built / "models" / files["int8-weights"]["file"], threads=2)
