@@ -61,6 +61,9 @@ def make_song(seconds: float) -> np.ndarray:
         parts.append(0.5 * audio)
         total += len(audio)
     song = np.concatenate(parts)[: int(seconds * RATE)].astype(np.float32)
+    # A noise floor of a few LSB: the gaps between tracks are digital silence, which pauses the
+    # capture (inference/live-silence.js) and would cut the recorded mix the clicks are timed in.
+    song += np.random.default_rng(0).normal(0, 1e-4, song.shape).astype(np.float32)
     for at in range(5 * RATE, len(song), CLICK_EVERY_S * RATE):
         song[at : at + RATE // 500] = 1.0  # 2 ms
     return song

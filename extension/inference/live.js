@@ -292,6 +292,7 @@ export async function startLive(stream, { descriptor, runner, workletUrl, jobId,
    * silence too.
    */
   async function separateLoop() {
+    let restart = false; // after a pause: a fresh separator
     while (!stopping) {
       const captured = Atomics.load(captureState, CAPTURED);
       if (captured - taken < hop) {
@@ -300,28 +301,28 @@ export async function startLive(stream, { descriptor, runner, workletUrl, jobId,
       }
       const rendered = Atomics.load(healthValues, HEALTH.RENDERED);
       const lastFrame = (block + 1) * hop - latency - 1;
-      if (lastFrame + delay < rendered || captured - taken > captureCapacity - hop) {
+      const input = readCapture(taken, hop);
+      // Every hop goes through the gate, late ones too: its decisions are the recording's.
+      if (separateGate.push(input).paused) {
+        pausedHops += 1;
+        restart = true;
+        writeBlock(block, silentBlock);
+      } else if (lastFrame + delay < rendered || captured - taken > captureCapacity - hop) {
         droppedHops += 1;
       } else {
-        const input = readCapture(taken, hop);
-        const wasPaused = separateGate.paused;
-        if (separateGate.push(input).paused) {
-          pausedHops += 1;
-          writeBlock(block, silentBlock);
-        } else {
-          if (wasPaused) {
-            separator.dispose();
-            separator = createLiveSeparator(descriptor, runs.runner);
-          }
-          const t0 = performance.now();
-          const stems = await separator.process(input);
-          const seconds = (performance.now() - t0) / 1000;
-          modelSeconds += seconds;
-          const minute = (minutes[Math.floor((block * hop) / (60 * rate))] ??= { model: 0, audio: 0 });
-          minute.model += seconds;
-          minute.audio += hop / rate;
-          writeBlock(block, stems);
+        if (restart) {
+          restart = false;
+          separator.dispose();
+          separator = createLiveSeparator(descriptor, runs.runner);
         }
+        const t0 = performance.now();
+        const stems = await separator.process(input);
+        const seconds = (performance.now() - t0) / 1000;
+        modelSeconds += seconds;
+        const minute = (minutes[Math.floor((block * hop) / (60 * rate))] ??= { model: 0, audio: 0 });
+        minute.model += seconds;
+        minute.audio += hop / rate;
+        writeBlock(block, stems);
       }
       taken += hop;
       block += 1;
