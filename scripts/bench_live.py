@@ -19,7 +19,7 @@ Original preset (the stems summed: the click passes through) and keeps what it p
 * sdr_loss_db: from scripts/measure_live.py's bench/live-sdr-*.json (the newest), the row of the
   descriptor's live setting: mean SDR of live stems vs the true stems, minus offline's.
 
-Writes bench/live-YYYY-MM-DD.json. Figures are from whatever else the machine runs: say so.
+Writes bench/live-YYYY-MM-DD-W-H-L.json (the setting's frames). Figures are from whatever else the machine runs: say so.
 """
 
 from __future__ import annotations
@@ -182,8 +182,7 @@ def main() -> None:
         "conditions": args.conditions,
         "load_average": [load_before, load_average()],
     }
-    variant = f"-{'-'.join(map(str, setting))}" if args.live else ""
-    out = ROOT / "bench" / f"live-{result['date']}{variant}.json"
+    out = ROOT / "bench" / f"live-{result['date']}-{'-'.join(map(str, setting))}.json"
     out.write_text(json.dumps(result, indent=1) + "\n")
     print(json.dumps({k: v for k, v in result.items() if k != "health"}, indent=1))
     print(f"wrote {out}")
