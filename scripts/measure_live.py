@@ -62,7 +62,7 @@ RAINBOW = [
     "Throughout the centuries people have explained the rainbow in various ways.",
     "Some have accepted it as a miracle without physical explanation.",
 ]
-SETTINGS = [(256, 64, 64), (256, 32, 32), (128, 32, 32), (256, 64, 0), (256, 32, 16), (192, 32, 32),
+SETTINGS = [(256, 48, 0), (256, 64, 64), (256, 32, 32), (128, 32, 32), (256, 64, 0), (256, 32, 16), (192, 32, 32),
             (128, 16, 16), (128, 128, 0)]  # fmt: skip
 RATE = 44100
 
