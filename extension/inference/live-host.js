@@ -7,6 +7,7 @@
 import { MSG } from '../shared/messages.js';
 import { createRunner } from './model-runner.js';
 import { startLive } from './live.js';
+import { t } from '../shared/i18n.js';
 
 /**
  * @typedef {import('../shared/messages.js').LiveCaptureData} LiveCaptureData
@@ -63,7 +64,7 @@ export function createLiveHost(report, { modelBase, workletUrl }) {
       if (current) {
         report(MSG.LIVE_ENDED, {
           jobId: data.jobId, name: data.name, kept: false, durationS: 0, health: null, reason: 'refused',
-          error: 'A tab is already being demixed: stop it first.',
+          error: t('liveAlreadyRunning'),
         }); // prettier-ignore
         return;
       }
@@ -74,7 +75,7 @@ export function createLiveHost(report, { modelBase, workletUrl }) {
       try {
         const descriptor = await loadJson(new URL('model.json', modelBase).href);
         if (!descriptor.live) {
-          throw new Error(`The model ${descriptor.name} is too slow to separate as the tab plays.`);
+          throw new Error(t('liveTooSlow', descriptor.name));
         }
         live.stems = descriptor.stems;
         live.gains = data.gains?.length === descriptor.stems.length ? data.gains : descriptor.stems.map(() => 1);
@@ -90,7 +91,7 @@ export function createLiveHost(report, { modelBase, workletUrl }) {
         console.error('demixer live start', failure);
         for (const track of stream?.getTracks() ?? []) track.stop();
         const text = failure instanceof Error ? failure.message : String(failure);
-        await finish(data, 'failed', `Could not demix this tab: ${text}`);
+        await finish(data, 'failed', t('liveCouldNotDemix', text));
         return;
       }
       const session = live.session;

@@ -9,6 +9,7 @@ import { api } from '../platform/browser-api.js';
 import { MSG } from '../shared/messages.js';
 import { tabStreamId } from '../platform/tab-capture.js';
 import { sendToBackground } from './jobs-view.js';
+import { t } from '../shared/i18n.js';
 
 const PENDING_KEY = 'live-pending';
 /** A menu click opens the popup at once; an older request is not the user's any more. */
@@ -22,6 +23,13 @@ export const PRESETS = Object.freeze({
   'A cappella': (/** @type {string[]} */ stems) => stems.map((s) => (/vocal/i.test(s) ? 1 : 0)),
   Original: (/** @type {string[]} */ stems) => stems.map(() => 1),
 });
+
+/** The presets' names as the user reads them (the keys above stay the same in every language). @type {Record<string, () => string>} */
+const PRESET_LABELS = {
+  Karaoke: () => t('livePresetKaraoke'),
+  'A cappella': () => t('livePresetACappella'),
+  Original: () => t('livePresetOriginal'),
+};
 
 /**
  * @template {keyof HTMLElementTagNameMap} K
@@ -37,14 +45,14 @@ function el(tag, attrs = {}, children = []) {
 /** @param {LiveRecord} live */
 export function liveStatusText(live) {
   if (live.ended) {
-    const kept = live.kept ? ' The recording is in the job list.' : '';
-    return live.error ? `Live demixing stopped: ${live.error}${kept}` : `Live demixing ended. ${live.reason ?? ''}${kept}`;
+    const kept = live.kept ? ` ${t('liveKeptNote')}` : '';
+    return live.error ? `${t('liveStoppedWithError', live.error)}${kept}` : `${t('liveEnded', live.reason ?? '')}${kept}`;
   }
-  if (live.starting || !live.health) return 'Starting…';
-  const latency = `Latency ${live.health.latencyS.toFixed(1)} s`;
+  if (live.starting || !live.health) return t('liveStarting');
+  const latency = t('liveLatency', live.health.latencyS.toFixed(1));
   return live.health.fallingBehind
-    ? `${latency} · Falling behind: playing the original until separation catches up`
-    : `${latency} · Live`;
+    ? `${latency} · ${t('liveFallingBehind')}`
+    : `${latency} · ${t('liveRunning')}`;
 }
 
 /**
@@ -53,8 +61,8 @@ export function liveStatusText(live) {
  *   its click invokes the extension for the active tab, which tabCapture requires)
  */
 export async function mountLiveView(container, { offerStart = false } = {}) {
-  const section = el('section', { class: 'live', 'aria-label': 'Live demixing' });
-  const start = el('button', { id: 'live-start' }, ['Demix this tab (live)']);
+  const section = el('section', { class: 'live', 'aria-label': t('liveRegion') });
+  const start = el('button', { id: 'live-start' }, [t('liveDemixTab')]);
   const status = el('p', { class: 'live-status', role: 'status', 'aria-live': 'polite' });
   const mixer = el('div', { class: 'live-mixer' });
   section.append(...(offerStart ? [start] : []), status, mixer);
@@ -70,12 +78,12 @@ export async function mountLiveView(container, { offerStart = false } = {}) {
   async function startTab(tab) {
     start.disabled = true;
     try {
-      if (tab?.id === undefined) throw new Error('No tab to demix.');
+      if (tab?.id === undefined) throw new Error(t('liveNoTab'));
       // Asked for here, not in the background: see background.js startLive.
       const streamId = await tabStreamId(tab.id);
       await sendToBackground(MSG.START_LIVE, { tabId: tab.id, title: tab.title, streamId });
     } catch (error) {
-      status.textContent = `Could not demix this tab: ${error instanceof Error ? error.message : error}`;
+      status.textContent = t('liveCouldNotDemix', error instanceof Error ? error.message : String(error));
     } finally {
       start.disabled = false;
     }
@@ -112,7 +120,7 @@ export async function mountLiveView(container, { offerStart = false } = {}) {
       el('div', { class: 'live-stem' }, [el('label', { for: `live-gain-${index}` }, [stem]), sliders[index]]),
     );
     const presets = Object.entries(PRESETS).map(([name, gainsOf]) => {
-      const button = el('button', { class: 'live-preset', 'data-preset': name }, [name]);
+      const button = el('button', { class: 'live-preset', 'data-preset': name }, [PRESET_LABELS[name]?.() ?? name]);
       button.addEventListener('click', () => {
         const gains = gainsOf(live.stems);
         sliders.forEach((s, i) => {
@@ -126,12 +134,12 @@ export async function mountLiveView(container, { offerStart = false } = {}) {
     keep.checked = live.keep;
     const keepBox = keep;
     keepBox.addEventListener('change', () => sendToBackground(MSG.SET_LIVE_MIX, { keep: keepBox.checked }));
-    const stop = el('button', { id: 'live-stop' }, ['Stop']);
+    const stop = el('button', { id: 'live-stop' }, [t('liveStop')]);
     stop.addEventListener('click', () => sendToBackground(MSG.STOP_LIVE, {}));
     mixer.replaceChildren(
       ...rows,
-      el('div', { class: 'live-presets', role: 'group', 'aria-label': 'Presets' }, presets),
-      el('label', { class: 'live-keep' }, [keep, 'Keep stems (full quality, when it stops)']),
+      el('div', { class: 'live-presets', role: 'group', 'aria-label': t('livePresets') }, presets),
+      el('label', { class: 'live-keep' }, [keep, t('liveKeepStems')]),
       stop,
     );
   }
