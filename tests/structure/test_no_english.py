@@ -37,10 +37,13 @@ ALLOWED = {
     ("extension/inference/mp3-gapless.js", "Lavf"): "an encoder tag, read from the file",
     ("extension/shared/wav.js", "fmt "): "a WAV chunk id",
     ("extension/ui/jobs-view.js", "job {}"): "CSS classes",
-    ("extension/platform/chrome/inference-host.js", (
-        "Runs the separation model (WebAssembly worker threads) on audio the user chose, and on the audio of a tab"
-        " the user asked to demix live."
-    )): "offscreen.createDocument's justification: for Chrome, not shown to the user",
+    (
+        "extension/platform/chrome/inference-host.js",
+        (
+            "Runs the separation model (WebAssembly worker threads) on audio the user chose, and on the audio of a tab"
+            " the user asked to demix live."
+        ),
+    ): "offscreen.createDocument's justification: for Chrome, not shown to the user",
     ("extension/background/background.js", "refused: not this extension's recorder"): (
         "the reply to a forged message, read by no user (tests/e2e/test_firefox_record.py)"
     ),
@@ -64,7 +67,9 @@ def _looks_like_text(text: str) -> bool:
 def _js_literals() -> list[dict]:
     files = [str(p.relative_to(ROOT)) for p in OWN if p.suffix in {".js", ".mjs"}]
     scanner = ROOT / "tests" / "structure" / "js_strings.mjs"
-    result = subprocess.run(["node", str(scanner), *files], cwd=ROOT, capture_output=True, text=True, check=True, timeout=120)
+    result = subprocess.run(
+        ["node", str(scanner), *files], cwd=ROOT, capture_output=True, text=True, check=True, timeout=120
+    )
     return [json.loads(line) for line in result.stdout.splitlines() if line]
 
 
@@ -72,7 +77,7 @@ def _untranslated_js() -> list[str]:
     found = []
     for literal in _js_literals():
         holders = literal["holders"]
-        if holders and holders[-1] == "t" or any(h.startswith("console.") for h in holders):
+        if (holders and holders[-1] == "t") or any(h.startswith("console.") for h in holders):
             continue
         if (literal["file"], literal["text"]) in ALLOWED or not _looks_like_text(literal["text"]):
             continue
