@@ -86,10 +86,10 @@ export async function fetchAudio(url, options) {
     const where = new URL(response.url || url);
     const from = response.redirected ? ` ${t('fetchRedirectedFrom', host)}` : '';
     const shown = `${where.host}${from}`;
-    if (!response.ok) throw new AudioInputError(t('fetchServerAnswered', response.status, where.href, from));
+    if (!response.ok) throw new AudioInputError(t('fetchServerAnswered', response.status, `${where.href}${from}`));
     const type = (response.headers.get('content-type') ?? '').split(';')[0].trim().toLowerCase();
     if (/^(text\/html|application\/json)$/.test(type)) {
-      throw new AudioInputError(t('fetchWebPage', where.href, from, type));
+      throw new AudioInputError(t('fetchWebPage', `${where.href}${from}`, type));
     }
     if (ICY_HEADERS.some((name) => response.headers.has(name))) throw new AudioInputError(liveStreamMessage());
     const declared = Number(response.headers.get('content-length') ?? NaN);

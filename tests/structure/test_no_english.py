@@ -141,3 +141,11 @@ def test_the_text_detector_tells_text_from_code():
         assert _looks_like_text(text), text
     for text in ["li.job .error", "audio/*", "content-length", "SecurityError", "{}-{}.wav", "demix-tab", "%", ""]:
         assert not _looks_like_text(text), text
+
+
+def test_no_message_puts_a_substitution_right_before_a_dollar():
+    # "$1$2" reads as a named placeholder "$1$" to Firefox and to web-ext lint: the text is lost
+    for folder in sorted((EXTENSION / "_locales").iterdir()):
+        table = json.loads((folder / "messages.json").read_text(encoding="utf-8"))
+        glued = [key for key, entry in table.items() if re.search(r"\$\d\$", entry["message"])]
+        assert not glued, (folder.name, glued)
