@@ -27,6 +27,7 @@ export function localizePage(root = document) {
   for (const [attr, target] of [['data-i18n-label', 'aria-label'], ['data-i18n-title', 'title'], ['data-i18n-placeholder', 'placeholder']]) {
     for (const el of root.querySelectorAll(`[${attr}]`)) el.setAttribute(target, t(/** @type {string} */ (el.getAttribute(attr))));
   }
-  const lang = api.i18n.getUILanguage?.();
-  if (lang && root === document) document.documentElement.lang = lang;
+  // the language of the messages shown, which is not always the browser's (Chromium takes an
+  // extension's locale from LANGUAGE / --lang even where its own UI has no such translation)
+  if (root === document) document.documentElement.lang = t('languageTag');
 }
