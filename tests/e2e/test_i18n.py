@@ -1,6 +1,7 @@
 """The second language shows: with the browser in French, the popup, the full-tab page, the job
-list's text (set by JS) and the manifest's name and description (`__MSG_…__`, the model's stems
-filled in by the build) come from _locales/fr."""
+list's text (set by JS), an error worded by the inference host (Chrome's offscreen document has no
+i18n API and reads the messages itself) and the manifest's name and description (`__MSG_…__`, the
+model's stems filled in by the build) come from _locales/fr."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ import pytest
 
 from tests.conftest import ROOT
 from tests.e2e.chromium import ChromiumSession
-from tests.e2e.conftest import STEMS, wait_for
+from tests.e2e.conftest import START_URL_JOB, STEMS, wait_for
 from tests.e2e.firefox import FirefoxSession
+from tests.e2e.servers import serve_directory
 
 pytestmark = pytest.mark.browser
 
@@ -47,6 +49,14 @@ def test_a_french_browser_shows_the_french_text(name, packaged, tmp_path, monkey
         )
         popup = wait_for(shown, 30, what="the popup's text")
         assert popup == ["fr", FRENCH["popupOpenFile"], FRENCH["jobsEmpty"], FRENCH["privacyFooter"]], popup
+        server, base = serve_directory(tmp_path)
+        try:
+            session.call(START_URL_JOB, f"{base}/missing.mp3", "missing")
+            failed = wait_for(lambda: [j for j in session.jobs() if j["state"] == "failed"], 60, what="the failure")
+        finally:
+            server.shutdown()
+        said = FRENCH["fetchServerAnswered"].replace("$1", "404").replace("$2", f"{base}/missing.mp3")
+        assert failed[0]["error"] == said, failed
         session.open("page/page.html")
         page = wait_for(lambda: session.script("return document.title"), 30, what="the page's title")
         assert page == FRENCH["pageTitle"]
