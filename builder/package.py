@@ -59,7 +59,6 @@ def render_manifest(browser: str, stems: list[str]) -> dict:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(EXTENSION_SRC), undefined=jinja2.StrictUndefined)
     text = env.get_template("manifest.json.j2").render(
         browser=browser,
-        name="Demixer: private stem separation",
         version=VERSION,
         stems=stems,
         gecko_id=GECKO_ID,
@@ -113,6 +112,16 @@ def stage(browser: str, target: Path) -> None:
     _vendor(target)
 
 
+def name_stems(target: Path, stems: list[str]) -> None:
+    """The manifest's description names the model's stems: `__MSG_…__` takes no arguments, so each
+    locale's `extensionDescription` gets them as its `$STEMS$` placeholder (stem names come from
+    the model, the same in every language)."""
+    for messages in sorted((target / "_locales").glob("*/messages.json")):
+        table = json.loads(messages.read_text(encoding="utf-8"))
+        table["extensionDescription"]["placeholders"]["stems"]["content"] = ", ".join(stems)
+        messages.write_text(json.dumps(table, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
 # Type declarations for the vendored modules, written beside them only in the staged trees that
 # tsc checks (TypeScript resolves `x.mjs` to `x.d.mts`), so tsc never type-checks minified code.
 _VENDOR_TYPES = {
@@ -155,6 +164,7 @@ def package(config: PackageConfig, log=print) -> list[Path]:
     for browser in config.browsers:
         target = config.dist / browser
         stage(browser, target)
+        name_stems(target, list(spec.stems))
         manifest = render_manifest(browser, list(spec.stems))
         (target / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
         if browser == "chrome":

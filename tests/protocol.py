@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import json
 import subprocess
-from pathlib import Path
 
-_ROOT = Path(__file__).resolve().parent.parent
+from tests.node_tree import NODE, node_tree
+
 _SCRIPT = (
     "Promise.all([import('./extension/shared/messages.js'), import('./extension/shared/store.js')])"
     ".then(([m, s]) => console.log(JSON.stringify({MSG: m.MSG, TARGET: m.TARGET, DB_NAME: s.DB_NAME,"
     " STORE: s.STORE})))"
 )
-_NAMES = json.loads(subprocess.run(["node", "-e", _SCRIPT], cwd=_ROOT, capture_output=True, text=True,
+_NAMES = json.loads(subprocess.run([*NODE, "-e", _SCRIPT], cwd=node_tree(), capture_output=True, text=True,
                                    check=True, timeout=60).stdout)  # fmt: skip
 MSG: dict[str, str] = _NAMES["MSG"]  # e.g. MSG["START_URL_JOB"]
 TARGET: dict[str, str] = _NAMES["TARGET"]

@@ -15,6 +15,7 @@ import { replacedWarning } from '../shared/bad-samples.js';
 import { loadSettings, saveSettings } from '../shared/settings.js';
 import { deleteFailedJobData, deleteJobData, inputFromChunks, putChunk, storedJobIds } from '../shared/store.js';
 import { LIVE_MENU, MENUS, clickAction } from './menus.js';
+import { t } from '../shared/i18n.js';
 
 const host = connectHost(route);
 
@@ -33,7 +34,7 @@ api.contextMenus.onClicked.addListener((info, tab) => {
   const url = action?.url ?? '';
   const { frameId = 0, mediaType } = info;
   const media = info.menuItemId === 'demix-media' && tab?.id !== undefined && RECORDS_IN_PAGE
-    ? { tabId: tab.id, frameId, mediaType, srcUrl: url, name: tab.title || 'Recording' }
+    ? { tabId: tab.id, frameId, mediaType, srcUrl: url, name: tab.title || t('recordDefaultName') }
     : null;
   if (media && !isFetchable(url)) {
     // Nothing to download: a MediaSource stream (Firefox gives its element no srcUrl) or a
@@ -71,7 +72,7 @@ const isFetchable = (url) => /^(https?|file):/.test(url);
 /** @param {{url: string, name: string}} data */
 async function startUrlJob({ url, name }) {
   if (!isFetchable(url)) {
-    return addJob({ name, source: { kind: 'url', url }, error: `Cannot read audio from a ${url.split(':')[0]}: address.` });
+    return addJob({ name, source: { kind: 'url', url }, error: t('fetchUnreadableScheme', url.split(':')[0]) });
   }
   return addJob({ name, source: { kind: 'url', url } });
 }
@@ -92,12 +93,12 @@ async function addJob({ name, source, id = crypto.randomUUID(), error }) {
   });
   // Ids are single-use: a second start (a double submit) must not run a finished job again,
   // which would delete its stems.
-  if (!added) throw new Error(`A job with the id ${id} exists already; it was left as it is.`);
+  if (!added) throw new Error(t('jobsDuplicateId', id));
   if (!error) {
     try {
       await runJob({ id, source, name });
     } catch (failure) {
-      await updateJob(id, { state: 'failed', error: `Could not start the separation: ${failure}` });
+      await updateJob(id, { state: 'failed', error: t('jobsCouldNotStart', String(failure)) });
     }
   }
   return id;
@@ -174,13 +175,13 @@ async function endRecording(jobId, error, again = false) {
   try {
     bytes = await inputFromChunks(jobId, RECORDING_PART, RECORDING_TYPE);
   } catch (failure) {
-    error = `The recording could not be saved: ${failure}`;
+    error = t('recordNotSaved', String(failure));
   }
   if (!bytes) {
     await deleteFailedJobData(jobId).catch(() => {});
     await saveEnd(jobId, {
       state: 'failed', recording: undefined,
-      error: error ?? 'Nothing was recorded: the media did not play while it was being recorded.',
+      error: error ?? t('recordNothing'),
     });
     return;
   }
@@ -216,10 +217,10 @@ async function startLive({ tabId, title, streamId, recordOutput = false }) {
   const live = await readLive();
   // A capture whose host stopped reporting (its document was closed) no longer blocks a new one.
   if (live && !live.ended && Date.now() - (live.updatedAt ?? 0) < LIVE_STALE_MS) {
-    throw new Error('A tab is already being demixed: stop it first.');
+    throw new Error(t('liveAlreadyRunning'));
   }
   const settings = await loadSettings();
-  const name = `${title || (await api.tabs.get(tabId).catch(() => null))?.title || 'Tab audio'} (live)`;
+  const name = t('liveJobName', title || (await api.tabs.get(tabId).catch(() => null))?.title || t('liveTabAudio'));
   const jobId = crypto.randomUUID();
   /** @type {import('../shared/messages.js').LiveRecord} */
   const state = {
@@ -253,7 +254,7 @@ function offerLive(tabId, title) {
   // Both asked for at once, inside the click's gesture; the write is the first to be sent.
   api.storage.session.set({ [PENDING_KEY]: { tabId, title, at: Date.now() } });
   api.action.openPopup().catch(() =>
-    notify('live', 'Demix this tab', 'Click the Demixer button in the toolbar, then “Demix this tab (live)”.'),
+    notify('live', t('notifyDemixTab'), t('notifyDemixTabHow')),
   );
 }
 const readLive = async () =>
@@ -271,12 +272,12 @@ async function endLiveOfTab(tabId, reason) {
 // may go on by itself).
 api.tabs.onRemoved.addListener((tabId) => {
   endRecordingsOfTab(tabId);
-  endLiveOfTab(tabId, 'The tab was closed.');
+  endLiveOfTab(tabId, t('liveTabClosed'));
 });
 api.tabs.onUpdated.addListener((tabId, change) => {
   if (change.status !== 'loading') return;
   endRecordingsOfTab(tabId);
-  endLiveOfTab(tabId, 'The tab loaded another page.');
+  endLiveOfTab(tabId, t('liveTabNavigated'));
 });
 
 /** @param {string} id @param {string} title @param {string} text */
@@ -325,7 +326,7 @@ const handlers = {
     if (recorder) await endRecording(recorder.jobId, typeof error === 'string' ? error : undefined);
   },
   [MSG.START_LIVE]: (data) => startLive(data),
-  [MSG.STOP_LIVE]: () => host.send(MSG.LIVE_END, { reason: 'Stopped.' }),
+  [MSG.STOP_LIVE]: () => host.send(MSG.LIVE_END, { reason: t('liveStoppedByUser') }),
   [MSG.SET_LIVE_MIX]: async (/** @type {import('../shared/messages.js').LiveMixData} */ mix) => {
     if (mix.keep !== undefined) await saveSettings({ keepLiveStems: mix.keep });
     await host.send(MSG.LIVE_MIX, mix);
@@ -340,7 +341,7 @@ const handlers = {
     await api.action.setBadgeText({ text: '' });
     // Kept for the popup until the next capture: why it ended, and its last health figures.
     await api.storage.session.set({ [LIVE_KEY]: { ...end, stems: [], gains: [], keep: end.kept, ended: true } });
-    if (end.error) notify(`live-${end.jobId}`, 'Live demixing stopped', end.error);
+    if (end.error) notify(`live-${end.jobId}`, t('notifyLiveStopped'), end.error);
     if (end.kept) await addJob({ id: end.jobId, name: end.name, source: { kind: 'recorded' } });
   },
   [MSG.JOB_PROGRESS]: ({ jobId, phase, done, total, started }) =>
@@ -357,7 +358,7 @@ const handlers = {
     });
     if (job) {
       const names = `${job.name}: ${stems.map((/** @type {{stem: string}} */ s) => s.stem).join(', ')}`;
-      notify(jobId, 'Stems ready', [names, replaced ? replacedWarning(replaced) : ''].join('\n').trim());
+      notify(jobId, t('notifyStemsReady'), [names, replaced ? replacedWarning(replaced) : ''].join('\n').trim());
     }
   },
   [MSG.JOB_FAILED]: async ({ jobId, error, cancelled }) => {

@@ -3,15 +3,16 @@
  * The context-menu items: one for media elements, one for links to audio files, and (where the
  * browser can capture a tab) "Demix this tab" live.
  */
+import { t } from '../shared/i18n.js';
 
 export const AUDIO_EXTENSIONS = ['mp3', 'wav', 'ogg', 'oga', 'opus', 'flac', 'm4a', 'aac', 'webm'];
 
 /** @type {(chrome.contextMenus.CreateProperties & {id: string})[]} */
 export const MENUS = [
-  { id: 'demix-media', title: 'Demix this audio', contexts: ['audio', 'video'] },
+  { id: 'demix-media', title: t('menuDemixAudio'), contexts: ['audio', 'video'] },
   {
     id: 'demix-link',
-    title: 'Demix this audio',
+    title: t('menuDemixAudio'),
     contexts: ['link'],
     targetUrlPatterns: AUDIO_EXTENSIONS.flatMap((ext) => [
       `*://*/*.${ext}`,
@@ -22,7 +23,7 @@ export const MENUS = [
 ];
 
 /** Offered where platform/<browser>/tab-capture.js can capture a tab. @type {chrome.contextMenus.CreateProperties & {id: string}} */
-export const LIVE_MENU = { id: 'demix-tab', title: 'Demix this tab (live)', contexts: ['page', 'audio', 'video'] };
+export const LIVE_MENU = { id: 'demix-tab', title: t('menuDemixTabLive'), contexts: ['page', 'audio', 'video'] };
 
 /**
  * What a click asks for: a URL job, or the tab's live capture. An element playing a `blob:`

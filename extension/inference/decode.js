@@ -14,6 +14,7 @@ import { SampleCheck } from '../shared/bad-samples.js';
 import { mp3Gapless } from './mp3-gapless.js';
 import { StreamResampler } from './resample.js';
 import { joinPlanar } from './samples.js';
+import { t } from '../shared/i18n.js';
 
 // Streamed or not, the stems of longer audio take more time and disk than a user expects from a
 // click (75 minutes: ~1.3 GB of 16-bit stems); the whole-file path also holds it all in memory.
@@ -27,14 +28,14 @@ export class AudioInputError extends Error {}
 
 /** The size limit as people write it: "1 GB", "64 MB". @param {number} bytes */
 export const limitText = (bytes) =>
-  bytes >= 1024 ** 3 && bytes % 1024 ** 3 === 0 ? `${bytes / 1024 ** 3} GB` : `${Math.round(bytes / 1024 ** 2)} MB`;
+  bytes >= 1024 ** 3 && bytes % 1024 ** 3 === 0 ? t('unitGigabytes', bytes / 1024 ** 3) : t('unitMegabytes', Math.round(bytes / 1024 ** 2));
 
 const METADATA_TIMEOUT_MS = 10_000;
 
 /** @param {number} seconds */
 const tooLong = (seconds) =>
   new AudioInputError(
-    `The audio is ${Math.round(seconds / 60)} minutes long; the limit is ${MAX_DURATION_S / 60} minutes.`,
+    t('decodeTooLong', Math.round(seconds / 60), MAX_DURATION_S / 60),
   );
 
 /**
@@ -93,9 +94,9 @@ export async function openAudio(
   sampleRate,
   { streamAboveS = DEFAULT_SETTINGS.streamAboveS, maxInputBytes = DEFAULT_SETTINGS.maxInputBytes } = {},
 ) {
-  if (blob.size === 0) throw new AudioInputError('The file is empty.');
+  if (blob.size === 0) throw new AudioInputError(t('decodeEmpty'));
   if (blob.size > maxInputBytes) {
-    throw new AudioInputError(`The file is larger than ${limitText(maxInputBytes)}, the limit.`);
+    throw new AudioInputError(t('decodeTooLarge', limitText(maxInputBytes)));
   }
   // Decoded samples enter the pipeline here, on both paths: each is checked before any use (the
   // streamed path before its resampler, which would spread a NaN over its filter's length).
@@ -132,7 +133,7 @@ async function openStreamed(blob, sampleRate, streamAboveS, check) {
     const track = await input.getPrimaryAudioTrack();
     if (track && (track.sampleRate < MIN_RATE_HZ || track.sampleRate > MAX_RATE_HZ)) {
       throw new AudioInputError(
-        `The file declares a sample rate of ${track.sampleRate} Hz; audio must be between ${MIN_RATE_HZ} and ${MAX_RATE_HZ} Hz.`,
+        t('decodeSampleRate', track.sampleRate, MIN_RATE_HZ, MAX_RATE_HZ),
       );
     }
     if (!track || track.numberOfChannels > 2 || !(await track.canDecode())) return { stream: null, duration };
@@ -204,7 +205,7 @@ async function* streamChunks(first, samples, extent, rateOut, input, check) {
       } catch {
         const at = decoded / rateIn;
         throw new AudioInputError(
-          `The audio could not be decoded past ${Math.floor(at / 60)}:${String(Math.floor(at % 60)).padStart(2, '0')}: the file is damaged.`,
+          t('decodeDamagedAt', `${Math.floor(at / 60)}:${String(Math.floor(at % 60)).padStart(2, '0')}`),
         );
       }
       sample = next.done ? undefined : next.value;
@@ -289,10 +290,10 @@ export async function decodeToStereo(blob, sampleRate, knownDuration = NaN) {
     buffer = await context.decodeAudioData(await blob.arrayBuffer());
   } catch {
     throw new AudioInputError(
-      'This file could not be decoded as audio: it is corrupt or in a format this browser does not play.',
+      t('decodeUnreadable'),
     );
   }
-  if (buffer.length === 0) throw new AudioInputError('The file holds no audio samples.');
+  if (buffer.length === 0) throw new AudioInputError(t('decodeNoSamples'));
   if (buffer.duration > MAX_DURATION_S) throw tooLong(buffer.duration);
   if (buffer.numberOfChannels === 1) {
     const mono = buffer.getChannelData(0);

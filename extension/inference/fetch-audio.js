@@ -17,10 +17,11 @@
  */
 import { DEFAULT_SETTINGS } from '../shared/settings.js';
 import { AudioInputError, limitText } from './decode.js';
+import { t } from '../shared/i18n.js';
 
 export class CancelledError extends Error {
   constructor() {
-    super('Cancelled');
+    super(t('jobsCancelled'));
   }
 }
 
@@ -35,7 +36,7 @@ const STALL_MIN_BYTES = 16 * 1024;
 const PROGRESS_EVERY_MS = 500;
 /** What radio servers (Icecast, SHOUTcast) send with an endless stream. */
 const ICY_HEADERS = ['icy-name', 'icy-metaint', 'icy-br'];
-const LIVE_STREAM_MESSAGE = 'This is a live stream: use Demix this tab to hear it separated.';
+const liveStreamMessage = () => t('fetchLiveStream');
 
 /**
  * @typedef {{signal: AbortSignal, onBytes?: (received: number, total: number) => void,
@@ -45,7 +46,7 @@ const LIVE_STREAM_MESSAGE = 'This is a live stream: use Demix this tab to hear i
 
 /** @param {number} bytes */
 const megabytes = (bytes) =>
-  bytes >= 1e9 ? `${Math.round(bytes / 1e8) / 10} GB` : `${Math.round(bytes / 1e5) / 10} MB`;
+  bytes >= 1e9 ? t('unitGigabytes', Math.round(bytes / 1e8) / 10) : t('unitMegabytes', Math.round(bytes / 1e5) / 10);
 
 /**
  * @param {string} url
@@ -74,35 +75,35 @@ export async function fetchAudio(url, options) {
   signal.addEventListener('abort', onCancel);
   const host = parsed.host;
   /** @type {ReturnType<typeof setTimeout> | undefined} */
-  let timer = setTimeout(() => abortFor(`${host} did not answer within ${headersS} s.`), headersS * 1000);
+  let timer = setTimeout(() => abortFor(t('fetchNoAnswer', host, headersS)), headersS * 1000);
   try {
     if (signal.aborted) throw new CancelledError();
     const response = await request(url, controller.signal).catch(async (/** @type {unknown} */ error) => {
       if (signal.aborted) throw new CancelledError();
-      if (reason) throw new AudioInputError(`Could not download the audio: ${reason}`);
+      if (reason) throw new AudioInputError(t('fetchCouldNotDownload', reason));
       throw await explainFailure(url, parsed, controller.signal, error);
     });
     const where = new URL(response.url || url);
-    const from = response.redirected ? ` (redirected from ${host})` : '';
+    const from = response.redirected ? ` ${t('fetchRedirectedFrom', host)}` : '';
     const shown = `${where.host}${from}`;
-    if (!response.ok) throw new AudioInputError(`The server answered ${response.status} for ${where.href}${from}.`);
+    if (!response.ok) throw new AudioInputError(t('fetchServerAnswered', response.status, `${where.href}${from}`));
     const type = (response.headers.get('content-type') ?? '').split(';')[0].trim().toLowerCase();
     if (/^(text\/html|application\/json)$/.test(type)) {
-      throw new AudioInputError(`${where.href}${from} is a web page (${type}), not audio.`);
+      throw new AudioInputError(t('fetchWebPage', `${where.href}${from}`, type));
     }
-    if (ICY_HEADERS.some((name) => response.headers.has(name))) throw new AudioInputError(LIVE_STREAM_MESSAGE);
+    if (ICY_HEADERS.some((name) => response.headers.has(name))) throw new AudioInputError(liveStreamMessage());
     const declared = Number(response.headers.get('content-length') ?? NaN);
     const length = Number.isFinite(declared) && declared >= 0 ? declared : 0;
     const encoded = (response.headers.get('content-encoding') ?? 'identity') !== 'identity';
     if (length > maxBytes && !encoded) {
       throw new AudioInputError(
-        `The file at ${shown} is ${megabytes(length)}; the limit is ${limitText(maxBytes)}.`,
+        t('fetchTooLarge', shown, megabytes(length), limitText(maxBytes)),
       );
     }
     // A live stream has no length; a file sent compressed has one, but not of what we count.
     const endless = !length && /^(audio|video)\/|^application\/ogg$/.test(type);
     const total = encoded ? 0 : length;
-    if (!response.body) throw new AudioInputError(`${shown} sent no audio.`);
+    if (!response.body) throw new AudioInputError(t('fetchNoBody', shown));
     const reader = response.body.getReader();
     /** @type {Blob[]} */
     const parts = [];
@@ -117,7 +118,7 @@ export async function fetchAudio(url, options) {
       clearTimeout(timer);
       timer = setTimeout(() => {
         if (received - mark < STALL_MIN_BYTES) {
-          abortFor(`${shown} sent ${received - mark} bytes in ${stallS} s, too slow to go on.`);
+          abortFor(t('fetchTooSlow', shown, received - mark, stallS));
         } else {
           mark = received;
           watch();
@@ -128,8 +129,8 @@ export async function fetchAudio(url, options) {
     for (;;) {
       const { done, value } = await reader.read().catch(() => {
         if (signal.aborted) throw new CancelledError();
-        if (reason) throw new AudioInputError(`The download stopped: ${reason}`);
-        throw new AudioInputError(`The download from ${shown} broke off after ${megabytes(received)}.`);
+        if (reason) throw new AudioInputError(t('fetchStopped', reason));
+        throw new AudioInputError(t('fetchBrokeOff', shown, megabytes(received)));
       });
       if (done) break;
       received += value.byteLength;
@@ -137,8 +138,8 @@ export async function fetchAudio(url, options) {
         reader.cancel().catch(() => {});
         throw new AudioInputError(
           endless
-            ? LIVE_STREAM_MESSAGE
-            : `The file at ${shown} is larger than ${limitText(maxBytes)}, the limit.`,
+            ? liveStreamMessage()
+            : t('fetchLargerThanLimit', shown, limitText(maxBytes)),
         );
       }
       pending.push(value);
@@ -188,15 +189,15 @@ function parseUrl(url) {
   try {
     parsed = new URL(url);
   } catch {
-    throw new AudioInputError(`"${url}" is not a complete web address.`);
+    throw new AudioInputError(t('fetchIncompleteAddress', url));
   }
   if (!['http:', 'https:', 'file:'].includes(parsed.protocol)) {
-    throw new AudioInputError(`Cannot read audio from a ${parsed.protocol} address.`);
+    throw new AudioInputError(t('fetchBadScheme', parsed.protocol));
   }
   if (parsed.username || parsed.password) {
     // fetch refuses such a URL outright (a TypeError naming "credentials").
     throw new AudioInputError(
-      `The address holds a user name or password (${parsed.username}${parsed.password ? ':…' : ''}@${parsed.host}), which browsers do not send: sign in on the site, then use the address without it.`,
+      t('fetchCredentials', `${parsed.username}${parsed.password ? ':…' : ''}@${parsed.host}`),
     );
   }
   return parsed;
@@ -214,7 +215,7 @@ function parseUrl(url) {
 async function explainFailure(url, parsed, signal, error) {
   const host = parsed.host;
   if (error instanceof TypeError && /credentials/i.test(error.message)) {
-    return new AudioInputError(`The address for ${host} holds a user name or password, which browsers do not send.`);
+    return new AudioInputError(t('fetchCredentialsHost', host));
   }
   /** @type {Response | null} */
   let probe = null;
@@ -226,11 +227,11 @@ async function explainFailure(url, parsed, signal, error) {
   }
   if (probe?.type === 'opaqueredirect') {
     return new AudioInputError(
-      `${host} redirects to an address the browser will not follow: a local file (file://), an endless loop of redirects, a server that cannot be reached, or a site that does not let extensions read it.`,
+      t('fetchRedirectRefused', host),
     );
   }
   return new AudioInputError(
-    `Could not download the audio from ${host}: nothing answered (the connection was refused, or the host is unreachable), or the site does not let extensions read it.`,
+    t('fetchNothingAnswered', host),
   );
 }
 
@@ -245,7 +246,7 @@ async function fetchLocalFile(url, signal) {
   if (signal.aborted) throw new CancelledError();
   if (!blob) {
     throw new AudioInputError(
-      'Cannot read local files yet: in the browser\'s extension settings, allow this extension access to file URLs.',
+      t('fetchLocalFiles'),
     );
   }
   return blob;

@@ -7,6 +7,7 @@
 import { MSG } from '../shared/messages.js';
 import { createRunner } from './model-runner.js';
 import { CancelledError, separateJob } from './separator.js';
+import { t } from '../shared/i18n.js';
 
 /**
  * @typedef {import('../shared/messages.js').RunJobData} RunJobData
@@ -20,14 +21,21 @@ import { CancelledError, separateJob } from './separator.js';
  */
 export const MAX_STARTS = 3;
 
+/** What a job was doing, as `hostStopped` says it. @type {Record<string, () => string>} */
+const DOING_TEXT = {
+  decoding: () => t('hostDoingDecoding'),
+  separating: () => t('hostDoingSeparating'),
+  saving: () => t('hostDoingSaving'),
+};
+
 /** @param {RunJobData} job */
 function stoppedText(job) {
   const phase = job.lastPhase ?? 'fetching';
-  let doing = `${phase}`;
+  let doing = DOING_TEXT[phase]?.() ?? `${phase}`;
   if (phase === 'fetching') {
-    doing = job.source.kind === 'url' ? `downloading from ${hostOf(job.source.url)}` : 'reading its file';
+    doing = job.source.kind === 'url' ? t('hostDoingDownloading', hostOf(job.source.url)) : t('hostDoingReading');
   }
-  return `Stopped ${job.starts} times before it could finish: each time the browser or the extension closed while it was ${doing}.`;
+  return t('hostStopped', job.starts ?? 0, doing);
 }
 
 /** @param {string} url */
@@ -107,7 +115,7 @@ export function createHost(report, { modelBase }) {
       const at = queue.findIndex((j) => j.jobId === jobId);
       if (at >= 0) {
         queue.splice(at, 1);
-        report(MSG.JOB_FAILED, { jobId, error: 'Cancelled', cancelled: true });
+        report(MSG.JOB_FAILED, { jobId, error: t('jobsCancelled'), cancelled: true });
       }
     },
     busy: () => current !== null || queue.length > 0,

@@ -72,7 +72,7 @@ export function createLiveHost(report, { modelBase, workletUrl }) {
       if (current) {
         report(MSG.LIVE_ENDED, {
           jobId: data.jobId, name: data.name, kept: false, durationS: 0, health: null, reason: 'refused',
-          error: 'A tab is already being demixed: stop it first.',
+          error: t('liveAlreadyRunning'),
         }); // prettier-ignore
         return;
       }
@@ -96,7 +96,7 @@ export function createLiveHost(report, { modelBase, workletUrl }) {
         console.error('demixer live start', failure);
         for (const track of stream?.getTracks() ?? []) track.stop();
         const text = failure instanceof Error ? failure.message : String(failure);
-        await finish(data, 'failed', `Could not demix this tab: ${text}`);
+        await finish(data, 'failed', t('liveCouldNotDemix', text));
         return;
       }
       const session = live.session;

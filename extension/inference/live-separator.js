@@ -13,6 +13,7 @@
 import { complexFft } from './complex-fft.js';
 import { analyseFramePair, extendMask, maskFrame, synthesisePair } from './families/spectral-masks.js';
 import { hannPeriodic } from './window.js';
+import { t } from '../shared/i18n.js';
 
 /**
  * @typedef {{windowFrames: number, hopFrames: number, lookaheadFrames: number}} LiveParams
@@ -39,7 +40,7 @@ import { hannPeriodic } from './window.js';
  */
 export function createLiveSeparator(descriptor, runner) {
   const { live, stft, stems, nbChannels: C } = descriptor;
-  if (!live) throw new Error(`The model ${descriptor.name} does not offer live separation (it is not fast enough).`);
+  if (!live) throw new Error(t('liveNotOffered', descriptor.name));
   const { windowFrames: W, hopFrames: H, lookaheadFrames: L } = live;
   const { nFft, nHop, nbBins: F } = stft;
   if (W % 64 !== 0 || H < 1 || L < 0 || H + L > W) {

@@ -24,6 +24,7 @@ import { createSilenceGate, isDigitalSilence } from './live-silence.js';
 import { CAPTURED, HEALTH, QUANTUM } from './live-buffers.js';
 import { encodeSamples, wavHeader } from '../shared/wav.js';
 import { RECORDED_MIX, RECORDED_OUTPUT, deleteChunks, finishStem, putChunk } from '../shared/store.js';
+import { t } from '../shared/i18n.js';
 
 /**
  * @typedef {import('../shared/messages.js').LiveCaptureData} LiveCaptureData
@@ -268,7 +269,7 @@ export async function startLive(stream, { descriptor, runner, workletUrl, jobId,
     while (!stopping) {
       const captured = Atomics.load(captureState, CAPTURED);
       if (captured - recordedUpTo > captureCapacity) {
-        throw new Error('The live capture stalled and lost audio (the computer is too busy).');
+        throw new Error(t('liveStalled'));
       }
       if (captured - recordedUpTo >= hop) {
         const input = readCapture(recordedUpTo, hop);
@@ -338,7 +339,7 @@ export async function startLive(stream, { descriptor, runner, workletUrl, jobId,
     },
   );
   for (const track of stream.getAudioTracks()) {
-    track.addEventListener('ended', () => endWith('The tab stopped sending audio (closed or navigated away).'));
+    track.addEventListener('ended', () => endWith(t('liveTabSilent')));
   }
 
   /** @returns {LiveHealth} */

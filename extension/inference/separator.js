@@ -13,6 +13,7 @@ import { bytesPerSample, encodeSamples, wavHeader } from '../shared/wav.js';
 import {
   RECORDED_MIX, deleteChunks, deleteFailedJobData, deleteInput, finishStem, getInput, getStem, putChunk,
 } from '../shared/store.js';
+import { t } from '../shared/i18n.js';
 
 /**
  * @typedef {import('../shared/messages.js').RunJobData} RunJobData
@@ -60,7 +61,7 @@ export async function separateJob(job, { descriptor, getRunner, progress, signal
         })
         : job.source.kind === 'recorded' ? await getStem(jobId, RECORDED_MIX)
         : await getInput(jobId); // prettier-ignore
-    if (!blob) throw new AudioInputError('The file for this job is no longer stored; add it again.');
+    if (!blob) throw new AudioInputError(t('decodeInputGone'));
     lap('fetch');
     check();
 
@@ -93,7 +94,7 @@ export async function separateJob(job, { descriptor, getRunner, progress, signal
       check();
     }
     const nbSamples = samples.total;
-    if (nbSamples === 0) throw new AudioInputError('The file holds no audio samples.');
+    if (nbSamples === 0) throw new AudioInputError(t('decodeNoSamples'));
 
     progress({ jobId, phase: 'saving', done: nbSamples, total: nbSamples });
     const dataBytes = nbSamples * descriptor.nbChannels * bytesPerSample(format);

@@ -5,6 +5,9 @@ import { loadSettings, saveSettings } from '../shared/settings.js';
 import { putInput } from '../shared/store.js';
 import { mountJobsView, sendToBackground } from '../ui/jobs-view.js';
 import { mountLiveView } from '../ui/live-view.js';
+import { localizePage, t } from '../shared/i18n.js';
+
+localizePage();
 
 const input = /** @type {HTMLInputElement} */ (document.getElementById('file'));
 const drop = /** @type {HTMLElement} */ (document.getElementById('drop'));
@@ -17,9 +20,9 @@ async function start(file) {
     const jobId = crypto.randomUUID();
     await putInput(jobId, file); // the audio goes to IndexedDB, never into a message
     await sendToBackground(MSG.START_FILE_JOB, { jobId, name: file.name.replace(/\.[^.]+$/, '') });
-    status.textContent = `Added “${file.name}”.`;
+    status.textContent = t('pageAdded', file.name);
   } catch (error) {
-    status.textContent = `Could not add ${file.name}: ${error instanceof Error ? error.message : error}`;
+    status.textContent = t('pageCouldNotAdd', file.name, error instanceof Error ? error.message : String(error));
   }
 }
 

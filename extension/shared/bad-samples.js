@@ -3,6 +3,8 @@
  * Samples that are not sound: NaN, infinities, and finite values far beyond full scale (a float
  * file's damage). Pure: the inference host cleans and counts them, the job list reports them.
  */
+import { t } from './i18n.js';
+
 /** A decoded sample beyond ±SAMPLE_BOUND is damage, not sound (ARCHITECTURE.md, Decisions). */
 export const SAMPLE_BOUND = 1000;
 /** More replaced samples than this fraction of the track: the file is refused. */
@@ -54,8 +56,7 @@ export class SampleCheck {
     const replaced = this.notNumbers + this.outOfRange;
     if (replaced <= MAX_REPLACED_FRACTION * this.seen) return;
     throw new Error(
-      `${Math.round((100 * replaced) / this.seen)}% of the samples are not numbers or beyond ±${SAMPLE_BOUND} ` +
-        `(peak ${this.peak.toPrecision(3)}): the file is damaged or not in the scale players expect.`,
+      t('samplesRefused', Math.round((100 * replaced) / this.seen), SAMPLE_BOUND, this.peak.toPrecision(3)),
     );
   }
 
@@ -66,11 +67,11 @@ export class SampleCheck {
  * @returns {string}
  */
 export function replacedWarning({ notNumbers, outOfRange }) {
-  const told = (/** @type {number} */ n, /** @type {string} */ one, /** @type {string} */ many) =>
-    n === 0 ? '' : `${n} ${n === 1 ? one : many} replaced by silence.`;
+  const told = (/** @type {number} */ n, /** @type {() => string} */ one, /** @type {() => string} */ many) =>
+    n === 0 ? '' : n === 1 ? one() : many();
   return [
-    told(notNumbers, 'sample was not a number and was', 'samples were not numbers and were'),
-    told(outOfRange, `sample was beyond ±${SAMPLE_BOUND} and was`, `samples were beyond ±${SAMPLE_BOUND} and were`),
+    told(notNumbers, () => t('samplesNotNumberOne', 1), () => t('samplesNotNumberMany', notNumbers)),
+    told(outOfRange, () => t('samplesOutOfRangeOne', 1, SAMPLE_BOUND), () => t('samplesOutOfRangeMany', outOfRange, SAMPLE_BOUND)),
   ]
     .filter(Boolean)
     .join(' ');

@@ -14,7 +14,30 @@ import { api } from '../platform/browser-api.js';
  * @returns {string}
  */
 export function t(key, ...subs) {
-  return api.i18n.getMessage(key, subs.map(String)) || key;
+  const strings = subs.map(String);
+  if (api.i18n) return api.i18n.getMessage(key, strings) || key;
+  // As getMessage does: $1… $9 from the substitutions, $$ for a dollar sign.
+  const text = loaded[key]?.message;
+  return text === undefined ? key : text.replace(/\$(\$|[1-9])/g, (_, n) => (n === '$' ? '$' : strings[n - 1] ?? ''));
+}
+
+/** The messages `loadMessages` read, for a context whose API has no i18n. @type {Record<string, {message: string}>} */
+let loaded = {};
+
+/** The `_locales` folder of the messages shown here (`languageTag` is each folder's name, as BCP 47). */
+export const messagesLanguage = () => t('languageTag').replace('-', '_');
+
+/**
+ * Chrome's offscreen document has no `i18n` API (only `runtime`), yet its errors reach the user:
+ * it reads the messages of the language the background's `messagesLanguage()` named, over the
+ * English ones (every locale is complete: tests/structure/test_i18n.py).
+ * @param {string} language a `_locales` folder name
+ */
+export async function loadMessages(language) {
+  /** @param {string} folder */
+  const read = async (folder) => (await fetch(new URL(`../_locales/${folder}/messages.json`, import.meta.url))).json();
+  const english = await read('en');
+  loaded = { ...english, ...(language === 'en' ? {} : await read(language).catch(() => ({}))) };
 }
 
 /**
@@ -27,6 +50,7 @@ export function localizePage(root = document) {
   for (const [attr, target] of [['data-i18n-label', 'aria-label'], ['data-i18n-title', 'title'], ['data-i18n-placeholder', 'placeholder']]) {
     for (const el of root.querySelectorAll(`[${attr}]`)) el.setAttribute(target, t(/** @type {string} */ (el.getAttribute(attr))));
   }
-  const lang = api.i18n.getUILanguage?.();
-  if (lang && root === document) document.documentElement.lang = lang;
+  // the language of the messages shown, which is not always the browser's (Chromium takes an
+  // extension's locale from LANGUAGE / --lang even where its own UI has no such translation)
+  if (root === document) document.documentElement.lang = t('languageTag');
 }

@@ -5,6 +5,7 @@
  */
 import { api } from '../platform/browser-api.js';
 import { withDeadline } from './deadline.js';
+import { t } from './i18n.js';
 
 /**
  * @typedef {'recording' | 'queued' | 'running' | 'done' | 'failed' | 'cancelled'} JobState
@@ -46,7 +47,7 @@ export function changeJobs(change) {
   const next = writing.then(async () => {
     const jobs = await listJobs();
     const result = change(jobs);
-    await withDeadline(api.storage.local.set({ [KEY]: jobs }), SAVE_LIMIT_MS, 'The job list could not be saved.');
+    await withDeadline(api.storage.local.set({ [KEY]: jobs }), SAVE_LIMIT_MS, t('jobsListNotSaved'));
     return result;
   });
   writing = next.catch(() => {});

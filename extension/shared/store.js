@@ -7,6 +7,7 @@
  */
 
 import { withDeadline } from './deadline.js';
+import { t } from './i18n.js';
 
 export const DB_NAME = 'demixer';
 const DB_VERSION = 1;
@@ -91,12 +92,12 @@ const LOW_SPACE_BYTES = 64 * 2 ** 20; // a few model runs' worth of stem chunks
  * @returns {Promise<Error>}
  */
 async function storageError(error) {
-  const full = new Error('Not enough disk space for the stems: clear finished jobs or free some space.');
+  const full = new Error(t('storeDiskFull'));
   if (error?.name === 'QuotaExceededError') return full;
   const asking = navigator.storage?.estimate?.() ?? Promise.resolve(undefined);
   const estimate = await withDeadline(asking, ESTIMATE_LIMIT_MS, 'no estimate').catch(() => null);
   if (estimate?.quota !== undefined && estimate.quota - (estimate.usage ?? 0) < LOW_SPACE_BYTES) return full;
-  return error ?? new Error('Storage did not answer: try again, or restart the browser if it goes on.');
+  return error ?? new Error(t('storeNoAnswer'));
 }
 
 /**

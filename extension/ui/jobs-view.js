@@ -10,6 +10,7 @@ import { safeFileName } from '../shared/names.js';
 import { replacedWarning } from '../shared/bad-samples.js';
 import { RECORDED_MIX, getStem } from '../shared/store.js';
 import { downloadZip } from '../vendor/client-zip.js';
+import { t } from '../shared/i18n.js';
 
 /** @typedef {import('../shared/jobs.js').Job} Job */
 
@@ -27,22 +28,32 @@ function clock(seconds) {
 }
 
 /** @param {number} bytes */
-const megabytes = (bytes) => `${(bytes / 1e6).toFixed(1)} MB`;
+const megabytes = (bytes) => t('unitMegabytes', (bytes / 1e6).toFixed(1));
+
+/** @type {Record<string, () => string>} */
+const PHASE_TEXT = {
+  queued: () => t('jobsPhaseQueued'),
+  fetching: () => t('jobsPhaseFetching'),
+  decoding: () => t('jobsPhaseDecoding'),
+  separating: () => t('jobsPhaseSeparating'),
+  saving: () => t('jobsPhaseSaving'),
+};
 
 /** @param {Job} job */
 export function progressText(job) {
   const phase = job.phase ?? 'queued';
-  if (job.state === 'queued') return 'Waiting…';
+  if (job.state === 'queued') return t('jobsWaiting');
   if (phase === 'fetching' && job.done) {
     // A slow download is visible: bytes so far, and of how many when the server said.
-    const received = megabytes(job.done);
-    return job.total ? `Downloading ${received.slice(0, -3)} of ${megabytes(job.total)}` : `${received} received`;
+    return job.total
+      ? t('jobsDownloadingOf', (job.done / 1e6).toFixed(1), megabytes(job.total))
+      : t('jobsReceived', megabytes(job.done));
   }
-  if (phase !== 'separating' || !job.total) return `${phase[0].toUpperCase()}${phase.slice(1)}…`;
+  if (phase !== 'separating' || !job.total) return PHASE_TEXT[phase]?.() ?? `${phase[0].toUpperCase()}${phase.slice(1)}…`;
   const fraction = (job.done ?? 0) / job.total;
   const elapsed = (Date.now() - (job.startedAt ?? Date.now())) / 1000;
   const left = fraction > 0.02 ? elapsed / fraction - elapsed : NaN;
-  return `${Math.floor(fraction * 100)}%${Number.isFinite(left) ? ` · ${clock(left)} left` : ''}`;
+  return `${Math.floor(fraction * 100)}%${Number.isFinite(left) ? ` · ${t('jobsTimeLeft', clock(left))}` : ''}`;
 }
 
 /**
@@ -117,13 +128,13 @@ function renderDone(job) {
     row.style.setProperty('--stem-color', STEM_COLORS[index % STEM_COLORS.length]);
     return row;
   });
-  const all = el('button', { class: 'download-all' }, ['⬇ All stems (zip)']);
+  const all = el('button', { class: 'download-all' }, [t('jobsAllStems')]);
   all.addEventListener('click', () => downloadAll(job));
   const warning = job.replaced ? replacedWarning(job.replaced) : '';
   const shown = [...(warning ? [el('div', { class: 'warning', role: 'status' }, [warning])] : []), ...stems, all];
   if (job.source.kind !== 'recorded') return shown;
   // A live capture's job: the mix it recorded is the user's too.
-  const mix = el('button', { class: 'download-mix' }, ['⬇ Recorded mix']);
+  const mix = el('button', { class: 'download-mix' }, [t('jobsRecordedMix')]);
   mix.addEventListener('click', async () => {
     const blob = await getStem(job.id, RECORDED_MIX);
     if (blob) saveBlob(blob, `${safeFileName(job.name)}-mix.wav`);
@@ -139,25 +150,25 @@ function renderJob(job) {
   item.append(el('div', { class: 'job-name', title: name }, [name]));
   if (job.state === 'recording') {
     // Recording what a page plays (Firefox): it becomes a job when the media ends or at Stop.
-    const stop = el('button', { class: 'stop-recording' }, ['Stop recording']);
+    const stop = el('button', { class: 'stop-recording' }, [t('jobsStopRecording')]);
     stop.addEventListener('click', () => {
       stop.setAttribute('disabled', '');
       sendToBackground(MSG.STOP_RECORDING, { jobId: job.id });
     });
-    item.append(el('span', { class: 'progress-text' }, ['● Recording what the page plays…']), stop);
+    item.append(el('span', { class: 'progress-text' }, [t('jobsRecordingPage')]), stop);
   } else if (job.state === 'queued' || job.state === 'running') {
     const fraction = job.total ? (job.done ?? 0) / job.total : 0;
     const bar = el('progress', { max: '1', value: String(fraction) });
-    const cancel = el('button', { class: 'cancel' }, ['Cancel']);
+    const cancel = el('button', { class: 'cancel' }, [t('jobsCancel')]);
     cancel.addEventListener('click', () => sendToBackground(MSG.CANCEL_JOB, { jobId: job.id }));
     item.append(bar, el('span', { class: 'progress-text' }, [progressText(job)]), cancel);
   } else {
     if (job.state === 'done') item.append(...renderDone(job));
-    if (job.state === 'failed') item.append(el('div', { class: 'error', role: 'alert' }, [job.error ?? 'Failed']));
-    if (job.state === 'cancelled') item.append(el('div', { class: 'note' }, ['Cancelled']));
+    if (job.state === 'failed') item.append(el('div', { class: 'error', role: 'alert' }, [job.error ?? t('jobsFailed')]));
+    if (job.state === 'cancelled') item.append(el('div', { class: 'note' }, [t('jobsCancelled')]));
   }
   // In every state: a running job is cancelled, then removed (the background does both).
-  const remove = el('button', { class: 'remove' }, ['Remove']);
+  const remove = el('button', { class: 'remove' }, [t('jobsRemove')]);
   remove.addEventListener('click', () => sendToBackground(MSG.CLEAR_JOB, { jobId: job.id }));
   item.append(remove);
   return item;
@@ -166,7 +177,7 @@ function renderJob(job) {
 /** @param {HTMLElement} container */
 export async function mountJobsView(container) {
   const list = el('ul', { class: 'jobs' });
-  const empty = el('p', { class: 'empty' }, ['No jobs yet. Right-click an audio or video, or open a file.']);
+  const empty = el('p', { class: 'empty' }, [t('jobsEmpty')]);
   container.append(empty, list);
   // In place: a row is rebuilt only when its job's record changed, and rows are moved only when
   // the order changed, so a stem being played keeps playing while another job progresses.

@@ -24,6 +24,13 @@ export const PRESETS = Object.freeze({
   Original: (/** @type {string[]} */ stems) => stems.map(() => 1),
 });
 
+/** The presets' names as the user reads them (the keys above stay the same in every language). @type {Record<string, () => string>} */
+const PRESET_LABELS = {
+  Karaoke: () => t('livePresetKaraoke'),
+  'A cappella': () => t('livePresetACappella'),
+  Original: () => t('livePresetOriginal'),
+};
+
 /**
  * @template {keyof HTMLElementTagNameMap} K
  * @param {K} tag @param {Record<string, string>} [attrs] @param {(Node | string)[]} [children]
@@ -38,15 +45,15 @@ function el(tag, attrs = {}, children = []) {
 /** @param {LiveRecord} live */
 export function liveStatusText(live) {
   if (live.ended) {
-    const kept = live.kept ? ' The recording is in the job list.' : '';
-    return live.error ? `Live demixing stopped: ${live.error}${kept}` : `Live demixing ended. ${live.reason ?? ''}${kept}`;
+    const kept = live.kept ? ` ${t('liveKeptNote')}` : '';
+    return live.error ? `${t('liveStoppedWithError', live.error)}${kept}` : `${t('liveEnded', live.reason ?? '')}${kept}`;
   }
-  if (live.starting || !live.health) return 'Starting…';
-  const latency = `Latency ${live.health.latencyS.toFixed(1)} s`;
+  if (live.starting || !live.health) return t('liveStarting');
+  const latency = t('liveLatency', live.health.latencyS.toFixed(1));
   if (live.health.paused) return t('livePaused');
   return live.health.fallingBehind
-    ? `${latency} · Falling behind: playing the original until separation catches up`
-    : `${latency} · Live`;
+    ? `${latency} · ${t('liveFallingBehind')}`
+    : `${latency} · ${t('liveRunning')}`;
 }
 
 /**
@@ -55,8 +62,8 @@ export function liveStatusText(live) {
  *   its click invokes the extension for the active tab, which tabCapture requires)
  */
 export async function mountLiveView(container, { offerStart = false } = {}) {
-  const section = el('section', { class: 'live', 'aria-label': 'Live demixing' });
-  const start = el('button', { id: 'live-start' }, ['Demix this tab (live)']);
+  const section = el('section', { class: 'live', 'aria-label': t('liveRegion') });
+  const start = el('button', { id: 'live-start' }, [t('liveDemixTab')]);
   const tabName = el('p', { class: 'live-tab' });
   const status = el('p', { class: 'live-status', role: 'status', 'aria-live': 'polite' });
   const mixer = el('div', { class: 'live-mixer' });
@@ -73,12 +80,12 @@ export async function mountLiveView(container, { offerStart = false } = {}) {
   async function startTab(tab) {
     start.disabled = true;
     try {
-      if (tab?.id === undefined) throw new Error('No tab to demix.');
+      if (tab?.id === undefined) throw new Error(t('liveNoTab'));
       // Asked for here, not in the background: see background.js startLive.
       const streamId = await tabStreamId(tab.id);
       await sendToBackground(MSG.START_LIVE, { tabId: tab.id, title: tab.title, streamId });
     } catch (error) {
-      status.textContent = `Could not demix this tab: ${error instanceof Error ? error.message : error}`;
+      status.textContent = t('liveCouldNotDemix', error instanceof Error ? error.message : String(error));
     } finally {
       start.disabled = false;
     }
@@ -115,7 +122,7 @@ export async function mountLiveView(container, { offerStart = false } = {}) {
       el('div', { class: 'live-stem' }, [el('label', { for: `live-gain-${index}` }, [stem]), sliders[index]]),
     );
     const presets = Object.entries(PRESETS).map(([name, gainsOf]) => {
-      const button = el('button', { class: 'live-preset', 'data-preset': name }, [name]);
+      const button = el('button', { class: 'live-preset', 'data-preset': name }, [PRESET_LABELS[name]?.() ?? name]);
       button.addEventListener('click', () => {
         const gains = gainsOf(live.stems);
         sliders.forEach((s, i) => {
@@ -129,12 +136,12 @@ export async function mountLiveView(container, { offerStart = false } = {}) {
     keep.checked = live.keep;
     const keepBox = keep;
     keepBox.addEventListener('change', () => sendToBackground(MSG.SET_LIVE_MIX, { keep: keepBox.checked }));
-    const stop = el('button', { id: 'live-stop' }, ['Stop']);
+    const stop = el('button', { id: 'live-stop' }, [t('liveStop')]);
     stop.addEventListener('click', () => sendToBackground(MSG.STOP_LIVE, {}));
     mixer.replaceChildren(
       ...rows,
-      el('div', { class: 'live-presets', role: 'group', 'aria-label': 'Presets' }, presets),
-      el('label', { class: 'live-keep' }, [keep, 'Keep stems (full quality, when it stops)']),
+      el('div', { class: 'live-presets', role: 'group', 'aria-label': t('livePresets') }, presets),
+      el('label', { class: 'live-keep' }, [keep, t('liveKeepStems')]),
       stop,
     );
   }

@@ -5,7 +5,7 @@ browser can capture tabs, instead of failing as an unreadable URL (issue #14 (e)
 import json
 import subprocess
 
-from tests.conftest import ROOT
+from tests.node_tree import NODE, node_tree
 
 SCRIPT = """
 import { clickAction } from './extension/background/menus.js';
@@ -15,7 +15,7 @@ console.log(JSON.stringify(cases.map(([info, canCapture]) => clickAction(info, c
 
 
 def actions(cases):
-    out = subprocess.run(["node", "--input-type=module", "-e", SCRIPT, json.dumps(cases)], cwd=ROOT,
+    out = subprocess.run([*NODE, "--input-type=module", "-e", SCRIPT, json.dumps(cases)], cwd=node_tree(),
                          check=True, capture_output=True, text=True)  # fmt: skip
     return json.loads(out.stdout)
 

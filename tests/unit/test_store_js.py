@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.node_tree import NODE, node_tree
 
 SCRIPT = """
 const realSetTimeout = globalThis.setTimeout;
@@ -49,7 +49,12 @@ console.log(JSON.stringify({ hung: false, outcomes }));
 def test_a_transaction_the_browser_never_answers_fails_instead_of_hanging(answer_abort):
     script = SCRIPT % {"answer_abort": json.dumps(answer_abort)}
     out = subprocess.run(
-        ["node", "--input-type=module", "-e", script], cwd=ROOT, capture_output=True, text=True, check=True, timeout=60
+        [*NODE, "--input-type=module", "-e", script],
+        cwd=node_tree(),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
     )
     result = json.loads(out.stdout)
     assert not result["hung"], result

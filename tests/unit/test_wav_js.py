@@ -9,14 +9,14 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from tests.conftest import ROOT
+from tests.node_tree import NODE, node_tree
 
 # JSON has no NaN or Infinity: the values travel as JS source text
 ODD_JS = "Float32Array.from([NaN, Infinity, -Infinity, 1e30, -1e30, 0.5, -2.0, 1e-3])"
 
 
 def _node(script: str):
-    out = subprocess.run(["node", "--input-type=module", "-e", script], cwd=ROOT, capture_output=True, text=True,
+    out = subprocess.run([*NODE, "--input-type=module", "-e", script], cwd=node_tree(), capture_output=True, text=True,
                          check=True, timeout=60)  # fmt: skip
     return json.loads(out.stdout)
 

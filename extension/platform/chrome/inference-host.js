@@ -6,6 +6,7 @@
  */
 import { api } from './browser-api.js';
 import { TARGET, message } from '../shared/messages.js';
+import { messagesLanguage } from '../shared/i18n.js';
 
 const DOCUMENT = 'platform/offscreen.html';
 /** @type {Promise<void> | null} */
@@ -13,8 +14,8 @@ let creating = null;
 
 async function hasDocument() {
   const contexts = await api.runtime.getContexts({
+    // one offscreen document per extension: its type says it (its URL carries the language)
     contextTypes: [api.runtime.ContextType.OFFSCREEN_DOCUMENT],
-    documentUrls: [api.runtime.getURL(DOCUMENT)],
   });
   return contexts.length > 0;
 }
@@ -27,7 +28,8 @@ async function ensureDocument() {
   // document it wanted exists, so that is success.
   creating ??= api.offscreen
     .createDocument({
-      url: DOCUMENT,
+      // it has no i18n API: it reads the messages of the language shown here (shared/i18n.js)
+      url: `${DOCUMENT}?lang=${encodeURIComponent(messagesLanguage())}`,
       reasons: [api.offscreen.Reason.WORKERS, api.offscreen.Reason.USER_MEDIA],
       justification:
         'Runs the separation model (WebAssembly worker threads) on audio the user chose, and on the audio of a tab the user asked to demix live.',

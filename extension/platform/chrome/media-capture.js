@@ -5,6 +5,7 @@
  */
 
 export const RECORDING_TYPE = 'audio/webm';
+import { t } from '../shared/i18n.js';
 /** Whether a media element the extension cannot fetch is recorded in its page. */
 export const RECORDS_IN_PAGE = false;
 
@@ -13,7 +14,7 @@ export const RECORDS_IN_PAGE = false;
  * @returns {Promise<{started: true} | {error: string}>}
  */
 export async function startRecorder({ srcUrl }) {
-  return { error: `Cannot read audio from a ${srcUrl.split(':')[0]}: address.` };
+  return { error: t('fetchUnreadableScheme', srcUrl.split(':')[0]) };
 }
 
 /** @param {{tabId: number, frameId: number, token: string}} _where */

@@ -7,6 +7,12 @@ import { api } from './browser-api.js';
 import { MSG, TARGET, isOwnSender, message } from '../shared/messages.js';
 import { createHost } from '../inference/host.js';
 import { createLiveHost } from '../inference/live-host.js';
+import { loadMessages } from '../shared/i18n.js';
+
+/** Messages first: a job's error is worded here. Listening starts at once; handling waits for it. */
+const ready = loadMessages(new URLSearchParams(location.search).get('lang') ?? 'en').catch((error) => {
+  console.error('demixer: messages not loaded', error); // t() then shows keys, and jobs still run
+});
 
 /** @type {import('../inference/host.js').Report} */
 const report = (type, data) => {
@@ -45,5 +51,5 @@ const handlers = {
 api.runtime.onMessage.addListener((msg, sender) => {
   if (msg?.target !== TARGET.HOST) return;
   if (!isOwnSender(sender, api.runtime.id, api.runtime.getURL(''))) return;
-  handlers[msg.type]?.(msg.data);
+  ready.then(() => handlers[msg.type]?.(msg.data));
 });

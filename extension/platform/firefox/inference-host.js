@@ -6,6 +6,7 @@
 import { api } from './browser-api.js';
 import { MSG, TARGET, message } from '../shared/messages.js';
 import { createHost } from '../inference/host.js';
+import { t } from '../shared/i18n.js';
 
 /**
  * Firefox unloads an idle event page (30 s by default, pref extensions.background.idle.timeout)
@@ -34,7 +35,7 @@ export function connectHost(onReport) {
     [MSG.LIVE_CAPTURE]: (data) =>
       onReport(message(TARGET.BACKGROUND, MSG.LIVE_ENDED, {
         jobId: data.jobId, name: data.name, kept: false, durationS: 0, health: null, reason: 'refused',
-        error: 'Firefox cannot demix a tab live.',
+        error: t('liveFirefoxNoLive'),
       })), // prettier-ignore
     [MSG.LIVE_END]: () => {},
     [MSG.LIVE_MIX]: () => {},

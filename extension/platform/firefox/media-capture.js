@@ -9,6 +9,7 @@
 import { api } from './browser-api.js';
 import { MSG, TARGET } from '../shared/messages.js';
 import { recordInPage, stopInPage } from './page-recorder.js';
+import { t } from '../shared/i18n.js';
 
 /** Firefox's MediaRecorder has no PCM; Ogg/Opus is what the extension and the native CLI both decode. */
 export const RECORDING_TYPE = 'audio/ogg';
@@ -36,9 +37,9 @@ export async function startRecorder({ tabId, frameId, mediaType, srcUrl, token }
         target: TARGET.BACKGROUND, types: { chunk: MSG.RECORD_CHUNK, end: MSG.RECORD_END },
       }],
     });
-    return /** @type {any} */ (injection?.result) ?? { error: 'The page did not run the recorder.' };
+    return /** @type {any} */ (injection?.result) ?? { error: t('recordNoRecorder') };
   } catch (failure) {
-    return { error: `Firefox did not let the extension record in this page (${/** @type {any} */ (failure)?.message ?? failure}).` };
+    return { error: t('recordRefused', String(/** @type {any} */ (failure)?.message ?? failure)) };
   }
 }
 

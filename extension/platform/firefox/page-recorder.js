@@ -33,6 +33,8 @@ export function recordInPage(options) {
   const { token, mediaType, srcUrl, target, types } = options;
   // @ts-ignore -- Firefox's content-script global
   const api = /** @type {typeof chrome} */ (browser);
+  // this function imports nothing (see above): the content-script world has i18n, as shared/i18n.js's t()
+  const t = (/** @type {string} */ key, /** @type {string[]} */ ...subs) => api.i18n.getMessage(key, subs) || key;
   /** @type {Record<string, (reason: string) => void>} */
   const registry = (/** @type {any} */ (globalThis).demixerRecorders ??= {});
 
@@ -43,11 +45,10 @@ export function recordInPage(options) {
   const ofKind = all.filter((m) => !mediaType || m.localName === mediaType);
   const media = (srcUrl && all.find((m) => m.currentSrc === srcUrl || m.src === srcUrl))
     || ofKind.find((m) => !m.paused) || ofKind[0] || null;
-  if (!media) return { error: 'The audio or video is no longer on the page.' };
+  if (!media) return { error: t('recordMediaGone') };
   if (media.mediaKeys) {
     return {
-      error: 'This media is protected by DRM (Encrypted Media Extensions): the browser lets no extension ' +
-        'read its sound, so it cannot be recorded.',
+      error: t('recordDrm'),
     };
   }
   // with the standard `captureStream`, which TypeScript's DOM types lack
@@ -154,11 +155,9 @@ export function recordInPage(options) {
   function captureError(failure) {
     const name = /** @type {any} */ (failure)?.name;
     if (name === 'SecurityError') {
-      return 'This media comes from another site, which lets the page play it but not read it (no CORS): ' +
-        'the browser lets no extension record its sound. Allow the site when the extension asks, or open ' +
-        'the media itself in a tab.';
+      return t('recordNoCors');
     }
-    return `Could not record this media: ${/** @type {any} */ (failure)?.message ?? failure}`;
+    return t('recordFailed', String(/** @type {any} */ (failure)?.message ?? failure));
   }
 }
 

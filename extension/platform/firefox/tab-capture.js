@@ -1,5 +1,6 @@
 // @ts-check
 /** Firefox has no tabCapture API: a tab cannot be demixed live here. */
+import { t } from '../shared/i18n.js';
 
 export const CAN_CAPTURE_TABS = false;
 
@@ -8,5 +9,5 @@ export const CAN_CAPTURE_TABS = false;
  * @returns {Promise<string>}
  */
 export async function tabStreamId(_tabId) {
-  throw new Error('Firefox cannot capture a tab\u2019s audio (it has no tabCapture API).');
+  throw new Error(t('liveFirefoxNoTabCapture'));
 }
