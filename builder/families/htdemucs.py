@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from builder import validate, weights
-from builder.families.base import BuildContext, Built, Family, Tensor
+from builder.families.base import BuildContext, Built, Family, Tensor, UnsupportedModelError
 from builder.report import HTDemucsReport
 from builder.separate import Progress
 from models.catalog import CatalogEntry
@@ -96,8 +96,6 @@ def native(waveform: np.ndarray, spec: ModelSpec, model: Path, threads: int,
     segments, overlap and normalisation as at build time, where they were held to ``apply_model``.
     The transforms are demucs's code, so ``demucs`` and ``torch`` must be installed; without them
     this is refused up front, naming them (``demixer separate`` never needs them otherwise)."""
-    from builder.demix import UnsupportedModelError
-
     try:
         from builder.segments import stem_blocks
         from models.htdemucs import DemucsTransforms, import_demucs
