@@ -78,7 +78,8 @@ const held = { first: 0, second: 0 }; // the most samples a window held while th
 let second = null;
 const reopen = mode === 'streamed' ? async () => (second = new SampleWindow(chunks())) : null;
 const first = new SampleWindow(mode === 'whole' ? [[x.slice(0, n), x.slice(n)]].values() : chunks());
-const runNamed = runner.runNamed;
+const oom = async () => { throw new RangeError('Array buffer allocation failed'); }; // wasm's words
+const runNamed = mode === 'oom' ? oom : runner.runNamed;
 runner.runNamed = (feeds) => {
   const size = (w) => (w ? w.chunks.reduce((k, c) => k + c.channels[0].length, 0) : 0);
   held.first = Math.max(held.first, size(first));
@@ -86,8 +87,13 @@ runner.runNamed = (feeds) => {
   return runNamed(feeds);
 };
 const stems = descriptor.stems.map(() => [[], []]);
-for await (const block of familyBlocks(descriptor)(first, descriptor, runner, () => {}, reopen)) {
-  block.forEach((channels, s) => channels.forEach((c, ch) => { for (const v of c) stems[s][ch].push(v); }));
+try {
+  for await (const block of familyBlocks(descriptor)(first, descriptor, runner, () => {}, reopen)) {
+    block.forEach((channels, s) => channels.forEach((c, ch) => { for (const v of c) stems[s][ch].push(v); }));
+  }
+} catch (error) {
+  fs.writeFileSync('error.txt', String(error.message));
+  process.exit(3);
 }
 fs.writeFileSync('stems.f32', new Float32Array(stems.flat(2)));
 fs.writeFileSync('held.json', JSON.stringify(held));
@@ -184,3 +190,12 @@ def test_an_unknown_family_is_an_error_naming_the_known_ones(staged):
               " catch (e) { console.log(e.message); } })")  # fmt: skip
     out = subprocess.run(["node", "-e", script], cwd=staged, capture_output=True, text=True, check=True).stdout
     assert '"wavenet"' in out and all(name in out for name in families.names()), out
+
+
+def test_htdemucs_segment_that_does_not_fit_is_refused_saying_so(staged, excerpt):
+    descriptor = _htdemucs_descriptor(htdemucs.random_htdemucs(seed=7, **htdemucs.REDUCED_HTDEMUCS))
+    with pytest.raises(subprocess.CalledProcessError):
+        _browser_stems(staged, to_stereo(excerpt).astype(np.float32), descriptor, "oom")
+    message = (staged / "error.txt").read_text()
+    assert message.startswith("The model htdemucs needs more memory for one segment than this browser"), message
+    assert "Array buffer allocation failed" in message

@@ -133,9 +133,12 @@ export class DemucsSpectrogram {
 
 /**
  * demucs.separate's normalisation: the mono mix's mean and unbiased standard deviation, in one
- * forward pass over the track, chunk by chunk (each chunk's own mean and squared deviations, merged
- * as Chan et al. do), so that a streamed track need not be held. Yields an empty block per chunk
- * (no stem samples yet), so that the job can report and be cancelled during the pass.
+ * forward pass over the track (running sums of the samples and of their squared distance to the
+ * first sample, so that a DC offset does not cancel digits). The sums are taken sample by sample
+ * in order, so the result does not depend on how the track is cut into chunks: streamed or
+ * whole, the same bits, hence the same stems (a random model's normalisation layers can amplify
+ * a last-bit difference in a quiet passage). Yields an empty block per chunk (no stem samples
+ * yet), so that the job can report and be cancelled during the pass.
  * @param {import('../samples.js').SampleWindow} samples  read to its end
  * @param {number} C  channels of the model
  * @param {boolean} keep  keep what was read (the same window is separated next) or drop it
@@ -145,7 +148,9 @@ export class DemucsSpectrogram {
  */
 export async function* trackStatistics(samples, C, keep, S, out) {
   let n = 0;
-  let mean = 0;
+  let sum = 0;
+  let shift = NaN; // the first sample's mono value
+  let shifted = 0;
   let squares = 0;
   for (;;) {
     const before = samples.available;
@@ -154,27 +159,23 @@ export async function* trackStatistics(samples, C, keep, S, out) {
     for (const { start, channels } of samples.chunks) {
       if (start < before) continue;
       const length = channels[0].length;
-      const mono = new Float64Array(length);
-      for (let c = 0; c < C; c++) {
-        const channel = channels[c % channels.length];
-        for (let i = 0; i < length; i++) mono[i] += channel[i];
+      for (let i = 0; i < length; i++) {
+        let m = 0;
+        for (let c = 0; c < C; c++) m += channels[c % channels.length][i];
+        m /= C;
+        if (n === 0) shift = m;
+        sum += m;
+        shifted += m - shift;
+        squares += (m - shift) ** 2;
+        n += 1;
       }
-      let sum = 0;
-      for (let i = 0; i < length; i++) sum += mono[i] / C;
-      const chunkMean = sum / length;
-      let chunkSquares = 0;
-      for (let i = 0; i < length; i++) chunkSquares += (mono[i] / C - chunkMean) ** 2;
-      const delta = chunkMean - mean;
-      const merged = n + length;
-      mean += (delta * length) / merged;
-      squares += chunkSquares + (delta * delta * n * length) / merged;
-      n = merged;
     }
     if (!keep) samples.discardBefore(samples.available);
     yield Array.from({ length: S }, () => Array.from({ length: C }, () => new Float32Array(0)));
   }
-  out.mean = mean;
-  out.std = n > 1 && squares > 0 ? Math.sqrt(squares / (n - 1)) : 1; // digital silence: nothing to scale
+  const deviation = n > 1 ? (squares - (shifted * shifted) / n) / (n - 1) : 0;
+  out.mean = n > 0 ? sum / n : 0;
+  out.std = deviation > 0 ? Math.sqrt(deviation) : 1; // digital silence: nothing to scale
   out.total = n;
 }
 
@@ -219,7 +220,7 @@ export async function* segmentBlocks(samples, stats, descriptor, runner, lap) {
     }
     const spec = spectrogram.analyse(segment);
     lap('stft');
-    const outputs = await runner.runNamed({ mix: { data: mix, dims: [1, C, segmentLength] }, spec });
+    const outputs = await runSegment(runner, { mix: { data: mix, dims: [1, C, segmentLength] }, spec }, descriptor);
     lap('model');
     const wave = outputs.wave;
     for (let s = 0; s < S; s++) {
@@ -257,6 +258,28 @@ export async function* segmentBlocks(samples, stats, descriptor, runner, lap) {
   if (!samples.ended || samples.total !== total) {
     throw new Error(
       `The audio decoded to ${samples.ended ? samples.total : 'more than ' + samples.available} samples on its second reading but ${total} on its first; separate it again.`,
+    );
+  }
+}
+
+// What onnxruntime-web and WebAssembly say when an allocation fails (wasm32 caps the runtime at 4 GB).
+const OUT_OF_MEMORY = /alloc|out of memory|\boom\b|memory access out of bounds/i;
+
+/**
+ * One segment through the model. A segment is what HTDemucs cannot cut further (its transformer
+ * sees the whole of it), so when its activations do not fit the runtime's memory, whatever the
+ * track's length, the job is refused saying so, instead of with the runtime's own words.
+ * @param {NamedRunner} runner @param {Record<string, {data: Float32Array, dims: number[]}>} feeds
+ * @param {{name?: string, segmentLength: number}} descriptor
+ */
+async function runSegment(runner, feeds, descriptor) {
+  try {
+    return await runner.runNamed(feeds);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    if (!OUT_OF_MEMORY.test(message)) throw error;
+    throw new Error(
+      `The model ${descriptor.name ?? ''} needs more memory for one segment than this browser gives it (${message}); close other tabs and try again, or use a smaller model.`,
     );
   }
 }
