@@ -88,13 +88,13 @@ def test_htdemucs_streamed_in_two_passes_equals_the_whole_file_decode(browser, r
     session.open("page/page.html")
     songs = {"whole-file": tmp_path / "whole.flac", "streamed": tmp_path / "streamed.flac"}
     stems = ["drums", "bass", "other", "vocals"]
-    for decoder, song in songs.items():
+    for count, (decoder, song) in enumerate(songs.items(), start=1):
         shutil.copy(DATA / "excerpt.flac", song)
         if decoder == "streamed":
             session.call("await ext.storage.local.set({settings: {streamAboveS: 0}});")
         session.pick_file(song)
 
-        def done(count=list(songs).index(decoder) + 1):
+        def done(count=count):
             jobs = session.jobs()
             return len(jobs) == count and all(j["state"] in ("done", "failed", "cancelled") for j in jobs) and jobs
 
