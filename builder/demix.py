@@ -12,6 +12,7 @@ from pathlib import Path
 
 from builder import families
 from builder.audio_io import AudioError, Replaced, SampleFormat, StemWriter, load_audio, resample, to_stereo
+from builder.families.base import UnsupportedModelError
 from builder.names import safe_file_name
 from builder.separate import Progress
 from models import catalog
@@ -22,10 +23,6 @@ MAX_SAMPLE_RATE = 384000
 
 
 class ModelNotBuiltError(FileNotFoundError):
-    pass
-
-
-class UnsupportedModelError(ValueError):
     pass
 
 

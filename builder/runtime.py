@@ -39,6 +39,14 @@ def onnx_core(model: Path | bytes, threads: int = 0) -> MaskCore:
 
 def onnx_waveform_core(model: Path | bytes, threads: int = 0) -> WaveformCore:
     """A :data:`~builder.segments.WaveformCore` (HTDemucs) backed by an onnxruntime CPU session."""
+    return onnx_waveform_core_shaped(model, threads)[0]
+
+
+def onnx_waveform_core_shaped(model: Path | bytes, threads: int = 0) -> tuple[WaveformCore, list[list], list[list]]:
+    """The core and the static shapes its graph declares (inputs ``mix`` (1, nb_channels,
+    segment_length), ``spec`` (1, 2 * nb_channels, n_fft / 2, nb_frames); outputs ``wave`` (1,
+    nb_stems, nb_channels, segment_length), ``spec_out``), from which the native run takes its
+    segment length, STFT size and stem count: a model file is all it needs, as in the browser."""
     session = _session(model, threads)
     mix_input, spec_input = (i.name for i in session.get_inputs())
 
@@ -46,4 +54,4 @@ def onnx_waveform_core(model: Path | bytes, threads: int = 0) -> WaveformCore:
         wave, spec_out = session.run(None, {mix_input: mix, spec_input: spec})
         return wave, spec_out
 
-    return core
+    return core, [i.shape for i in session.get_inputs()], [o.shape for o in session.get_outputs()]

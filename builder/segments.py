@@ -13,12 +13,13 @@ Shapes: waveform ``(nb_samples, nb_channels)``; stems ``(nb_stems, nb_samples, n
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import torch
 
-from models.htdemucs import spectral_waveform, spectrogram
+from builder.separate import Progress
+from models.htdemucs import DemucsTransforms, spectral_waveform, spectrogram
 
 WaveformCore = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]  # (mix, spec) -> (wave, spec_out)
 OVERLAP = 0.25  # demucs's default
@@ -42,26 +43,44 @@ def _chunk(mix: np.ndarray, offset: int, segment_length: int) -> tuple[np.ndarra
     return segment, length, delta // 2
 
 
-def separate_segments(waveform: np.ndarray, model: torch.nn.Module, core: WaveformCore) -> np.ndarray:
-    segment_length = int(model.segment * model.samplerate)
-    mix = waveform.T.astype(np.float32)  # (nb_channels, nb_samples)
-    mono = mix.mean(axis=0)
+def normalisation(waveform: np.ndarray) -> tuple[float, float]:
+    """demucs.separate's: the mono mix's mean and unbiased standard deviation (1 for silence)."""
+    mono = waveform.T.astype(np.float32).mean(axis=0)
     mean, std = float(mono.mean()), float(mono.std(ddof=1)) if mono.size > 1 else 1.0
-    std = std or 1.0  # digital silence: nothing to scale
-    mix = (mix - mean) / std
+    return mean, std or 1.0  # digital silence: nothing to scale
+
+
+def stem_blocks(waveform: np.ndarray, transforms: torch.nn.Module | DemucsTransforms, core: WaveformCore,
+                segment_length: int, nb_stems: int) -> Iterator[tuple[np.ndarray, Progress]]:  # fmt: skip
+    """Stems (nb_stems, nb_block_samples, nb_channels) block by block, one per segment: each
+    block is the part of the running overlap-add that no later segment reaches (a stride; the
+    rest at the end), so the output side holds one segment whatever the track's length (the
+    browser's twin, htdemucs.js ``segmentBlocks``, does the same). ``transforms``: an HTDemucs
+    or just its STFT parameters."""
+    mean, std = normalisation(waveform)
+    mix = (waveform.T.astype(np.float32) - mean) / std  # (nb_channels, nb_samples)
     total = mix.shape[-1]
-    out = np.zeros((len(model.sources), mix.shape[0], total), np.float32)
-    sum_weight = np.zeros(total, np.float32)
+    acc = np.zeros((nb_stems, mix.shape[0], segment_length), np.float32)
+    sum_weight = np.zeros(segment_length, np.float32)
     weight = transition_weight(segment_length)
     stride = int((1 - OVERLAP) * segment_length)
     for offset in range(0, total, stride):
         segment, length, trim = _chunk(mix, offset, segment_length)
         with torch.no_grad():
             seg = torch.from_numpy(segment)[None]
-            wave, spec_out = core(segment[None], spectrogram(model, seg).numpy())
-            spectral = spectral_waveform(model, torch.from_numpy(spec_out), segment_length).numpy()
-        stems = (wave + spectral)[0, :, :, trim : trim + length]
-        out[..., offset : offset + length] += weight[:length] * stems
-        sum_weight[offset : offset + length] += weight[:length]
-    out /= sum_weight
-    return (out * std + mean).transpose(0, 2, 1)
+            wave, spec_out = core(segment[None], spectrogram(transforms, seg).numpy())
+            spectral = spectral_waveform(transforms, torch.from_numpy(spec_out), segment_length).numpy()
+        acc[..., :length] += weight[:length] * (wave + spectral)[0, :, :, trim : trim + length]
+        sum_weight[:length] += weight[:length]
+        ready = length if offset + stride >= total else stride
+        block = acc[..., :ready] / sum_weight[:ready] * std + mean
+        yield block.transpose(0, 2, 1), Progress(offset + ready, total)
+        acc = np.concatenate([acc[..., stride:], np.zeros_like(acc[..., :stride])], axis=-1)
+        sum_weight = np.concatenate([sum_weight[stride:], np.zeros(stride, np.float32)])
+
+
+def separate_segments(waveform: np.ndarray, model: torch.nn.Module, core: WaveformCore) -> np.ndarray:
+    """Whole stems (nb_stems, nb_samples, nb_channels) in memory: for the build's checks and tests."""
+    segment_length = int(model.segment * model.samplerate)
+    blocks = [b for b, _ in stem_blocks(waveform, model, core, segment_length, len(model.sources))]
+    return np.concatenate(blocks, axis=1) if blocks else np.zeros((len(model.sources), *waveform.shape), np.float32)

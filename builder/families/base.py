@@ -29,6 +29,10 @@ NativeSeparation = Callable[[np.ndarray, ModelSpec, Path, int, "MaskExtension | 
                             Iterator[tuple[np.ndarray, Progress]]]  # fmt: skip
 
 
+class UnsupportedModelError(ValueError):
+    """``demixer separate`` cannot run this model (``builder.demix`` re-exports it for the CLI)."""
+
+
 @dataclass(frozen=True)
 class BuildContext:
     config: BuildConfig

@@ -13,14 +13,19 @@ against fp32 like Spleeter's.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 
 from builder import validate, weights
-from builder.families.base import BuildContext, Built, Family, Tensor
+from builder.families.base import BuildContext, Built, Family, Tensor, UnsupportedModelError
 from builder.report import HTDemucsReport
+from builder.separate import Progress
 from models.catalog import CatalogEntry
-from models.spec import ModelFamily, Precision, StftSpec
+from models.spec import MaskExtension, ModelFamily, ModelSpec, Precision, StftSpec
+
+DEMUCS_VERSION = "4.0.1"  # the version models/htdemucs.py is written against
 
 INPUTS = (Tensor("mix", "1,nb_channels,segment_length"), Tensor("spec", "1,2*nb_channels,nb_bins,nb_frames"))
 OUTPUTS = (Tensor("wave", "1,nb_stems,nb_channels,segment_length"),
@@ -85,6 +90,31 @@ def parity_data(entry: CatalogEntry) -> list[str]:
     return []
 
 
-FAMILY = Family(ModelFamily.HTDEMUCS, INPUTS, OUTPUTS, build, parity_data,
-                no_native_reason="separate runs spectral-mask models only; htdemucs is checked against demucs "
-                "at build time (issue #7)")  # fmt: skip
+def native(waveform: np.ndarray, spec: ModelSpec, model: Path, threads: int,
+           mask_extension: MaskExtension | None) -> Iterator[tuple[np.ndarray, Progress]]:  # fmt: skip
+    """The built ONNX core between demucs's own STFT and iSTFT (``builder/segments.py``): the same
+    segments, overlap and normalisation as at build time, where they were held to ``apply_model``.
+    The transforms are demucs's code, so ``demucs`` and ``torch`` must be installed; without them
+    this is refused up front, naming them (``demixer separate`` never needs them otherwise)."""
+    try:
+        from builder.segments import stem_blocks
+        from models.htdemucs import DemucsTransforms, import_demucs
+
+        import_demucs()
+    except ModuleNotFoundError as error:
+        raise UnsupportedModelError(f"separating with {spec.name} runs demucs's own STFT, which needs the Python "
+                                    f"packages torch and demucs ({error}); install them: pip install torch "
+                                    f"demucs=={DEMUCS_VERSION} (make setup does)") from error  # fmt: skip
+    from builder.runtime import onnx_waveform_core_shaped
+
+    core, inputs, outputs = onnx_waveform_core_shaped(model, threads)
+    dims = [inputs[0][-1], inputs[1][2], outputs[0][1]]
+    if not all(isinstance(d, int) for d in dims) or dims[2] != len(spec.stems):
+        raise UnsupportedModelError(f"{model.name}: not an HTDemucs core of {len(spec.stems)} stems with static "
+                                    f"shapes (inputs {inputs}, outputs {outputs})")  # fmt: skip
+    segment_length, nb_bins, nb_stems = dims
+    transforms = DemucsTransforms(nfft=2 * nb_bins, hop_length=2 * nb_bins // 4)  # demucs drops the Nyquist bin
+    return stem_blocks(waveform, transforms, core, segment_length, nb_stems)
+
+
+FAMILY = Family(ModelFamily.HTDEMUCS, INPUTS, OUTPUTS, build, parity_data, native)

@@ -3,7 +3,8 @@
  * One job, top to bottom: fetch -> decode (+ resample, stereo) -> STFT -> model -> masks ->
  * iSTFT -> WAV encode -> store. Streamed: the input is decoded as the model needs it and stems
  * go to IndexedDB as they are produced, so memory does not grow with the track's length (except
- * on decode.js's whole-file fallback, and for HTDemucs, whose normalisation needs the whole track).
+ * on decode.js's whole-file fallback; HTDemucs, whose normalisation needs the whole track's
+ * statistics, decodes a streamed track twice: families/htdemucs.js).
  */
 import { familyBlocks } from './families/index.js';
 import { AudioInputError, openAudio } from './decode.js';
@@ -66,10 +67,8 @@ export async function separateJob(job, { descriptor, getRunner, progress, signal
     check();
 
     progress({ jobId, phase: 'decoding', done: 0, total: 1 });
-    const audio = await openAudio(blob, descriptor.sampleRate, {
-      streamAboveS: job.streamAboveS,
-      maxInputBytes: job.maxInputBytes,
-    });
+    const decodeOptions = { streamAboveS: job.streamAboveS, maxInputBytes: job.maxInputBytes };
+    const audio = await openAudio(blob, descriptor.sampleRate, decodeOptions);
     const samples = new SampleWindow(audio.chunks);
     lap('decode');
     check();
@@ -77,7 +76,11 @@ export async function separateJob(job, { descriptor, getRunner, progress, signal
     const runner = await getRunner();
     clock = performance.now();
     const { stems } = descriptor;
-    const blocks = familyBlocks(descriptor)(samples, descriptor, runner, lap);
+    // A streamed track can be read again only by decoding it again (HTDemucs's second pass).
+    const reopen = audio.streamed
+      ? async () => new SampleWindow((await openAudio(blob, descriptor.sampleRate, decodeOptions)).chunks)
+      : null;
+    const blocks = familyBlocks(descriptor)(samples, descriptor, runner, lap, reopen);
     let emitted = 0;
     let index = 0;
     for await (const block of blocks) {

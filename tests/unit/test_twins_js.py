@@ -19,6 +19,7 @@ from builder.audio_io import to_stereo
 from builder.package import stage
 from builder.segments import OVERLAP, separate_segments
 from builder.separate import separate
+from builder.validate import sdr_db
 from models import catalog, htdemucs
 from models.spec import MaskExtension, ModelFamily
 
@@ -69,11 +70,33 @@ const runner = {
     return { wave, spec_out: specOut };
   },
 };
+// mode 'chunked': one window of chunks, kept for HTDemucs's second pass; 'streamed': the track is
+// "decoded" again for it (reopen), as separator.js does with a streamed track; 'whole': one chunk.
+const mode = process.argv[2] ?? 'chunked';
+const held = { first: 0, second: 0 }; // the most samples a window held while the model ran
+/** @type {SampleWindow | null} */
+let second = null;
+const reopen = mode === 'streamed' ? async () => (second = new SampleWindow(chunks())) : null;
+const first = new SampleWindow(mode === 'whole' ? [[x.slice(0, n), x.slice(n)]].values() : chunks());
+const oom = async () => { throw new RangeError('Array buffer allocation failed'); }; // wasm's words
+const runNamed = mode === 'oom' ? oom : runner.runNamed;
+runner.runNamed = (feeds) => {
+  const size = (w) => (w ? w.chunks.reduce((k, c) => k + c.channels[0].length, 0) : 0);
+  held.first = Math.max(held.first, size(first));
+  held.second = Math.max(held.second, size(second));
+  return runNamed(feeds);
+};
 const stems = descriptor.stems.map(() => [[], []]);
-for await (const block of familyBlocks(descriptor)(new SampleWindow(chunks()), descriptor, runner, () => {})) {
-  block.forEach((channels, s) => channels.forEach((c, ch) => { for (const v of c) stems[s][ch].push(v); }));
+try {
+  for await (const block of familyBlocks(descriptor)(first, descriptor, runner, () => {}, reopen)) {
+    block.forEach((channels, s) => channels.forEach((c, ch) => { for (const v of c) stems[s][ch].push(v); }));
+  }
+} catch (error) {
+  fs.writeFileSync('error.txt', String(error.message));
+  process.exit(3);
 }
 fs.writeFileSync('stems.f32', new Float32Array(stems.flat(2)));
+fs.writeFileSync('held.json', JSON.stringify(held));
 """
 
 
@@ -86,11 +109,11 @@ def staged(tmp_path_factory):
     return path
 
 
-def _browser_stems(staged, waveform: np.ndarray, descriptor: dict) -> np.ndarray:
+def _browser_stems(staged, waveform: np.ndarray, descriptor: dict, mode: str = "chunked") -> np.ndarray:
     """(nb_stems, nb_samples, nb_channels), as the native side returns them."""
     np.ascontiguousarray(waveform.T, np.float32).tofile(staged / "x.f32")
     (staged / "descriptor.json").write_text(json.dumps(descriptor))
-    subprocess.run(["node", "check.mjs"], cwd=staged, check=True, timeout=600)
+    subprocess.run(["node", "check.mjs", mode], cwd=staged, check=True, timeout=600)
     stems = np.fromfile(staged / "stems.f32", np.float32)
     return stems.reshape(len(descriptor["stems"]), 2, -1).transpose(0, 2, 1)
 
@@ -123,21 +146,43 @@ def test_spectral_masks_twin_on_real_music(staged, excerpt, extension):
     _compare(_browser_stems(staged, waveform, descriptor), native, f"spectral-masks, {extension.value}")
 
 
+def _htdemucs_core(mix: np.ndarray, spec_in: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    wave = np.stack([mix[:, None] * np.float32(g) for g in WAVE_GAINS], axis=1)[:, :, 0]
+    spec_out = np.stack([spec_in * np.float32(g) for g in SPEC_GAINS], axis=1)
+    return wave, spec_out
+
+
+def _htdemucs_descriptor(model) -> dict:
+    fields = {"stft": {"nFft": model.nfft, "nHop": model.hop_length},
+              "segmentLength": int(model.segment * model.samplerate), "overlap": OVERLAP}  # fmt: skip
+    return families.get(ModelFamily.HTDEMUCS).descriptor(catalog.get("htdemucs").spec, fields)
+
+
 def test_htdemucs_twin_on_real_music(staged, excerpt):
     model = htdemucs.random_htdemucs(seed=7)  # only its transforms and segment length are used
     waveform = to_stereo(excerpt).astype(np.float32)
-    spec = catalog.get("htdemucs").spec
+    native = separate_segments(waveform, model, _htdemucs_core)
+    _compare(_browser_stems(staged, waveform, _htdemucs_descriptor(model)), native, "htdemucs")
 
-    def core(mix: np.ndarray, spec_in: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        wave = np.stack([mix[:, None] * np.float32(g) for g in WAVE_GAINS], axis=1)[:, :, 0]
-        spec_out = np.stack([spec_in * np.float32(g) for g in SPEC_GAINS], axis=1)
-        return wave, spec_out
 
-    native = separate_segments(waveform, model, core)
-    fields = {"stft": {"nFft": model.nfft, "nHop": model.hop_length},
-              "segmentLength": int(model.segment * model.samplerate), "overlap": OVERLAP}  # fmt: skip
-    descriptor = families.get(ModelFamily.HTDEMUCS).descriptor(spec, fields)
-    _compare(_browser_stems(staged, waveform, descriptor), native, "htdemucs")
+def test_htdemucs_streamed_in_two_passes_equals_the_whole_track_and_holds_a_segment(staged, excerpt):
+    """A streamed track: statistics in a first pass that drops what it read, separation in a
+    second over the track decoded again, which holds one segment and the chunks under it (not
+    the track), and stems equal to the whole track's in memory. A 3 s segment (the reduced
+    model's), so that the 12 s excerpt takes five segments across 100 000-sample chunks."""
+    model = htdemucs.random_htdemucs(seed=7, **htdemucs.REDUCED_HTDEMUCS)
+    waveform = to_stereo(excerpt).astype(np.float32)
+    descriptor = _htdemucs_descriptor(model)
+    whole = _browser_stems(staged, waveform, descriptor, "whole")
+    streamed = _browser_stems(staged, waveform, descriptor, "streamed")
+    held = json.loads((staged / "held.json").read_text())
+    sdr = sdr_db(whole, streamed)
+    print(f"htdemucs streamed vs whole track: SDR {sdr:.1f} dB, held {held} samples "
+          f"(track {len(waveform)}, segment {descriptor['segmentLength']})")  # fmt: skip
+    assert sdr >= 60.0
+    assert held["first"] == 0  # the first pass dropped the track as it went
+    assert held["second"] <= descriptor["segmentLength"] + 2 * 100_000 < len(waveform)
+    _compare(streamed, separate_segments(waveform, model, _htdemucs_core), "htdemucs streamed")
 
 
 def test_an_unknown_family_is_an_error_naming_the_known_ones(staged):
@@ -145,3 +190,12 @@ def test_an_unknown_family_is_an_error_naming_the_known_ones(staged):
               " catch (e) { console.log(e.message); } })")  # fmt: skip
     out = subprocess.run(["node", "-e", script], cwd=staged, capture_output=True, text=True, check=True).stdout
     assert '"wavenet"' in out and all(name in out for name in families.names()), out
+
+
+def test_htdemucs_segment_that_does_not_fit_is_refused_saying_so(staged, excerpt):
+    descriptor = _htdemucs_descriptor(htdemucs.random_htdemucs(seed=7, **htdemucs.REDUCED_HTDEMUCS))
+    with pytest.raises(subprocess.CalledProcessError):
+        _browser_stems(staged, to_stereo(excerpt).astype(np.float32), descriptor, "oom")
+    message = (staged / "error.txt").read_text()
+    assert message.startswith("The model htdemucs needs more memory for one segment than this browser"), message
+    assert "Array buffer allocation failed" in message

@@ -132,34 +132,70 @@ export class DemucsSpectrogram {
 }
 
 /**
- * Stems of a whole track, yielded as blocks of finished samples (planar channels per stem).
- * @param {Float32Array[]} waveform  planar channels at the model's rate
+ * demucs.separate's normalisation: the mono mix's mean and unbiased standard deviation, in one
+ * forward pass over the track (running sums of the samples and of their squared distance to the
+ * first sample, so that a DC offset does not cancel digits). The sums are taken sample by sample
+ * in order, so the result does not depend on how the track is cut into chunks: streamed or
+ * whole, the same bits, hence the same stems (a random model's normalisation layers can amplify
+ * a last-bit difference in a quiet passage). Yields an empty block per chunk (no stem samples
+ * yet), so that the job can report and be cancelled during the pass.
+ * @param {import('../samples.js').SampleWindow} samples  read to its end
+ * @param {number} C  channels of the model
+ * @param {boolean} keep  keep what was read (the same window is separated next) or drop it
+ * @param {number} S  stems (for the empty blocks)
+ * @param {{mean: number, std: number, total: number}} out  filled when the pass ends
+ * @returns {AsyncGenerator<Float32Array[][]>}
+ */
+export async function* trackStatistics(samples, C, keep, S, out) {
+  let n = 0;
+  let sum = 0;
+  let shift = NaN; // the first sample's mono value
+  let shifted = 0;
+  let squares = 0;
+  for (;;) {
+    const before = samples.available;
+    await samples.ensure(before + 1);
+    if (samples.available === before) break;
+    for (const { start, channels } of samples.chunks) {
+      if (start < before) continue;
+      const length = channels[0].length;
+      for (let i = 0; i < length; i++) {
+        let m = 0;
+        for (let c = 0; c < C; c++) m += channels[c % channels.length][i];
+        m /= C;
+        if (n === 0) shift = m;
+        sum += m;
+        shifted += m - shift;
+        squares += (m - shift) ** 2;
+        n += 1;
+      }
+    }
+    if (!keep) samples.discardBefore(samples.available);
+    yield Array.from({ length: S }, () => Array.from({ length: C }, () => new Float32Array(0)));
+  }
+  const deviation = n > 1 ? (squares - (shifted * shifted) / n) / (n - 1) : 0;
+  out.mean = n > 0 ? sum / n : 0;
+  out.std = deviation > 0 ? Math.sqrt(deviation) : 1; // digital silence: nothing to scale
+  out.total = n;
+}
+
+/**
+ * Stems of a whole track, yielded as blocks of finished samples (planar channels per stem), one per
+ * segment: the track is read forward (a segment and the decoded chunks under it are held), and a
+ * block is the part of the running overlap-add that no later segment reaches, so memory does not
+ * grow with the track's length.
+ * @param {import('../samples.js').SampleWindow} samples  the track at the model's rate
+ * @param {{mean: number, std: number, total: number}} stats  trackStatistics' of the same track
  * @param {{stems: string[], nbChannels: number, stft: DemucsStft, segmentLength: number,
  *   overlap: number}} descriptor
  * @param {NamedRunner} runner
- * @param {(step: 'stft' | 'model' | 'istft') => void} lap
+ * @param {(step: 'decode' | 'stft' | 'model' | 'istft') => void} lap
  * @returns {AsyncGenerator<Float32Array[][]>}
  */
-export async function* segmentBlocks(waveform, descriptor, runner, lap) {
+export async function* segmentBlocks(samples, stats, descriptor, runner, lap) {
   const { segmentLength, nbChannels: C } = descriptor;
   const S = descriptor.stems.length;
-  const total = waveform[0].length;
-  // demucs.separate: normalise by the mono mix's mean and (unbiased) standard deviation
-  let sum = 0;
-  for (let i = 0; i < total; i++) {
-    let m = 0;
-    for (let c = 0; c < C; c++) m += waveform[c][i];
-    sum += m / C;
-  }
-  const mean = sum / total;
-  let squares = 0;
-  for (let i = 0; i < total; i++) {
-    let m = 0;
-    for (let c = 0; c < C; c++) m += waveform[c][i];
-    squares += (m / C - mean) ** 2;
-  }
-  const std = total > 1 && squares > 0 ? Math.sqrt(squares / (total - 1)) : 1;
-
+  const { mean, std, total } = stats;
   const stride = Math.floor((1 - descriptor.overlap) * segmentLength);
   const weight = transitionWeight(segmentLength);
   const spectrogram = await DemucsSpectrogram.create(descriptor.stft, segmentLength, C);
@@ -170,16 +206,21 @@ export async function* segmentBlocks(waveform, descriptor, runner, lap) {
     const length = Math.min(total - offset, segmentLength);
     const trim = Math.floor((segmentLength - length) / 2);
     const start = offset - trim; // TensorChunk.padded: real samples before, zeros past the ends
+    await samples.ensure(start + segmentLength);
+    lap('decode');
+    const raw = samples.read(start, start + segmentLength, C);
+    // no later segment starts before offset + stride - segmentLength / 2
+    samples.discardBefore(offset + stride - segmentLength);
     const mix = new Float32Array(C * segmentLength); // the model's (1, C, segmentLength) input
     const segment = Array.from({ length: C }, (_, c) => mix.subarray(c * segmentLength, (c + 1) * segmentLength));
     const lo = Math.max(0, start);
     const hi = Math.min(total, start + segmentLength);
     for (let c = 0; c < C; c++) {
-      for (let i = lo; i < hi; i++) segment[c][i - start] = (waveform[c][i] - mean) / std;
+      for (let i = lo; i < hi; i++) segment[c][i - start] = (raw[c][i - start] - mean) / std;
     }
     const spec = spectrogram.analyse(segment);
     lap('stft');
-    const outputs = await runner.runNamed({ mix: { data: mix, dims: [1, C, segmentLength] }, spec });
+    const outputs = await runSegment(runner, { mix: { data: mix, dims: [1, C, segmentLength] }, spec }, descriptor);
     lap('model');
     const wave = outputs.wave;
     for (let s = 0; s < S; s++) {
@@ -213,20 +254,53 @@ export async function* segmentBlocks(waveform, descriptor, runner, lap) {
       }
     }
   }
+  await samples.ensure(total + 1);
+  if (!samples.ended || samples.total !== total) {
+    throw new Error(
+      `The audio decoded to ${samples.ended ? samples.total : 'more than ' + samples.available} samples on its second reading but ${total} on its first; separate it again.`,
+    );
+  }
+}
+
+// What onnxruntime-web and WebAssembly say when an allocation fails (wasm32 caps the runtime at 4 GB).
+const OUT_OF_MEMORY = /alloc|out of memory|\boom\b|memory access out of bounds/i;
+
+/**
+ * One segment through the model. A segment is what HTDemucs cannot cut further (its transformer
+ * sees the whole of it), so when its activations do not fit the runtime's memory, whatever the
+ * track's length, the job is refused saying so, instead of with the runtime's own words.
+ * @param {NamedRunner} runner @param {Record<string, {data: Float32Array, dims: number[]}>} feeds
+ * @param {{name?: string, segmentLength: number}} descriptor
+ */
+async function runSegment(runner, feeds, descriptor) {
+  try {
+    return await runner.runNamed(feeds);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    if (!OUT_OF_MEMORY.test(message)) throw error;
+    throw new Error(
+      `The model ${descriptor.name ?? ''} needs more memory for one segment than this browser gives it (${message}); close other tabs and try again, or use a smaller model.`,
+    );
+  }
 }
 
 /**
- * The family's entry point (see families/index.js): HTDemucs normalises by the whole track's
- * statistics, so it takes the track in memory, then separates it segment by segment.
+ * The family's entry point (see families/index.js). HTDemucs normalises by the whole track's
+ * statistics, so the track is read twice: a first pass for the statistics, a second to separate.
+ * A streamed track is decoded again for the second pass (`reopen`), so neither pass holds it; a
+ * track decoded whole (already in memory) is read twice from the same window.
  * @param {import('../samples.js').SampleWindow} samples  the track at the model's rate
  * @param {{stems: string[], nbChannels: number, stft: DemucsStft, segmentLength: number,
  *   overlap: number}} descriptor
  * @param {NamedRunner} runner
  * @param {(step: 'decode' | 'stft' | 'model' | 'istft') => void} lap
+ * @param {(() => Promise<import('../samples.js').SampleWindow>) | null} [reopen]  the same track
+ *   from its start, decoded again; none: the first window is kept for the second pass
  * @returns {AsyncGenerator<Float32Array[][]>}
  */
-export async function* htdemucsBlocks(samples, descriptor, runner, lap) {
-  const whole = await samples.all();
+export async function* htdemucsBlocks(samples, descriptor, runner, lap, reopen = null) {
+  const stats = { mean: 0, std: 1, total: 0 };
+  yield* trackStatistics(samples, descriptor.nbChannels, !reopen, descriptor.stems.length, stats);
   lap('decode');
-  yield* segmentBlocks(whole, descriptor, runner, lap);
+  yield* segmentBlocks(reopen ? await reopen() : samples, stats, descriptor, runner, lap);
 }

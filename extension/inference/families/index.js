@@ -2,7 +2,8 @@
 /**
  * The model families, by the descriptor's `family` (twins of builder/families/). Each module
  * exports one entry point with the same signature: the track (a SampleWindow at the model's
- * rate), the descriptor, the model runner and the step timer in; stem blocks out (per stem,
+ * rate), the descriptor, the model runner, the step timer and a way to read the track again from its
+ * start (streamed tracks; null when the window holds the whole track) in; stem blocks out (per stem,
  * planar channels of finished samples). separator.js calls it without knowing the family.
  */
 import { htdemucsBlocks } from './htdemucs.js';
@@ -11,7 +12,8 @@ import { spectralBlocks } from './spectral-masks.js';
 /**
  * @typedef {(samples: import('../samples.js').SampleWindow, descriptor: any,
  *   runner: import('../model-runner.js').ModelRunner,
- *   lap: (step: 'decode' | 'stft' | 'model' | 'istft') => void) => AsyncGenerator<Float32Array[][]>} FamilyBlocks
+ *   lap: (step: 'decode' | 'stft' | 'model' | 'istft') => void,
+ *   reopen?: (() => Promise<import('../samples.js').SampleWindow>) | null) => AsyncGenerator<Float32Array[][]>} FamilyBlocks
  */
 
 /** @type {Readonly<Record<string, FamilyBlocks>>} */
