@@ -3,7 +3,7 @@
  * The only module that imports onnxruntime-web. Its `.mjs`/`.wasm` files ship inside the
  * extension (vendor/ort/, copied from the pinned npm package by the builder); never a CDN.
  */
-import * as ort from '../vendor/ort/ort.wasm.min.mjs';
+import * as ort from '../vendor/ort/ort.wasm.bundle.min.mjs';
 
 /**
  * @typedef {{run: (data: Float32Array, dims: number[]) => Promise<Float32Array>,
@@ -36,7 +36,9 @@ export async function createRunner(modelUrl, options = {}) {
   // runtime; later values of numThreads are ignored, so the first one is what runs.
   poolThreads ??= threadCount(options.threads);
   const threads = poolThreads;
-  ort.env.wasm.wasmPaths = new URL('../vendor/ort/', import.meta.url).href;
+  // Only the .wasm's URL: a folder prefix would make the bundle import its glue from there
+  // instead of using the copy it embeds.
+  ort.env.wasm.wasmPaths = { wasm: new URL('../vendor/ort/ort-wasm-simd-threaded.wasm', import.meta.url).href };
   ort.env.wasm.numThreads = threads;
   // Run in onnxruntime's own worker: this page's thread stays free for the STFT/iSTFT of the
   // neighbouring chunks (families/spectral-masks.js pipelines them), for messages (cancel) and for storage.
