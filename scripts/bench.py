@@ -291,9 +291,10 @@ def main() -> None:
         print(f"\nA/B, {args.ab_rounds} rounds alternated, {TRACK.name} {size}: median ratio (< 1: left side faster)")
         for label, value in ab.items():
             print(f"  {label:44} {value:6.3f}")
-    print(f"\n{TRACK.name} (179.5 s), {cores} cores, {platform.processor() or platform.machine()}\n")
     header = f"{'runtime':32} {'precision':13} {'thr':>3} {'seconds':>8} {'÷native':>8} {'÷Spleeter':>9}"
-    print(f"{header} {'peak RSS':>8} {'peak PSS':>8}  split (s)")
+    if rows:
+        print(f"\n{TRACK.name} (179.5 s), {cores} cores, {platform.processor() or platform.machine()}\n")
+        print(f"{header} {'peak RSS':>8} {'peak PSS':>8}  split (s)")
     for r in rows:
         ratio = r["seconds"] / reference(r["precision"] if r["precision"] in ("int8-weights", "fp32") else "fp32")
         spleeter = f"{r['seconds'] / tf_rows[0]['seconds']:.2f}" if tf_rows else "n/a"
