@@ -6,6 +6,7 @@
  * extension pages are not cross-origin isolated) this is the only way onnxruntime-web uses more
  * than one core. Memory: each worker holds the model once and the activations of one patch.
  */
+import { t } from '../shared/i18n.js';
 
 /**
  * Workers to start: `requested` (0: one per core), at most one per core.
@@ -14,7 +15,6 @@
 export function workerCount(requested, cores) {
   return Math.max(1, Math.min(requested || cores, cores));
 }
-
 class ModelWorker {
   /** @param {URL} script */
   constructor(script) {
@@ -25,13 +25,13 @@ class ModelWorker {
       const pending = this.pending;
       this.pending = null;
       if (data.ok) pending?.resolve(data.result);
-      else pending?.reject(new Error(`The separation model failed in its worker: ${data.error}`));
+      else pending?.reject(new Error(t('speedWorkerFailed', data.error)));
     };
     this.worker.onerror = (event) => {
       event.preventDefault();
       const pending = this.pending;
       this.pending = null;
-      pending?.reject(new Error(`The separation model's worker stopped: ${event.message || 'out of memory?'}`));
+      pending?.reject(new Error(t('speedWorkerStopped', event.message || 'out of memory?')));
     };
   }
 
