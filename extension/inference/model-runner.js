@@ -3,13 +3,14 @@
  * The only module that imports onnxruntime-web. Its `.mjs`/`.wasm` files ship inside the
  * extension (vendor/ort/, copied from the pinned npm package by the builder); never a CDN.
  */
-import * as ort from '../vendor/ort/ort.wasm.min.mjs';
+import * as ort from '../vendor/ort/ort.wasm.bundle.min.mjs';
 
 /**
  * @typedef {{run: (data: Float32Array, dims: number[]) => Promise<Float32Array>,
  *   runNamed: (feeds: Record<string, {data: Float32Array, dims: number[]}>) =>
  *     Promise<Record<string, Float32Array>>,
- *   threads: number, release: () => Promise<void>}} ModelRunner
+ *   threads: number, release: () => Promise<void>}} ModelRunner  threads: the cores it uses (ORT's
+ *   threads, or worker-pool.js's single-threaded workers)
  */
 
 /**
@@ -28,19 +29,22 @@ let poolThreads;
 
 /**
  * @param {string} modelUrl  an extension URL of the .onnx file
- * @param {{threads?: number}} [options]
+ * @param {{threads?: number, inWorker?: boolean}} [options]  inWorker: in one of worker-pool.js's
+ *   model workers: one thread, run right there (no proxy worker)
  * @returns {Promise<ModelRunner>}
  */
 export async function createRunner(modelUrl, options = {}) {
   // The WASM thread pool is sized once, when the first session of the page initializes the
   // runtime; later values of numThreads are ignored, so the first one is what runs.
-  poolThreads ??= threadCount(options.threads);
+  poolThreads ??= options.inWorker ? 1 : threadCount(options.threads);
   const threads = poolThreads;
-  ort.env.wasm.wasmPaths = new URL('../vendor/ort/', import.meta.url).href;
+  // Only the .wasm's URL: a folder prefix would make the bundle import its glue from there
+  // instead of using the copy it embeds.
+  ort.env.wasm.wasmPaths = { wasm: new URL('../vendor/ort/ort-wasm-simd-threaded.wasm', import.meta.url).href };
   ort.env.wasm.numThreads = threads;
   // Run in onnxruntime's own worker: this page's thread stays free for the STFT/iSTFT of the
   // neighbouring chunks (families/spectral-masks.js pipelines them), for messages (cancel) and for storage.
-  ort.env.wasm.proxy = true;
+  ort.env.wasm.proxy = !options.inWorker;
   ort.env.logLevel = 'error';
   const session = await ort.InferenceSession.create(modelUrl, {
     executionProviders: ['wasm'],

@@ -5,8 +5,10 @@ import { api } from '../platform/browser-api.js';
 /**
  * @typedef {{format: import('./wav.js').SampleFormat, threads: number, streamAboveS: number,
  *   maxInputBytes: number, fetchHeadersS: number, fetchStallS: number,
- *   keepLiveStems: boolean}} Settings
+ *   keepLiveStems: boolean, workers: number}} Settings
  * threads: 0 = one per core (where the page can use threads at all)
+ * workers: model sessions in workers (inference/worker-pool.js), at most one per core; 0 = the
+ *   browser's default (Firefox: one per core; Chrome: 1, i.e. one session with `threads` threads)
  * streamAboveS: tracks longer than this are decoded a slice at a time (inference/decode.js);
  *   0 = always (least memory)
  * maxInputBytes: the largest input, a file or a download (inference/fetch-audio.js stops
@@ -25,6 +27,7 @@ export const DEFAULT_SETTINGS = Object.freeze({
   fetchHeadersS: 30,
   fetchStallS: 30,
   keepLiveStems: true,
+  workers: 0,
 });
 
 /** @returns {Promise<Settings>} */

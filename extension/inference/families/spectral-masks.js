@@ -196,6 +196,50 @@ export class SpectralChunker {
 
 export const PATCHES_PER_CHUNK = 2; // ~24 s of audio per model run
 
+/** The model's frame axis takes any multiple of this (builder/export.py). */
+export const FRAME_STEP = 64;
+/**
+ * Frames of margin the track's last patch keeps past its last frame of track, so that the U-Net's
+ * deeper layers see the same zeros as in the full patch (twin of builder/separate.py, which has
+ * the figures: 192 frames >= 90 dB vs the full patch on real music).
+ */
+export const LAST_PATCH_MARGIN = 192;
+
+/**
+ * Frames the track's last patch runs at, for its `nbFrames` of track (1 .. T): the rest of a full
+ * patch is padding whose masks are dropped.
+ * @param {number} nbFrames @param {number} patchFrames
+ */
+export function lastPatchFrames(nbFrames, patchFrames) {
+  return Math.min(patchFrames, Math.ceil((nbFrames + LAST_PATCH_MARGIN) / FRAME_STEP) * FRAME_STEP);
+}
+
+/**
+ * The model on `patches` (nbPatches, C, T, F), the last one cut to its first `lastFrames` frames
+ * and its masks zero-padded back to T (masks: nbPatches, S, C, T, F).
+ * @param {{run: (data: Float32Array, dims: number[]) => Promise<Float32Array>}} runner
+ * @param {{data: Float32Array, dims: number[]}} patches @param {number} lastFrames @param {number} nbStems
+ * @returns {Promise<Float32Array>}
+ */
+export async function runPatches(runner, { data, dims }, lastFrames, nbStems) {
+  const [P, C, T, F] = dims;
+  if (lastFrames >= T) return runner.run(data, dims);
+  const patchSize = C * T * F;
+  const last = new Float32Array(C * lastFrames * F);
+  for (let c = 0; c < C; c++) {
+    last.set(data.subarray((P - 1) * patchSize + c * T * F, (P - 1) * patchSize + (c * T + lastFrames) * F), c * lastFrames * F);
+  }
+  // One after the other: a session runs one call at a time.
+  const head = P > 1 ? await runner.run(data.subarray(0, (P - 1) * patchSize), [P - 1, C, T, F]) : null;
+  const tail = await runner.run(last, [1, C, lastFrames, F]);
+  const masks = new Float32Array(P * nbStems * patchSize);
+  if (head) masks.set(head);
+  for (let sc = 0; sc < nbStems * C; sc++) {
+    masks.set(tail.subarray(sc * lastFrames * F, (sc + 1) * lastFrames * F), ((P - 1) * nbStems * C + sc) * T * F);
+  }
+  return masks;
+}
+
 /**
  * Stems of a whole track through a spectral-mask model (Spleeter), yielded as blocks of finished
  * samples (planar channels per stem), one per model run. The input is read forward only: memory
@@ -227,17 +271,22 @@ export async function* spectralBlocks(samples, descriptor, runner, lap) {
     samples.discardBefore(start + nbFrames * nHop);
     const spectrum = chunker.analyse(segment, nbFrames);
     const patches = chunker.magnitudePatches(spectrum, nbFrames);
+    const nbPatches = patches.dims[0];
+    const last = first + nbFrames === nbFramesTotal; // the track's last chunk
+    const lastFrames = last ? lastPatchFrames(nbFrames - (nbPatches - 1) * stft.nbFrames, stft.nbFrames) : stft.nbFrames;
     lap('stft');
-    return { first, nbFrames, spectrum, patches };
+    return { first, nbFrames, spectrum, patches, lastFrames };
   }
 
   let current = await prepare(0);
-  let masks = current && runner.run(current.patches.data, current.patches.dims);
+  /** @param {{patches: {data: Float32Array, dims: number[]}, lastFrames: number}} chunk */
+  const run = (chunk) => runPatches(runner, chunk.patches, chunk.lastFrames, stems.length);
+  let masks = current && run(current);
   while (current && masks) {
     const next = await prepare(current.first + chunkFrames);
     const ready = await masks;
     lap('model');
-    masks = next && runner.run(next.patches.data, next.patches.dims);
+    masks = next && run(next);
     const { first, nbFrames, spectrum } = current;
     const blocks = chunker.synthesise(spectrum, ready, nbFrames, descriptor.maskExtension);
     lap('istft');

@@ -21,7 +21,9 @@ const report = (type, data) => {
   });
 };
 const modelBase = new URL('../models/', import.meta.url).href;
-const host = createHost(report, { modelBase });
+// The offscreen document is cross-origin isolated: one session with ORT's own threads (`workers`
+// setting 0 = 1 here) until `make bench` says the worker pool is faster in Chromium.
+const host = createHost(report, { modelBase, workers: 1 });
 const live = createLiveHost(report, {
   modelBase,
   workletUrl: new URL('../inference/live-worklets.js', import.meta.url).href,

@@ -23,6 +23,9 @@ api.storage.onChanged.addListener(() => {});
 export function connectHost(onReport) {
   const host = createHost((type, data) => onReport(message(TARGET.BACKGROUND, type, data)), {
     modelBase: new URL('../models/', import.meta.url).href,
+    // No SharedArrayBuffer here (not cross-origin isolated), so no ORT threads: one
+    // single-threaded session per core, in workers (`workers` setting 0 = one per core).
+    workers: 0,
   });
   setInterval(() => {
     if (host.busy()) api.storage.session.set({ [HEARTBEAT_KEY]: Date.now() });
