@@ -3,9 +3,12 @@
 import { api } from '../platform/browser-api.js';
 
 /**
- * @typedef {{format: import('./wav.js').SampleFormat, threads: number, streamAboveS: number,
+ * @typedef {{format: import('./encode-audio.js').FormatId, outputRate: 'input' | number, threads: number, streamAboveS: number,
  *   maxInputBytes: number, fetchHeadersS: number, fetchStallS: number,
  *   keepLiveStems: boolean}} Settings
+ * format: the stem, zip and mix files' format (shared/encode-audio.js FORMATS); stems are
+ *   stored as WAV (this depth when a WAV format is chosen) and transcoded at download
+ * outputRate: 'input' = the stems at the input file's rate (as the native CLI); a number = that rate
  * threads: 0 = one per core (where the page can use threads at all)
  * streamAboveS: tracks longer than this are decoded a slice at a time (inference/decode.js);
  *   0 = always (least memory)
@@ -19,6 +22,7 @@ import { api } from '../platform/browser-api.js';
 /** @type {Settings} */
 export const DEFAULT_SETTINGS = Object.freeze({
   format: 'pcm16',
+  outputRate: 'input',
   threads: 0,
   streamAboveS: 10 * 60,
   maxInputBytes: 1024 ** 3,
