@@ -15,6 +15,7 @@
  * blob: URLs their npm packages use), spoken to in their packages' worker protocol.
  */
 import { bytesPerSample, encodeSamples, wavHeader } from './wav.js';
+import { t } from './i18n.js';
 import { AudioSample, AudioSampleSource, BufferTarget, Mp4OutputFormat, OggOutputFormat, Output } from '../vendor/mediabunny.js';
 
 /** @typedef {'pcm16' | 'pcm24' | 'float32' | 'flac' | 'mp3' | 'opus' | 'aac'} FormatId */
@@ -41,7 +42,7 @@ export class FormatError extends Error {}
 /** @param {string} id @returns {AudioFormat} */
 export function formatById(id) {
   const format = FORMATS.find((f) => f.id === id);
-  if (!format) throw new FormatError(`Unknown audio format "${id}"; known: ${FORMATS.map((f) => f.id).join(', ')}.`);
+  if (!format) throw new FormatError(t('formatsUnknown', id, FORMATS.map((f) => f.id).join(', ')));
   return format;
 }
 
@@ -64,14 +65,14 @@ const WEBCODECS = /** @type {const} */ ({ opus: 'opus', aac: 'mp4a.40.2' });
 export async function unsupportedReason(id, sampleRate, channels) {
   const format = formatById(id);
   if (id === 'mp3' && !MP3_RATES.includes(sampleRate)) {
-    return `MP3 cannot hold ${sampleRate} Hz audio; choose FLAC or WAV, or 44.1 kHz stems.`;
+    return t('formatsMp3Rate', sampleRate);
   }
   if (id !== 'opus' && id !== 'aac') return null;
   const name = id === 'opus' ? 'Opus' : 'AAC';
-  if (typeof AudioEncoder === 'undefined') return `This browser has no audio encoder for ${name} (no WebCodecs).`;
+  if (typeof AudioEncoder === 'undefined') return t('formatsNoWebCodecs', name);
   const config = { codec: WEBCODECS[id], sampleRate, numberOfChannels: channels, bitrate: format.bitrate };
   const answer = await AudioEncoder.isConfigSupported(config).catch(() => null);
-  return answer?.supported ? null : `This browser cannot encode ${name} at ${sampleRate} Hz.`;
+  return answer?.supported ? null : t('formatsCannotEncode', name, sampleRate);
 }
 
 /**
@@ -128,7 +129,7 @@ class EncoderWorker {
       else waiting?.reject(data.error instanceof Error ? data.error : new Error(String(data.error)));
     });
     this.worker.addEventListener('error', (event) => {
-      this.failure = new Error(`The audio encoder failed to start or crashed: ${event.message || 'no reason given'}.`);
+      this.failure = new Error(t('formatsEncoderCrashed', event.message || '?'));
       for (const { reject } of this.pending.values()) reject(this.failure);
       this.pending.clear();
     });

@@ -16,7 +16,6 @@ from tests.e2e.conftest import (
     START_URL_JOB,
     STEMS,
     finished_job,
-    wait_for,
 )
 from tests.e2e.servers import serve_directory
 
