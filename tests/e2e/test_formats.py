@@ -15,7 +15,7 @@ from tests.e2e.conftest import STEMS, finished_job, wait_for
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 MUSIC = "/usr/share/games/wesnoth/1.16/data/core/music/battle.ogg"
-SECONDS = 8
+SECONDS = 6
 MP3_FLOOR_DB = 25.0
 LAME_DELAY_MAX = 4000  # samples: LAME's encoder delay + its decoder's, without a gapless tag
 
@@ -137,7 +137,8 @@ def test_stems_in_every_format_at_the_input_rate(browser, tmp_path):
             120,
             what=song.stem,
         )
-        path = download_stem(session, song.stem, "pcm16", "wav")
+        # the accompaniment: this music has no voice, its vocals stem is near silence
+        path = download_stem(session, song.stem, "pcm16", "wav", "accompaniment")
         audio, rate = sf.read(path, dtype="float32")
         assert rate == expected and abs(len(audio) - SECONDS * expected) <= 2, (rate, len(audio))
         assert np.sqrt(np.mean(audio**2)) > 1e-3
