@@ -35,11 +35,7 @@ export async function chosenFormat() {
 export async function stemFile(job, stem, format) {
   const stored = await getStem(job.id, stem);
   if (!stored) throw new Error(t('formatsStemGone', stem));
-  const encoded = await transcodeStem(stored, format.id);
-  // Firefox renames a download whose content it sniffs as Ogg to ".ogx" (application/ogg);
-  // a neutral type keeps the name given (the Blob is referenced, not copied)
-  const blob = format.id === 'opus' ? new Blob([encoded], { type: 'application/octet-stream' }) : encoded;
-  return { name: stemFileName(job, stem, format.extension), blob };
+  return { name: stemFileName(job, stem, format.extension), blob: await transcodeStem(stored, format.id) };
 }
 
 /**
