@@ -1,8 +1,9 @@
 // @ts-check
 /**
  * One job, top to bottom: fetch -> decode (+ resample, stereo) -> STFT -> model -> masks ->
- * iSTFT -> back to the input's rate -> WAV encode -> store. Streamed: the input is decoded as the model needs it and stems
- * go to IndexedDB as they are produced, so memory does not grow with the track's length (except
+ * iSTFT -> back to the input's rate -> WAV encode -> store (the resampling is timed as
+ * `encode`). Streamed: the input is decoded as the model needs it and stems go to IndexedDB as
+ * they are produced, so memory does not grow with the track's length (except
  * on decode.js's whole-file fallback, and for HTDemucs, whose normalisation needs the whole track).
  */
 import { familyBlocks } from './families/index.js';
