@@ -94,6 +94,14 @@ def _vendor(target: Path) -> None:
     shutil.copy2(NODE_MODULES / "client-zip" / "index.js", vendor / "client-zip.js")
     # mediabunny (MPL-2.0): demuxing for streamed decode; its ES module bundle, unmodified.
     shutil.copy2(NODE_MODULES / "mediabunny" / "dist" / "bundles" / "mediabunny.min.mjs", vendor / "mediabunny.js")
+    # LAME (LGPL) and libFLAC (BSD-3-Clause) compiled to WASM by @mediabunny/mp3-encoder and
+    # @mediabunny/flac-encoder (MPL-2.0): each package inlines its encoder worker as a string and
+    # starts it from a blob: URL, which the extension's CSP refuses (worker-src falls back to
+    # 'self'). The worker's text is written out unmodified as its own file, which
+    # shared/encode-audio.js starts; LAME thus ships as a separate, replaceable file.
+    for package, worker in ENCODER_WORKERS.items():
+        bundle = NODE_MODULES / "@mediabunny" / package / "dist" / "bundles" / f"mediabunny-{package}.mjs"
+        (vendor / worker).write_text(inline_worker_text(bundle.read_text()))
     # Each library's licence travels with it (MIT and BSD ask for their notice in copies).
     for name, notice in _vendor_notices().items():
         shutil.copy2(notice, vendor / name)
@@ -112,7 +120,48 @@ def _vendor_notices() -> dict[str, Path]:
         "pffft.LICENSE.txt": NODE_MODULES / "@echogarden" / "pffft-wasm" / "COPYING",
         "client-zip.LICENSE.txt": NODE_MODULES / "client-zip" / "LICENSE.txt",
         "mediabunny.LICENSE.txt": NODE_MODULES / "mediabunny" / "LICENSE",
+        "mp3-encoder.LICENSE.txt": NODE_MODULES / "@mediabunny" / "mp3-encoder" / "LICENSE",
+        "mp3-encoder.LAME.LICENSE.txt": LICENCES / "LAME.LGPL-2.txt",
+        "flac-encoder.LICENSE.txt": NODE_MODULES / "@mediabunny" / "flac-encoder" / "LICENSE",
+        "flac-encoder.libFLAC.LICENSE.txt": LICENCES / "libFLAC.BSD-3-Clause.txt",
     }
+
+
+# npm package under @mediabunny/ -> its encoder worker's file under vendor/
+ENCODER_WORKERS = {"mp3-encoder": "mp3-encoder.worker.js", "flac-encoder": "flac-encoder.worker.js"}
+# Licence texts of code compiled into those workers, which their npm packages do not carry.
+LICENCES = Path(__file__).parent / "licences"
+_JS_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f", "v": "\v", "0": "\0"}
+
+
+def inline_worker_text(bundle: str) -> str:
+    """The worker script a mediabunny extension bundle passes as `inlineWorker('...')`, unescaped."""
+    marker = "inlineWorker('"
+    if bundle.count(marker) != 1:
+        raise PackageError("an encoder bundle no longer inlines exactly one worker: update ENCODER_WORKERS")
+    at = bundle.index(marker) + len(marker)
+    out: list[str] = []
+    while bundle[at] != "'":
+        char = bundle[at]
+        if char != "\\":
+            out.append(char)
+            at += 1
+            continue
+        kind = bundle[at + 1]
+        if kind == "x":
+            out.append(chr(int(bundle[at + 2 : at + 4], 16)))
+            at += 4
+        elif kind == "u" and bundle[at + 2] == "{":
+            end = bundle.index("}", at)
+            out.append(chr(int(bundle[at + 3 : end], 16)))
+            at = end + 1
+        elif kind == "u":
+            out.append(chr(int(bundle[at + 2 : at + 6], 16)))
+            at += 6
+        else:
+            out.append("" if kind == "\n" else _JS_ESCAPES.get(kind, kind))
+            at += 2
+    return "".join(out)
 
 
 def stage(browser: str, target: Path) -> None:

@@ -71,8 +71,10 @@ export async function declaredDuration(blob) {
 
 /**
  * @typedef {{estimatedSamples: number, streamed: boolean, chunks: AsyncGenerator<Float32Array[]>,
- *   check: SampleCheck}} AudioStream
+ *   check: SampleCheck, inputRate: number}} AudioStream
  *   chunks: [left, right] at the model's rate, in order, finite and within ±SAMPLE_BOUND;
+ *   inputRate: the file's own sample rate (the stems go back to it), the model's when the
+ *   container does not say
  *   check: what was replaced so far (complete once `chunks` has ended)
  */
 
@@ -101,7 +103,7 @@ export async function openAudio(
   // Decoded samples enter the pipeline here, on both paths: each is checked before any use (the
   // streamed path before its resampler, which would spread a NaN over its filter's length).
   const check = new SampleCheck(JUDGE_AFTER_S * sampleRate * 2);
-  const { stream, duration } = await openStreamed(blob, sampleRate, streamAboveS, check);
+  const { stream, duration, inputRate } = await openStreamed(blob, sampleRate, streamAboveS, check);
   if (stream) return stream;
   const waveform = await decodeToStereo(blob, sampleRate, duration);
   check.clean(waveform);
@@ -110,6 +112,7 @@ export async function openAudio(
     estimatedSamples: waveform[0].length,
     streamed: false,
     check,
+    inputRate: inputRate || sampleRate,
     chunks: (async function* () {
       yield waveform;
     })(),
@@ -122,12 +125,14 @@ export async function openAudio(
  * decoded here, so a file that fails at once takes the whole-file path.
  * @param {Blob} blob @param {number} sampleRate @param {number} streamAboveS
  * @param {SampleCheck} check
- * @returns {Promise<{stream: AudioStream | null, duration: number}>}
+ * @returns {Promise<{stream: AudioStream | null, duration: number, inputRate: number}>}  inputRate: 0
+ *   when the container was not read
  */
 async function openStreamed(blob, sampleRate, streamAboveS, check) {
-  if (typeof AudioDecoder === 'undefined') return { stream: null, duration: NaN };
+  if (typeof AudioDecoder === 'undefined') return { stream: null, duration: NaN, inputRate: 0 };
   const input = new Input({ source: new BlobSource(blob), formats: ALL_FORMATS });
   let duration = NaN;
+  let inputRate = 0;
   let handedOver = false; // to streamChunks, which disposes of the input when it ends
   try {
     const track = await input.getPrimaryAudioTrack();
@@ -136,27 +141,30 @@ async function openStreamed(blob, sampleRate, streamAboveS, check) {
         t('decodeSampleRate', track.sampleRate, MIN_RATE_HZ, MAX_RATE_HZ),
       );
     }
-    if (!track || track.numberOfChannels > 2 || !(await track.canDecode())) return { stream: null, duration };
+    inputRate = track?.sampleRate ?? 0;
+    if (!track || track.numberOfChannels > 2 || !(await track.canDecode())) return { stream: null, duration, inputRate };
     // The end of the last packet's presentation (as the container says), not a metadata estimate:
     // decoders output whole packets, and the frames past this end are padding.
     duration = await input.computeDuration([track]);
     if (duration > MAX_DURATION_S) throw tooLong(duration);
-    if (duration <= streamAboveS) return { stream: null, duration };
+    if (duration <= streamAboveS) return { stream: null, duration, inputRate };
     const trim = (track.codec === 'mp3' ? await mp3Gapless(blob) : null) ?? { skip: 0, drop: 0 };
     const samples = new AudioSampleSink(track).samples();
     const first = await samples.next();
-    if (first.done) return { stream: null, duration };
+    if (first.done) return { stream: null, duration, inputRate };
     handedOver = true;
     const stream = {
       estimatedSamples: Math.round((duration - (trim.skip + trim.drop) / track.sampleRate) * sampleRate),
       streamed: true,
       chunks: streamChunks(first.value, samples, { duration, ...trim }, sampleRate, input, check),
       check,
+      // the decoder's (HE-AAC decodes at twice the container's rate)
+      inputRate: first.value.sampleRate,
     };
-    return { stream, duration };
+    return { stream, duration, inputRate };
   } catch (error) {
     if (error instanceof AudioInputError) throw error;
-    return { stream: null, duration: NaN };
+    return { stream: null, duration: NaN, inputRate };
   } finally {
     if (!handedOver) input.dispose();
   }

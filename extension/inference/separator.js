@@ -1,16 +1,19 @@
 // @ts-check
 /**
  * One job, top to bottom: fetch -> decode (+ resample, stereo) -> STFT -> model -> masks ->
- * iSTFT -> WAV encode -> store. Streamed: the input is decoded as the model needs it and stems
- * go to IndexedDB as they are produced, so memory does not grow with the track's length (except
- * on decode.js's whole-file fallback; HTDemucs, whose normalisation needs the whole track's
- * statistics, decodes a streamed track twice: families/htdemucs.js).
+ * iSTFT -> back to the input's rate -> WAV encode -> store (the resampling is timed as
+ * `encode`). Streamed: the input is decoded as the model needs it and stems go to IndexedDB as
+ * they are produced, so memory does not grow with the track's length (except on decode.js's
+ * whole-file fallback; HTDemucs, whose normalisation needs the whole track's statistics,
+ * decodes a streamed track twice: families/htdemucs.js).
  */
 import { familyBlocks } from './families/index.js';
 import { AudioInputError, openAudio } from './decode.js';
 import { CancelledError, fetchAudio } from './fetch-audio.js';
 import { SampleWindow } from './samples.js';
+import { StreamResampler } from './resample.js';
 import { bytesPerSample, encodeSamples, wavHeader } from '../shared/wav.js';
+import { isWav } from '../shared/encode-audio.js';
 import {
   RECORDED_MIX, deleteChunks, deleteFailedJobData, deleteInput, finishStem, getInput, getStem, putChunk,
 } from '../shared/store.js';
@@ -47,7 +50,10 @@ export async function separateJob(job, { descriptor, getRunner, progress, signal
     if (signal.aborted) throw new CancelledError();
   };
   const { jobId } = job;
-  const format = job.format ?? 'pcm16';
+  // Stems are stored as WAV and transcoded at download (ui/stem-files.js): a WAV setting is the
+  // stored format itself; any other format is made from 16-bit (exact for FLAC, and far
+  // beyond what MP3/Opus/AAC keep).
+  const format = job.format && isWav(job.format) ? job.format : 'pcm16';
   try {
     await deleteChunks(jobId); // left over if this job was interrupted and is starting over
     progress({ jobId, phase: 'fetching', done: 0, total: 0 });
@@ -81,16 +87,30 @@ export async function separateJob(job, { descriptor, getRunner, progress, signal
       ? async () => new SampleWindow((await openAudio(blob, descriptor.sampleRate, decodeOptions)).chunks)
       : null;
     const blocks = familyBlocks(descriptor)(samples, descriptor, runner, lap, reopen);
+    // The stems at the input's rate (the native CLI's behaviour), unless the setting asks for
+    // the model's; each stem through its own resampler, as the blocks come.
+    const outputRate = job.outputRate === 'input' || job.outputRate === undefined ? audio.inputRate : job.outputRate;
+    const resamplers =
+      outputRate === descriptor.sampleRate ? null
+        : stems.map(() => new StreamResampler(descriptor.sampleRate, outputRate, descriptor.nbChannels)); // prettier-ignore
     let emitted = 0;
+    let stored = 0; // samples per stem, at the output rate
     let index = 0;
+    /** @param {Float32Array[][]} block  per stem, its channels */
+    const store = async (block) => {
+      if (block[0][0].length === 0) return;
+      const pieces = block.map((channels) => encodeSamples(channels, format));
+      lap('encode');
+      await Promise.all(pieces.map((bytes, s) => putChunk(jobId, stems[s], index, new Blob([bytes]))));
+      lap('store');
+      index += 1;
+      stored += block[0][0].length;
+    };
     for await (const block of blocks) {
-      if (block[0][0].length > 0) {
-        const pieces = block.map((channels) => encodeSamples(channels, format));
-        lap('encode');
-        await Promise.all(pieces.map((bytes, s) => putChunk(jobId, stems[s], index, new Blob([bytes]))));
-        lap('store');
-        index += 1;
-        emitted += block[0][0].length;
+      const length = block[0][0].length;
+      if (length > 0) {
+        await store(resamplers ? await Promise.all(block.map((channels, s) => resamplers[s].push(channels))) : block);
+        emitted += length;
       }
       const total = samples.ended ? samples.total : Math.max(audio.estimatedSamples, emitted + 1);
       progress({ jobId, phase: 'separating', done: emitted, total });
@@ -98,10 +118,11 @@ export async function separateJob(job, { descriptor, getRunner, progress, signal
     }
     const nbSamples = samples.total;
     if (nbSamples === 0) throw new AudioInputError(t('decodeNoSamples'));
+    if (resamplers) await store(await Promise.all(resamplers.map((r) => r.flush())));
 
     progress({ jobId, phase: 'saving', done: nbSamples, total: nbSamples });
-    const dataBytes = nbSamples * descriptor.nbChannels * bytesPerSample(format);
-    const header = new Blob([wavHeader(dataBytes, descriptor.sampleRate, descriptor.nbChannels, format)]);
+    const dataBytes = stored * descriptor.nbChannels * bytesPerSample(format);
+    const header = new Blob([wavHeader(dataBytes, outputRate, descriptor.nbChannels, format)]);
     const results = [];
     for (const stem of stems) {
       const wav = await finishStem(jobId, stem, header);

@@ -5,9 +5,8 @@ import { loadSettings, saveSettings } from '../shared/settings.js';
 import { putInput } from '../shared/store.js';
 import { mountJobsView, sendToBackground } from '../ui/jobs-view.js';
 import { mountLiveView } from '../ui/live-view.js';
+import { mountFormatSetting } from '../ui/format-setting.js';
 import { localizePage, t } from '../shared/i18n.js';
-
-localizePage();
 
 const input = /** @type {HTMLInputElement} */ (document.getElementById('file'));
 const drop = /** @type {HTMLElement} */ (document.getElementById('drop'));
@@ -37,11 +36,14 @@ drop.addEventListener('drop', (event) => {
 });
 
 const format = /** @type {HTMLSelectElement} */ (document.getElementById('format'));
+const outputRate = /** @type {HTMLSelectElement} */ (document.getElementById('output-rate'));
+localizePage();
+mountFormatSetting(format, /** @type {HTMLElement} */ (document.getElementById('format-note')));
 loadSettings().then((settings) => {
-  format.value = settings.format;
+  outputRate.value = String(settings.outputRate);
 });
-format.addEventListener('change', () =>
-  saveSettings({ format: /** @type {import('../shared/wav.js').SampleFormat} */ (format.value) }),
+outputRate.addEventListener('change', () =>
+  saveSettings({ outputRate: outputRate.value === 'input' ? 'input' : Number(outputRate.value) }),
 );
 
 mountJobsView(/** @type {HTMLElement} */ (document.getElementById('jobs')));

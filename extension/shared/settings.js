@@ -3,9 +3,12 @@
 import { api } from '../platform/browser-api.js';
 
 /**
- * @typedef {{format: import('./wav.js').SampleFormat, threads: number, streamAboveS: number,
+ * @typedef {{format: import('./encode-audio.js').FormatId, outputRate: 'input' | number, threads: number, streamAboveS: number,
  *   maxInputBytes: number, fetchHeadersS: number, fetchStallS: number,
  *   keepLiveStems: boolean, workers: number}} Settings
+ * format: the stem, zip and mix files' format (shared/encode-audio.js FORMATS); stems are
+ *   stored as WAV (this depth when a WAV format is chosen) and transcoded at download
+ * outputRate: 'input' = the stems at the input file's rate (as the native CLI); a number = that rate
  * threads: 0 = one per core (where the page can use threads at all)
  * workers: model sessions in workers (inference/worker-pool.js), at most one per core; 0 = the
  *   browser's default (Firefox: one per core; Chrome: 1, i.e. one session with `threads` threads)
@@ -21,6 +24,7 @@ import { api } from '../platform/browser-api.js';
 /** @type {Settings} */
 export const DEFAULT_SETTINGS = Object.freeze({
   format: 'pcm16',
+  outputRate: 'input',
   threads: 0,
   streamAboveS: 10 * 60,
   maxInputBytes: 1024 ** 3,

@@ -10,6 +10,7 @@ import { safeFileName } from '../shared/names.js';
 import { replacedWarning } from '../shared/bad-samples.js';
 import { RECORDED_MIX, getStem } from '../shared/store.js';
 import { downloadZip } from '../vendor/client-zip.js';
+import { chosenFormat, stemFile, stemZipEntries } from './stem-files.js';
 import { t } from '../shared/i18n.js';
 
 /** @typedef {import('../shared/jobs.js').Job} Job */
@@ -78,22 +79,26 @@ function saveBlob(blob, fileName) {
   setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
 
-/**
- * `<track>-<stem>.wav`, both parts by the one file-name rule (the stem names come from the model
- * descriptor, not from the user, but a zip entry must not depend on that).
- * @param {Job} job @param {string} stem
- */
-export const stemFileName = (job, stem) => `${safeFileName(job.name)}-${safeFileName(stem)}.wav`;
-
 /** @param {Job} job */
 async function downloadAll(job) {
-  const files = [];
-  for (const { stem } of job.stems ?? []) {
-    const blob = await getStem(job.id, stem);
-    if (blob) files.push({ name: stemFileName(job, stem), input: blob });
-  }
-  const zip = await downloadZip(files).blob();
+  const zip = await downloadZip(stemZipEntries(job, await chosenFormat())).blob();
   saveBlob(zip, `${safeFileName(job.name)}-stems.zip`);
+}
+
+/**
+ * Run a download; its failure (a format this browser cannot encode, a stem removed meanwhile)
+ * is shown in the job's row until the next attempt. Nothing is stored while encoding.
+ * @param {HTMLElement} status @param {() => Promise<void>} action
+ */
+async function downloading(status, action) {
+  status.textContent = '';
+  status.hidden = true;
+  try {
+    await action();
+  } catch (error) {
+    status.textContent = t('formatsDownloadFailed', error instanceof Error ? error.message : String(error));
+    status.hidden = false;
+  }
 }
 
 /** @type {Map<string, string>} */
@@ -104,6 +109,8 @@ const STEM_COLORS = ['#e4572e', '#3a86ff', '#4c9f70', '#f3a712', '#9b5de5', '#00
 
 /** @param {Job} job */
 function renderDone(job) {
+  const failure = el('div', { class: 'error download-error', role: 'alert' });
+  failure.hidden = true;
   const stems = (job.stems ?? []).map(({ stem }, index) => {
     const player = el('audio', { controls: '', preload: 'none', 'data-stem': stem });
     const key = `${job.id}/${stem}`;
@@ -118,10 +125,12 @@ function renderDone(job) {
       });
     }
     const button = el('button', { class: 'download', 'data-stem': stem }, [`⬇ ${stem}`]);
-    button.addEventListener('click', async () => {
-      const blob = await getStem(job.id, stem);
-      if (blob) saveBlob(blob, stemFileName(job, stem));
-    });
+    button.addEventListener('click', () =>
+      downloading(failure, async () => {
+        const { name, blob } = await stemFile(job, stem, await chosenFormat());
+        saveBlob(blob, name);
+      }),
+    );
     const name = el('span', { class: 'stem-name' }, [stem]);
     const row = el('div', { class: 'stem', 'data-stem': stem }, [name, player, button]);
     // through the CSSOM, which the CSP allows (a style attribute it would refuse)
@@ -129,9 +138,9 @@ function renderDone(job) {
     return row;
   });
   const all = el('button', { class: 'download-all' }, [t('jobsAllStems')]);
-  all.addEventListener('click', () => downloadAll(job));
+  all.addEventListener('click', () => downloading(failure, () => downloadAll(job)));
   const warning = job.replaced ? replacedWarning(job.replaced) : '';
-  const shown = [...(warning ? [el('div', { class: 'warning', role: 'status' }, [warning])] : []), ...stems, all];
+  const shown = [...(warning ? [el('div', { class: 'warning', role: 'status' }, [warning])] : []), ...stems, all, failure];
   if (job.source.kind !== 'recorded') return shown;
   // A live capture's job: the mix it recorded is the user's too.
   const mix = el('button', { class: 'download-mix' }, [t('jobsRecordedMix')]);

@@ -1,5 +1,5 @@
 """The main path end to end, in Chromium and Firefox: stems of real music against the native
-reference, the downloads, the context menu and the <audio>-on-a-page path, the stem format."""
+reference, the downloads, the context menu and the <audio>-on-a-page path."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ from tests.e2e.conftest import (
     START_URL_JOB,
     STEMS,
     finished_job,
-    wait_for,
 )
 from tests.e2e.servers import serve_directory
 
@@ -102,25 +101,3 @@ def test_audio_element_on_a_web_page_is_demixed(browser, tmp_path):
         assert all(np.sqrt(np.mean(s**2)) > 1e-3 for s in stems)  # both stems carry sound
     finally:
         server.shutdown()
-
-
-def test_stem_file_format_follows_the_setting(browser, tmp_path):
-    session = browser()
-    session.open("page/page.html")
-    expected = {"pcm24": "PCM_24", "float32": "FLOAT"}
-    for fmt in expected:
-        session.script(
-            "const s = document.getElementById('format'); s.value = arguments[0];s.dispatchEvent(new Event('change'));",
-            fmt,
-        )
-        wait_for(
-            lambda f=fmt: session.call("return (await ext.storage.local.get('settings')).settings?.format") == f, 10
-        )
-        song = tmp_path / f"{fmt}.flac"
-        shutil.copy(DATA / "excerpt.flac", song)
-        session.pick_file(song)
-        wait_for(lambda f=fmt: any(j["name"] == f and j["state"] == "done" for j in session.jobs()), 120, what=fmt)
-    assert session.click_all("button.download[data-stem='vocals']") == 2
-    for fmt, subtype in expected.items():
-        (path,) = session.wait_downloads([f"{fmt}-vocals.wav"])
-        assert sf.info(path).subtype == subtype
