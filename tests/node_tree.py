@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 NODE = ["node", "--import", "./i18n-stub.mjs"]
 
 # Chrome's getMessage: $1…$9 from the substitutions, "" for an unknown key.
-_STUB = """
+I18N_STUB = """
 import { readFileSync } from 'node:fs';
 const url = new URL('./extension/_locales/en/messages.json', import.meta.url);
 const messages = JSON.parse(readFileSync(url, 'utf8'));
@@ -33,5 +33,5 @@ def node_tree() -> Path:
     extension = ROOT / "extension"
     shutil.copytree(extension, root / "extension", ignore=shutil.ignore_patterns("platform", "*.j2"))
     shutil.copytree(extension / "platform" / "chrome", root / "extension" / "platform")
-    (root / "i18n-stub.mjs").write_text(_STUB)
+    (root / "i18n-stub.mjs").write_text(I18N_STUB)
     return root

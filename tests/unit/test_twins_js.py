@@ -17,6 +17,7 @@ import pytest
 from builder import families
 from builder.audio_io import to_stereo
 from builder.package import stage
+from tests.node_tree import I18N_STUB
 from builder.segments import OVERLAP, separate_segments
 from builder.separate import last_patch_frames, separate
 from builder.validate import sdr_db
@@ -108,6 +109,7 @@ def staged(tmp_path_factory):
     path = tmp_path_factory.mktemp("twins")
     stage("chrome", path)
     (path / "check.mjs").write_text(SCRIPT)
+    (path / "i18n-stub.mjs").write_text(I18N_STUB.replace("./extension/_locales", "./_locales"))
     (path / "cores.json").write_text(json.dumps([MASK_BIAS, WAVE_GAINS, SPEC_GAINS]))
     return path
 
@@ -116,7 +118,7 @@ def _browser_stems(staged, waveform: np.ndarray, descriptor: dict, mode: str = "
     """(nb_stems, nb_samples, nb_channels), as the native side returns them."""
     np.ascontiguousarray(waveform.T, np.float32).tofile(staged / "x.f32")
     (staged / "descriptor.json").write_text(json.dumps(descriptor))
-    subprocess.run(["node", "check.mjs", mode], cwd=staged, check=True, timeout=600)
+    subprocess.run(["node", "--import", "./i18n-stub.mjs", "check.mjs", mode], cwd=staged, check=True, timeout=600)
     stems = np.fromfile(staged / "stems.f32", np.float32)
     return stems.reshape(len(descriptor["stems"]), 2, -1).transpose(0, 2, 1)
 

@@ -10,6 +10,7 @@
  */
 import { complexFft } from '../complex-fft.js';
 import { hannPeriodic } from '../window.js';
+import { t } from '../../shared/i18n.js';
 
 /**
  * @typedef {{nFft: number, nHop: number}} DemucsStft
@@ -256,9 +257,7 @@ export async function* segmentBlocks(samples, stats, descriptor, runner, lap) {
   }
   await samples.ensure(total + 1);
   if (!samples.ended || samples.total !== total) {
-    throw new Error(
-      `The audio decoded to ${samples.ended ? samples.total : 'more than ' + samples.available} samples on its second reading but ${total} on its first; separate it again.`,
-    );
+    throw new Error(t('htdemucsReadingsDiffer', samples.ended ? samples.total : samples.available, total));
   }
 }
 
@@ -278,9 +277,7 @@ async function runSegment(runner, feeds, descriptor) {
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     if (!OUT_OF_MEMORY.test(message)) throw error;
-    throw new Error(
-      `The model ${descriptor.name ?? ''} needs more memory for one segment than this browser gives it (${message}); close other tabs and try again, or use a smaller model.`,
-    );
+    throw new Error(t('htdemucsSegmentMemory', descriptor.name ?? '', message));
   }
 }
 
