@@ -17,12 +17,12 @@ import pytest
 from builder import families
 from builder.audio_io import to_stereo
 from builder.package import stage
-from tests.node_tree import I18N_STUB
 from builder.segments import OVERLAP, separate_segments
 from builder.separate import last_patch_frames, separate
 from builder.validate import sdr_db
 from models import catalog, htdemucs
 from models.spec import MaskExtension, ModelFamily
+from tests.node_tree import I18N_STUB
 
 pytestmark = pytest.mark.slow  # stages the extension; HTDemucs: builds a (random) demucs model
 FULL_SCALE = 1.0
