@@ -83,6 +83,8 @@ def _vendor(target: Path) -> None:
     shutil.copy2(NODE_MODULES / "client-zip" / "index.js", vendor / "client-zip.js")
     # mediabunny (MPL-2.0): demuxing for streamed decode; its ES module bundle, unmodified.
     shutil.copy2(NODE_MODULES / "mediabunny" / "dist" / "bundles" / "mediabunny.min.mjs", vendor / "mediabunny.js")
+    # fflate (MIT): reads imported model bundles (shared/bundle.js); its browser ES module, unmodified.
+    shutil.copy2(NODE_MODULES / "fflate" / "esm" / "browser.js", vendor / "fflate.js")
     # Each library's licence travels with it (MIT and BSD ask for their notice in copies).
     for name, notice in _vendor_notices().items():
         shutil.copy2(notice, vendor / name)
@@ -101,6 +103,7 @@ def _vendor_notices() -> dict[str, Path]:
         "pffft.LICENSE.txt": NODE_MODULES / "@echogarden" / "pffft-wasm" / "COPYING",
         "client-zip.LICENSE.txt": NODE_MODULES / "client-zip" / "LICENSE.txt",
         "mediabunny.LICENSE.txt": NODE_MODULES / "mediabunny" / "LICENSE",
+        "fflate.LICENSE.txt": NODE_MODULES / "fflate" / "LICENSE",
     }
 
 
@@ -119,6 +122,7 @@ _VENDOR_TYPES = {
     "ort/ort.wasm.min.d.mts": "export * from 'onnxruntime-web';\n",
     "client-zip.d.ts": "export * from 'client-zip';\n",
     "mediabunny.d.ts": "export * from 'mediabunny';\n",
+    "fflate.d.ts": "export * from 'fflate';\n",
     "pffft/pffft.d.ts": "export default function PFFFT(moduleArg?: object): Promise<any>;\n",
 }
 

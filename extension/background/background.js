@@ -77,9 +77,10 @@ async function startUrlJob({ url, name }) {
 }
 
 /**
- * @param {{name: string, source: import('../shared/messages.js').JobSource, id?: string, error?: string}} spec
+ * @param {{name: string, source: import('../shared/messages.js').JobSource, id?: string, error?: string,
+ *   modelId?: string}} spec  modelId: an imported model chosen for this job (absent: the default model)
  */
-async function addJob({ name, source, id = crypto.randomUUID(), error }) {
+async function addJob({ name, source, id = crypto.randomUUID(), error, modelId }) {
   const now = Date.now();
   const added = await changeJobs((jobs) => {
     if (jobs.some((j) => j.id === id)) return false;
@@ -87,6 +88,7 @@ async function addJob({ name, source, id = crypto.randomUUID(), error }) {
       id, name, source, createdAt: now, updatedAt: now,
       state: error ? 'failed' : 'queued',
       ...(error ? { error } : {}),
+      ...(modelId === undefined ? {} : { modelId }),
     });
     return true;
   });
@@ -95,7 +97,7 @@ async function addJob({ name, source, id = crypto.randomUUID(), error }) {
   if (!added) throw new Error(`A job with the id ${id} exists already; it was left as it is.`);
   if (!error) {
     try {
-      await runJob({ id, source, name });
+      await runJob({ id, source, name, modelId });
     } catch (failure) {
       await updateJob(id, { state: 'failed', error: `Could not start the separation: ${failure}` });
     }
@@ -106,10 +108,11 @@ async function addJob({ name, source, id = crypto.randomUUID(), error }) {
 /**
  * Hand a job to the inference host with the current settings.
  * @param {{id: string, source: import('../shared/messages.js').JobSource, name: string,
- *   starts?: number, phase?: import('../shared/messages.js').Phase}} job
+ *   starts?: number, phase?: import('../shared/messages.js').Phase, modelId?: string}} job
  */
-async function runJob({ id, source, name, starts = 0, phase }) {
-  await host.send(MSG.RUN_JOB, { jobId: id, source, name, starts, lastPhase: phase, ...(await loadSettings()) });
+async function runJob({ id, source, name, starts = 0, phase, modelId }) {
+  const settings = await loadSettings();
+  await host.send(MSG.RUN_JOB, { jobId: id, source, name, starts, lastPhase: phase, ...settings, modelId });
 }
 
 /**
@@ -288,7 +291,8 @@ function notify(id, title, text) {
 
 /** One handler per message type this context owns. @type {Record<string, (data: any) => Promise<unknown> | void>} */
 const handlers = {
-  [MSG.START_FILE_JOB]: ({ jobId, name }) => addJob({ id: jobId, name, source: { kind: 'stored' } }),
+  [MSG.START_FILE_JOB]: ({ jobId, name, modelId }) => addJob({ id: jobId, name, source: { kind: 'stored' }, modelId }),
+  [MSG.CHECK_MODEL]: ({ modelId }) => host.send(MSG.VERIFY_MODEL, { modelId }),
   [MSG.START_URL_JOB]: (data) => startUrlJob(data),
   [MSG.CANCEL_JOB]: async ({ jobId }) => {
     await host.send(MSG.STOP_JOB, { jobId });
@@ -351,9 +355,9 @@ const handlers = {
       if (job.state === 'queued') Object.assign(job, { state: 'running', startedAt: Date.now() });
       Object.assign(job, { phase, done, total, updatedAt: Date.now() });
     }),
-  [MSG.JOB_DONE]: async ({ jobId, stems, durationS, timings, threads, decoder, replaced }) => {
+  [MSG.JOB_DONE]: async ({ jobId, stems, durationS, timings, threads, decoder, replaced, madeBy }) => {
     const job = await saveEnd(jobId, {
-      state: 'done', stems, durationS, timings, threads, decoder, replaced, phase: undefined,
+      state: 'done', stems, durationS, timings, threads, decoder, replaced, madeBy, phase: undefined,
     });
     if (job) {
       const names = `${job.name}: ${stems.map((/** @type {{stem: string}} */ s) => s.stem).join(', ')}`;

@@ -6,7 +6,9 @@
  */
 import { MSG } from '../shared/messages.js';
 import { createRunner } from './model-runner.js';
+import { verifyModel } from './model-check.js';
 import { CancelledError, separateJob } from './separator.js';
+import { getModel } from '../shared/store.js';
 
 /**
  * @typedef {import('../shared/messages.js').RunJobData} RunJobData
@@ -47,6 +49,31 @@ async function loadJson(url) {
 }
 
 /**
+ * A job's model: the one imported with `modelId` (shared/store.js models), or the bundled one.
+ * @param {string} modelId  '' for the bundled model
+ * @param {string} modelBase
+ * @returns {Promise<{descriptor: import('./separator.js').ModelDescriptor, source: string | Uint8Array,
+ *   madeBy: import('../shared/messages.js').MadeBy}>}
+ */
+async function loadModel(modelId, modelBase) {
+  if (!modelId) {
+    const descriptor = await loadJson(new URL('model.json', modelBase).href);
+    const madeBy = { name: descriptor.name, sha256: descriptor.sha256, precision: descriptor.precision, imported: false };
+    return { descriptor, source: new URL(descriptor.file, modelBase).href, madeBy };
+  }
+  const record = await getModel(modelId);
+  if (!record || record.state !== 'ready') {
+    throw new Error('The model chosen for this job has been removed: choose another one and add the file again.');
+  }
+  const madeBy = { name: record.name, sha256: record.sha256, precision: record.precision, imported: true };
+  return {
+    descriptor: /** @type {any} */ (record.descriptor),
+    source: new Uint8Array(await record.model.arrayBuffer()),
+    madeBy,
+  };
+}
+
+/**
  * @param {Report} report
  * @param {{modelBase: string}} options  URL of the folder holding model.json
  */
@@ -55,11 +82,14 @@ export function createHost(report, { modelBase }) {
   const queue = [];
   /** @type {{jobId: string, controller: AbortController} | null} */
   let current = null;
-  /** Created by the first job; its thread request sizes the page's WASM pool (model-runner.js). */
-  /** @type {Promise<import('./model-runner.js').ModelRunner> | null} */
-  let runner = null;
-  /** @type {Promise<import('./separator.js').ModelDescriptor> | null} */
-  let descriptor = null;
+  /**
+   * The last job's model, kept for the next job that asks for the same one (one session at a
+   * time: a model of another job replaces it). The first session's thread request sizes the
+   * page's WASM pool (model-runner.js).
+   * @type {{id: string, model: Promise<Awaited<ReturnType<typeof loadModel>>>,
+   *   runner: Promise<import('./model-runner.js').ModelRunner> | null} | null}
+   */
+  let loaded = null;
 
   async function pump() {
     if (current) return;
@@ -71,15 +101,25 @@ export function createHost(report, { modelBase }) {
       // Counted by the background in the job's record; a job this host is already running is
       // not started again (run() ignores it), so a background restart alone does not count.
       report(MSG.JOB_PROGRESS, { jobId: job.jobId, phase: 'fetching', done: 0, total: 0, started: true });
-      descriptor ??= loadJson(new URL('model.json', modelBase).href);
-      const model = await descriptor;
+      const modelId = job.modelId ?? job.defaultModel ?? '';
+      if (loaded?.id !== modelId) {
+        const old = loaded;
+        loaded = null;
+        await (await old?.runner?.catch(() => null))?.release().catch(() => {});
+        loaded = { id: modelId, model: loadModel(modelId, modelBase), runner: null };
+        loaded.model.catch(() => {
+          loaded = null; // a failed load (a removed model) is not kept for the next job
+        });
+      }
+      const slot = loaded;
+      const model = await slot.model;
       const done = await separateJob(job, {
-        descriptor: model,
-        getRunner: () => (runner ??= createRunner(new URL(model.file, modelBase).href, { threads: job.threads })),
+        descriptor: model.descriptor,
+        getRunner: () => (slot.runner ??= createRunner(model.source, { threads: job.threads })),
         progress: (p) => report(MSG.JOB_PROGRESS, p),
         signal: current.controller.signal,
       });
-      report(MSG.JOB_DONE, { ...done, threads: (await runner)?.threads });
+      report(MSG.JOB_DONE, { ...done, madeBy: model.madeBy, threads: (await slot.runner)?.threads });
     } catch (error) {
       const cancelled = error instanceof CancelledError;
       const text = error instanceof Error ? error.message : String(error);
@@ -111,5 +151,7 @@ export function createHost(report, { modelBase }) {
       }
     },
     busy: () => current !== null || queue.length > 0,
+    /** @param {string} modelId @returns {Promise<import('../shared/messages.js').ModelVerdict>} */
+    verify: (modelId) => verifyModel(modelId),
   };
 }

@@ -27,11 +27,11 @@ export function threadCount(requested) {
 let poolThreads;
 
 /**
- * @param {string} modelUrl  an extension URL of the .onnx file
+ * @param {string | Uint8Array} model  an extension URL of the .onnx file, or its bytes (an imported model)
  * @param {{threads?: number}} [options]
  * @returns {Promise<ModelRunner>}
  */
-export async function createRunner(modelUrl, options = {}) {
+export async function createRunner(model, options = {}) {
   // The WASM thread pool is sized once, when the first session of the page initializes the
   // runtime; later values of numThreads are ignored, so the first one is what runs.
   poolThreads ??= threadCount(options.threads);
@@ -42,7 +42,7 @@ export async function createRunner(modelUrl, options = {}) {
   // neighbouring chunks (families/spectral-masks.js pipelines them), for messages (cancel) and for storage.
   ort.env.wasm.proxy = true;
   ort.env.logLevel = 'error';
-  const session = await ort.InferenceSession.create(modelUrl, {
+  const session = await ort.InferenceSession.create(/** @type {any} */ (model), {
     executionProviders: ['wasm'],
     graphOptimizationLevel: 'all',
   });

@@ -5,10 +5,13 @@ import { loadSettings, saveSettings } from '../shared/settings.js';
 import { putInput } from '../shared/store.js';
 import { mountJobsView, sendToBackground } from '../ui/jobs-view.js';
 import { mountLiveView } from '../ui/live-view.js';
+import { mountModelsView } from '../ui/models-view.js';
+import { localizePage } from '../shared/i18n.js';
 
 const input = /** @type {HTMLInputElement} */ (document.getElementById('file'));
 const drop = /** @type {HTMLElement} */ (document.getElementById('drop'));
 const status = /** @type {HTMLElement} */ (document.getElementById('status'));
+const jobModel = /** @type {HTMLSelectElement} */ (document.getElementById('job-model'));
 
 /** @param {File} file */
 async function start(file) {
@@ -16,7 +19,8 @@ async function start(file) {
   try {
     const jobId = crypto.randomUUID();
     await putInput(jobId, file); // the audio goes to IndexedDB, never into a message
-    await sendToBackground(MSG.START_FILE_JOB, { jobId, name: file.name.replace(/\.[^.]+$/, '') });
+    const name = file.name.replace(/\.[^.]+$/, '');
+    await sendToBackground(MSG.START_FILE_JOB, { jobId, name, modelId: jobModel.value }); // '': the bundled model
     status.textContent = `Added “${file.name}”.`;
   } catch (error) {
     status.textContent = `Could not add ${file.name}: ${error instanceof Error ? error.message : error}`;
@@ -40,6 +44,14 @@ loadSettings().then((settings) => {
 format.addEventListener('change', () =>
   saveSettings({ format: /** @type {import('../shared/wav.js').SampleFormat} */ (format.value) }),
 );
+
+const byId = (/** @type {string} */ id) => /** @type {any} */ (document.getElementById(id));
+localizePage(byId('models'));
+localizePage(byId('job-model-choice'));
+mountModelsView({
+  list: byId('model-list'), picker: byId('model-file'), drop: byId('model-drop'), status: byId('model-status'),
+  defaultSelect: byId('default-model'), jobSelect: jobModel,
+}); // prettier-ignore
 
 mountJobsView(/** @type {HTMLElement} */ (document.getElementById('jobs')));
 mountLiveView(/** @type {HTMLElement} */ (document.getElementById('live')));

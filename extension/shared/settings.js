@@ -5,7 +5,7 @@ import { api } from '../platform/browser-api.js';
 /**
  * @typedef {{format: import('./wav.js').SampleFormat, threads: number, streamAboveS: number,
  *   maxInputBytes: number, fetchHeadersS: number, fetchStallS: number,
- *   keepLiveStems: boolean}} Settings
+ *   keepLiveStems: boolean, defaultModel: string}} Settings
  * threads: 0 = one per core (where the page can use threads at all)
  * streamAboveS: tracks longer than this are decoded a slice at a time (inference/decode.js);
  *   0 = always (least memory)
@@ -14,6 +14,8 @@ import { api } from '../platform/browser-api.js';
  * fetchHeadersS, fetchStallS: a download fails when the server sends no headers for this long,
  *   or less than 16 KB of the body in a window this long
  * keepLiveStems: a live capture's mix becomes a job when it stops (inference/live.js)
+ * defaultModel: the id of the imported model (shared/store.js models) a job uses unless it names
+ *   one; '' = the model that ships with the extension
  */
 
 /** @type {Settings} */
@@ -25,6 +27,7 @@ export const DEFAULT_SETTINGS = Object.freeze({
   fetchHeadersS: 30,
   fetchStallS: 30,
   keepLiveStems: true,
+  defaultModel: '',
 });
 
 /** @returns {Promise<Settings>} */
