@@ -108,7 +108,7 @@ export async function readBundle(file) {
  * @param {{name: string, size: number, originalSize: number}} entry
  */
 function checkEntry(entry) {
-  if (!Object.values(PARTS).includes(entry.name)) throw new BundleError(t('bundleUnexpectedFile', entry.name));
+  if (!(/** @type {string[]} */ (Object.values(PARTS))).includes(entry.name)) throw new BundleError(t('bundleUnexpectedFile', entry.name));
   const limit = entry.name === PARTS.MODEL ? LIMITS.modelBytes : LIMITS.jsonBytes;
   if (entry.originalSize > limit || entry.size > limit) {
     throw new BundleError(t('bundleEntryTooLarge', entry.name, mb(Math.max(entry.originalSize, entry.size)), mb(limit)));
