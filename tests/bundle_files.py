@@ -53,16 +53,15 @@ def with_manifest(descriptor: dict, model: bytes, report: dict | None = None) ->
         DESCRIPTOR_PART: json.dumps(descriptor).encode(),
         REPORT_PART: json.dumps(report or {"artifacts": []}).encode(),
     }
+    listed = {n: {"bytes": len(d), "sha256": hashlib.sha256(d).hexdigest()} for n, d in parts.items()}
     manifest = {"format": FORMAT, "version": FORMAT_VERSION, "model": descriptor.get("name"),
-                "precision": descriptor.get("precision"),
-                "parts": {n: {"bytes": len(d), "sha256": hashlib.sha256(d).hexdigest()} for n, d in parts.items()}}  # fmt: skip
+                "precision": descriptor.get("precision"), "parts": listed}  # fmt: skip
     return [(MANIFEST_PART, json.dumps(manifest).encode()), *parts.items()]
 
 
 def tiny_onnx(nb_stems_out: int) -> bytes:
     """A spectral-mask graph of the right names whose masks have ``nb_stems_out`` stems:
     masks = sigmoid(magnitude) repeated on a new stem axis."""
-    import onnx
     from onnx import TensorProto, helper
 
     magnitude = helper.make_tensor_value_info("magnitude", TensorProto.FLOAT, ["p", 2, "t", "f"])

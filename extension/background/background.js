@@ -13,15 +13,27 @@ import { changeJobs, listJobs, updateJob } from '../shared/jobs.js';
 import { nameFromUrl } from '../shared/names.js';
 import { replacedWarning } from '../shared/bad-samples.js';
 import { loadSettings, saveSettings } from '../shared/settings.js';
-import { deleteFailedJobData, deleteJobData, inputFromChunks, putChunk, storedJobIds } from '../shared/store.js';
-import { LIVE_MENU, MENUS, clickAction } from './menus.js';
+import {
+  allModels, deleteFailedJobData, deleteJobData, inputFromChunks, putChunk, storedJobIds,
+} from '../shared/store.js';
+import { clickAction, menuItems } from './menus.js';
+import { t } from '../shared/i18n.js';
 
 const host = connectHost(route);
 
+/** The context menus, with "Demix with…" when models were imported (built again when they change). */
+async function installMenus() {
+  const models = (await allModels().catch(() => [])).filter((m) => m.state === 'ready')
+    .map((m) => ({ id: m.id, title: `${m.name} (${m.precision})` })); // prettier-ignore
+  const items = menuItems(models, {
+    canCaptureTabs: CAN_CAPTURE_TABS, withTitle: t('bundleMenuWith'), builtinTitle: t('bundleBundledOption'),
+  }); // prettier-ignore
+  await new Promise((resolve) => api.contextMenus.removeAll(() => resolve(undefined)));
+  for (const item of items) api.contextMenus.create(item);
+}
+
 api.runtime.onInstalled.addListener(() => {
-  api.contextMenus.removeAll(() => {
-    for (const item of CAN_CAPTURE_TABS ? [...MENUS, LIVE_MENU] : MENUS) api.contextMenus.create(item);
-  });
+  installMenus().catch((e) => console.warn('demixer: menus', e));
 });
 
 api.contextMenus.onClicked.addListener((info, tab) => {
@@ -32,7 +44,7 @@ api.contextMenus.onClicked.addListener((info, tab) => {
   }
   const url = action?.url ?? '';
   const { frameId = 0, mediaType } = info;
-  const media = info.menuItemId === 'demix-media' && tab?.id !== undefined && RECORDS_IN_PAGE
+  const media = String(info.menuItemId).startsWith('demix-media') && tab?.id !== undefined && RECORDS_IN_PAGE
     ? { tabId: tab.id, frameId, mediaType, srcUrl: url, name: tab.title || 'Recording' }
     : null;
   if (media && !isFetchable(url)) {
@@ -51,7 +63,7 @@ api.contextMenus.onClicked.addListener((info, tab) => {
   const asked = origin ? api.permissions.request({ origins: [origin] }).catch(() => false) : Promise.resolve(false);
   asked.then((granted) => {
     if (media && !granted) recordMedia(media).catch((e) => console.warn('demixer: recording', e));
-    else startUrlJob({ url, name: nameFromUrl(url) || tab?.title || 'audio' });
+    else startUrlJob({ url, name: nameFromUrl(url) || tab?.title || 'audio', modelId: action?.modelId });
   });
 });
 
@@ -68,12 +80,12 @@ function originPattern(url) {
 /** @param {string} url */
 const isFetchable = (url) => /^(https?|file):/.test(url);
 
-/** @param {{url: string, name: string}} data */
-async function startUrlJob({ url, name }) {
+/** @param {{url: string, name: string, modelId?: string}} data */
+async function startUrlJob({ url, name, modelId }) {
   if (!isFetchable(url)) {
     return addJob({ name, source: { kind: 'url', url }, error: `Cannot read audio from a ${url.split(':')[0]}: address.` });
   }
-  return addJob({ name, source: { kind: 'url', url } });
+  return addJob({ name, source: { kind: 'url', url }, modelId });
 }
 
 /**
@@ -292,7 +304,14 @@ function notify(id, title, text) {
 /** One handler per message type this context owns. @type {Record<string, (data: any) => Promise<unknown> | void>} */
 const handlers = {
   [MSG.START_FILE_JOB]: ({ jobId, name, modelId }) => addJob({ id: jobId, name, source: { kind: 'stored' }, modelId }),
-  [MSG.CHECK_MODEL]: ({ modelId }) => host.send(MSG.VERIFY_MODEL, { modelId }),
+  [MSG.CHECK_MODEL]: async ({ modelId }) => {
+    const verdict = /** @type {import('../shared/messages.js').ModelVerdict | undefined} */ (
+      await host.send(MSG.VERIFY_MODEL, { modelId })
+    );
+    if (verdict?.ok) await installMenus();
+    return verdict;
+  },
+  [MSG.MODEL_REMOVED]: () => installMenus(),
   [MSG.START_URL_JOB]: (data) => startUrlJob(data),
   [MSG.CANCEL_JOB]: async ({ jobId }) => {
     await host.send(MSG.STOP_JOB, { jobId });

@@ -20,6 +20,7 @@ export const MSG = Object.freeze({
   CLEAR_JOB: 'clear-job',
   STOP_RECORDING: 'stop-recording',
   CHECK_MODEL: 'check-model', // an imported bundle, stored as 'checking': run it once before offering it
+  MODEL_REMOVED: 'model-removed', // the context menu's "Demix with…" follows the installed models
   // recorder (a content script this extension injected into a page; Firefox) -> background
   RECORD_CHUNK: 'record-chunk',
   RECORD_END: 'record-end',

@@ -12,6 +12,7 @@ import { t } from '../shared/i18n.js';
 import { loadSettings, saveSettings } from '../shared/settings.js';
 import { allModels, deleteModel, putModel } from '../shared/store.js';
 import { sendToBackground } from './jobs-view.js';
+import { fillModelSelect, readyModels } from './model-choice.js';
 
 /** @typedef {import('../shared/store.js').ModelRecord} ModelRecord */
 
@@ -117,7 +118,7 @@ function figures(record) {
  *   jobSelect: HTMLSelectElement, refresh: () => Promise<void>}} view
  */
 async function render({ list, defaultSelect, jobSelect, refresh }) {
-  const ready = (await allModels()).filter((r) => r.state === 'ready').sort((a, b) => a.addedAt - b.addedAt);
+  const ready = await readyModels();
   const settings = await loadSettings();
   let defaultModel = settings.defaultModel;
   if (defaultModel && !ready.some((r) => r.id === defaultModel)) {
@@ -141,16 +142,13 @@ async function render({ list, defaultSelect, jobSelect, refresh }) {
     remove.textContent = t('bundleRemove');
     remove.addEventListener('click', async () => {
       await deleteModel(record.id);
+      await sendToBackground(MSG.MODEL_REMOVED, {}).catch(() => {});
       await refresh();
     });
     item.append(text, remove);
     items.push(item);
   }
   list.replaceChildren(...items);
-  for (const select of [defaultSelect, jobSelect]) {
-    const keep = select === jobSelect && select.dataset.touched ? select.value : defaultModel;
-    const bundledOption = new Option(t('bundleBundledOption'), '');
-    select.replaceChildren(bundledOption, ...ready.map((r) => new Option(`${r.name} (${r.precision})`, r.id)));
-    select.value = ready.some((r) => r.id === keep) ? keep : '';
-  }
+  fillModelSelect(defaultSelect, ready, defaultModel);
+  fillModelSelect(jobSelect, ready, jobSelect.dataset.touched ? jobSelect.value : defaultModel);
 }
