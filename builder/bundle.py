@@ -235,6 +235,20 @@ def spec_of(descriptor: dict) -> ModelSpec:
     return replace(spec, stft=StftSpec(stft["nFft"], stft["nHop"]))
 
 
+def check_model_loads(bundle: Bundle) -> None:
+    """onnxruntime opens the model and its tensors are the descriptor's (the extension's host
+    also runs noise through it and checks the output shapes: ``inference/model-check.js``)."""
+    import onnxruntime as ort
+
+    try:
+        session = ort.InferenceSession(bundle.model, providers=["CPUExecutionProvider"])
+    except Exception as error:  # onnxruntime's errors (InvalidProtobuf, Fail, ...) share no base class
+        raise BundleError(f"onnxruntime cannot load this model: {error}") from None
+    for key, tensors in (("input", session.get_inputs()), ("output", session.get_outputs())):
+        if [t.name for t in tensors] != [t["name"] for t in bundle.descriptor[key]]:
+            raise BundleError(f"the model's {key} tensors are not those its descriptor names")
+
+
 def unpack_model(bundle: Bundle, into: Path) -> Path:
     """Write the bundle's ONNX model where onnxruntime can open it (the families take a path)."""
     path = into / f"{bundle.descriptor['name']}-{bundle.precision}-{bundle.descriptor['sha256'][:8]}.onnx"

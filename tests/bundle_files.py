@@ -110,7 +110,7 @@ def bad_bundles(good: Path) -> list[BadBundle]:
         BadBundle("not-onnx.demixer",
                   write_zip(with_manifest({**descriptor, "sha256": hashlib.sha256(b"not onnx").hexdigest()},
                                           b"not onnx")),
-                  "onnxruntime cannot load", ""),
+                  "onnxruntime cannot load", "onnxruntime cannot load"),
         BadBundle("wrong-output-shape.demixer",
                   write_zip(with_manifest({**tiny_descriptor, **{"stems": four["stems"]}}, tiny)),
                   "declares nb_patches,nb_stems", ""),
