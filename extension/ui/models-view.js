@@ -32,9 +32,9 @@ export function mountModelsView({ list, picker, drop, status, defaultSelect, job
       status.dataset.state = 'checking';
       status.textContent = t('bundleChecking', file.name);
       const outcome = await importBundle(file);
+      await refresh(); // the lists first: the status says the model is there once it is offered
       status.dataset.state = outcome.ok ? 'added' : 'refused';
       status.textContent = outcome.ok ? t('bundleAdded', outcome.name) : t('bundleRefused', file.name, outcome.error);
-      await refresh();
     });
   };
   picker.addEventListener('change', () => {
