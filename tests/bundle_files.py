@@ -84,15 +84,15 @@ class BadBundle:
 
 
 def bad_bundles(good: Path) -> list[BadBundle]:
-    """The issue's list, from a valid spectral-mask bundle ``good``."""
-    parts = parts_of(good)
-    descriptor = json.loads(parts[DESCRIPTOR_PART])
-    model = parts[MODEL_PART]
+    """The issue's list, each a tiny file: a valid spectral-mask bundle ``good`` gives the
+    descriptor, a tiny graph of the right tensor names (``tiny_onnx``) stands in for its model."""
+    descriptor = {**json.loads(parts_of(good)[DESCRIPTOR_PART]), "stems": ["a", "b", "c", "d"]}
+    model = tiny_onnx(4)
+    descriptor["sha256"] = hashlib.sha256(model).hexdigest()
     valid = with_manifest(descriptor, model)
-    tiny = tiny_onnx(2)
-    tiny_descriptor = {**descriptor, "sha256": hashlib.sha256(tiny).hexdigest()}
-    four = {**descriptor, "stems": ["a", "b", "c", "d"]}
+    narrow = tiny_onnx(2)
     wrong_hash = [(n, d + b" " if n == DESCRIPTOR_PART else d) for n, d in valid]
+    whole = write_zip(valid)
     return [
         BadBundle("declares-10-gb.demixer", write_zip(valid, {MODEL_PART: 10 * 10**9}),
                   "refused before unpacking", "over the limit"),
@@ -104,14 +104,13 @@ def bad_bundles(good: Path) -> list[BadBundle]:
         BadBundle("10000-stems.demixer",
                   write_zip(with_manifest({**descriptor, "stems": [f"s{i}" for i in range(10000)]}, model)),
                   "this one declares 10000", "lists 10000"),
-        BadBundle("truncated.demixer", good.read_bytes()[: good.stat().st_size // 2],
-                  "damaged or truncated", "cannot be read"),
+        BadBundle("truncated.demixer", whole[: len(whole) // 2], "damaged or truncated", "cannot be read"),
         BadBundle("wrong-hash.demixer", write_zip(wrong_hash), "does not match its sha256", "does not match"),
         BadBundle("not-onnx.demixer",
                   write_zip(with_manifest({**descriptor, "sha256": hashlib.sha256(b"not onnx").hexdigest()},
                                           b"not onnx")),
                   "onnxruntime cannot load", "onnxruntime cannot load"),
         BadBundle("wrong-output-shape.demixer",
-                  write_zip(with_manifest({**tiny_descriptor, **{"stems": four["stems"]}}, tiny)),
+                  write_zip(with_manifest({**descriptor, "sha256": hashlib.sha256(narrow).hexdigest()}, narrow)),
                   "declares nb_patches,nb_stems", ""),
     ]  # fmt: skip
