@@ -34,7 +34,7 @@ export function mountModelsView({ list, picker, drop, status, defaultSelect, job
       const outcome = await importBundle(file);
       await refresh(); // the lists first: the status says the model is there once it is offered
       status.dataset.state = outcome.ok ? 'added' : 'refused';
-      status.textContent = outcome.ok ? t('bundleAdded', outcome.name) : t('bundleRefused', file.name, outcome.error);
+      status.textContent = outcome.ok ? t('bundleAdded', outcome.name, file.name) : t('bundleRefused', file.name, outcome.error);
     }).catch((error) => {
       // e.g. storage failing: said, and the next import still runs
       status.dataset.state = 'refused';

@@ -34,7 +34,7 @@ _MODELS = (
 )
 
 
-def _import(session, path, timeout=180):
+def _import(session, path, timeout=300):
     """Pick ``path`` in Settings -> Models; the import's final status (state, text)."""
     session.pick_file(path, "model-file")
 
