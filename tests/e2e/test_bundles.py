@@ -6,7 +6,6 @@ weight 4-stem Spleeter bundle (int8 and fp32) is imported, chosen for a job, and
 
 from __future__ import annotations
 
-import io
 import json
 
 import numpy as np
@@ -20,7 +19,6 @@ from models.spec import Precision
 from tests.bundle_files import bad_bundles
 from tests.conftest import DATA
 from tests.e2e.conftest import MODEL_4STEMS, finished_job, wait_for
-from tests.e2e.live_scripts import read_stem_bytes
 from tests.protocol import STORE, open_db_js
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -66,9 +64,7 @@ def test_bundles_refused_imported_chosen_and_matching_the_cli(browser, four_stem
         assert session.call(_MODELS) == [], bad.name  # nothing stored, not even while checking
     assert session.script("return document.querySelectorAll('img').length") == 0  # the stem name stayed text
 
-    song = tmp_path / "song.flac"
     excerpt, rate = sf.read(DATA / "excerpt.flac", dtype="float32")
-    sf.write(song, excerpt[: rate * 6], rate)
     for precision in (Precision.INT8_WEIGHTS, Precision.FP32):
         bundle_path = _bundle(four_stem_dist, precision)
         bundle = read_bundle(bundle_path)
@@ -84,15 +80,20 @@ def test_bundles_refused_imported_chosen_and_matching_the_cli(browser, four_stem
             " s.dispatchEvent(new Event('change'));",
             record["id"],
         )
+        song = tmp_path / f"song-{precision.value}.flac"  # its own stem file names
+        sf.write(song, excerpt[: rate * 6], rate)
         session.pick_file(song)
         job = finished_job(session)
         assert job["madeBy"] == {"name": MODEL_4STEMS, "sha256": bundle.descriptor["sha256"],
                                  "precision": precision.value, "imported": True}  # fmt: skip
         assert [s["stem"] for s in job["stems"]] == list(bundle.descriptor["stems"])
 
+        selector = f"li.job[data-job='{job['id']}'] button.download"
+        assert session.click_all(selector) == len(bundle.descriptor["stems"])
+        downloads = session.wait_downloads([f"{song.stem}-{stem}.wav" for stem in bundle.descriptor["stems"]])
         native = separate_file(song, tmp_path / f"native-{precision.value}", tmp_path, DemixOptions(bundle=bundle_path))
-        for stem, expected_path in zip(bundle.descriptor["stems"], native.paths, strict=True):
-            ours, _ = sf.read(io.BytesIO(read_stem_bytes(session, job["id"], stem)), dtype="float32")
+        for stem, path, expected_path in zip(bundle.descriptor["stems"], downloads, native.paths, strict=True):
+            ours, _ = sf.read(path, dtype="float32")
             expected, _ = sf.read(expected_path, dtype="float32")
             assert ours.shape == expected.shape
             sdr = sdr_db(expected, ours)
