@@ -7,7 +7,8 @@ checked, the export, the parity checks, which precisions) is the family's ``buil
 3. fp32 ONNX vs torch; 4. fp32 stems of the validation excerpt (real music): the reference;
 5. for each requested precision: quantize, separate the excerpt, check SDR vs fp32, and store
    ``dist/models/<model>-<precision>-<hash>.onnx``;
-6. write the extension's model descriptor ``<model>.json`` and the build report ``<model>.report.json``.
+6. write the extension's model descriptor ``<model>.json``, the build report ``<model>.report.json``
+   and one bundle per precision ``<model>-<precision>-<hash>.demixer`` (``bundle.py``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pathlib import Path
 
 from builder import families
 from builder.audio_io import load_audio, to_stereo
+from builder.bundle import write_bundle
 from builder.config import BuildConfig
 from builder.families.base import BuildContext, Built
 from builder.report import ArtifactReport, BuildReport
@@ -72,4 +74,6 @@ def _write_outputs(descriptor: dict, built: Built, out_dir: Path, log: Callable[
     name = built.spec.name
     (out_dir / f"{name}.json").write_text(json.dumps(descriptor, indent=1) + "\n")
     (out_dir / f"{name}.report.json").write_text(json.dumps(asdict(built.report), indent=1) + "\n")
-    log(f"[6/6] wrote {out_dir / (name + '.json')} and the build report ({built.report.seconds} s)")
+    bundles = [write_bundle(out_dir, name, Precision(a.precision)).name for a in built.report.artifacts]
+    log(f"[6/6] wrote {out_dir / (name + '.json')}, the build report and the bundles {', '.join(bundles)} "
+        f"({built.report.seconds} s)")  # fmt: skip

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from builder.audio_io import AudioError, SampleFormat
+from builder.bundle import BundleError, write_bundle
 from builder.config import BUILD_PRECISIONS, BuildConfig, Paths
 from builder.demix import DemixOptions, ModelNotBuiltError, UnsupportedModelError, separate_file
 from builder.package import PackageError
@@ -40,6 +41,8 @@ def _parser() -> argparse.ArgumentParser:
     sep.add_argument("song", type=Path)
     sep.add_argument("-o", "--out", type=Path, default=Path("stems"))
     sep.add_argument("--model", default=DEFAULT_MODEL)
+    sep.add_argument("--bundle", type=Path, help="a model bundle (.demixer) instead of --model/--precision; "
+                     "checked as the extension checks an imported one")  # fmt: skip
     sep.add_argument("--precision", default=DEFAULT_PRECISION.value,
                      choices=[p.value for p in Precision])  # fmt: skip
     sep.add_argument("--high-band", choices=[m.value for m in MaskExtension],
@@ -54,6 +57,11 @@ def _parser() -> argparse.ArgumentParser:
     pack.add_argument("--precision", default=DEFAULT_PRECISION.value,
                       choices=[p.value for p in Precision])  # fmt: skip
     pack.add_argument("--dist", type=Path, default=Paths().dist)
+
+    bun = commands.add_parser("bundle", help="write a built model's bundle (.demixer), for the extension's import")
+    bun.add_argument("--model", default=DEFAULT_MODEL)
+    bun.add_argument("--precision", default=DEFAULT_PRECISION.value, choices=[p.value for p in Precision])
+    bun.add_argument("--dist", type=Path, default=Paths().dist)
 
     commands.add_parser("models", help="list the models the builder knows")
     return parser
@@ -81,6 +89,9 @@ def _run(args: argparse.Namespace) -> int:
 
         build_model(config, log=print)
         return 0
+    if args.command == "bundle":
+        print(write_bundle(Paths(dist=args.dist).models, args.model, Precision(args.precision)))
+        return 0
     if args.command == "package":
         from builder.package import PackageConfig, package
 
@@ -92,6 +103,7 @@ def _run(args: argparse.Namespace) -> int:
         mask_extension=MaskExtension(args.high_band) if args.high_band else None,
         sample_format=SampleFormat(args.format),
         threads=args.threads,
+        bundle=args.bundle,
     )
     started = time.monotonic()
     separation = separate_file(args.song, args.out, Paths(dist=args.dist).models, options,
@@ -110,7 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _run(args)
     except (AudioError, ModelNotBuiltError, UnknownModelError, WeightsError, CheckpointError,
-            ValidationError, PackageError, UnsupportedModelError, CheckpointFormatError) as error:  # fmt: skip
+            ValidationError, PackageError, UnsupportedModelError, CheckpointFormatError,
+            BundleError) as error:  # fmt: skip
         print(f"\ndemixer: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -6,11 +6,12 @@ decode -> stereo -> resample to the model's rate -> separate (chunked) -> resamp
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from builder import families
+from builder import bundle, families
 from builder.audio_io import AudioError, Replaced, SampleFormat, StemWriter, load_audio, resample, to_stereo
 from builder.families.base import UnsupportedModelError
 from builder.names import safe_file_name
@@ -39,6 +40,7 @@ class DemixOptions:
     mask_extension: MaskExtension | None = None  # None: the model's own (Spleeter: zeros)
     sample_format: SampleFormat = SampleFormat.PCM16
     threads: int = 0
+    bundle: Path | None = None  # a model bundle (builder/bundle.py) instead of a build in dist/
 
 
 def find_model(models_dir: Path, spec: ModelSpec, precision: Precision) -> Path:
@@ -59,14 +61,24 @@ def separate_file(song: Path, out_dir: Path, models_dir: Path, options: DemixOpt
     """Write ``<track>-<stem>.wav`` for each stem into ``out_dir`` (names by the extension's
     file-name rule, ``builder/names.py``).
 
-    Raises :class:`AudioError` (bad input) or :class:`ModelNotBuiltError`; on any failure no
-    partial stem file is left behind.
+    Raises :class:`AudioError` (bad input), :class:`ModelNotBuiltError` or
+    :class:`bundle.BundleError`; on any failure no partial stem file is left behind.
     """
-    spec = catalog.get(options.model).spec
+    if options.bundle is None:
+        spec = catalog.get(options.model).spec
+        return _separate(song, out_dir, spec, find_model(models_dir, spec, options.precision), options, on_progress)
+    verified = bundle.read_bundle(options.bundle)  # the extension's rules (shared/bundle.js)
+    bundle.check_model_loads(verified)
+    with tempfile.TemporaryDirectory() as tmp:
+        model_path = bundle.unpack_model(verified, Path(tmp))
+        return _separate(song, out_dir, bundle.spec_of(verified.descriptor), model_path, options, on_progress)
+
+
+def _separate(song: Path, out_dir: Path, spec: ModelSpec, model_path: Path, options: DemixOptions,
+              on_progress: Callable[[Progress], None]) -> Separation:  # fmt: skip
     family = families.get(spec.family)
     if family.native is None:
         raise UnsupportedModelError(family.no_native_reason)
-    model_path = find_model(models_dir, spec, options.precision)
     audio = load_audio(song)
     if not MIN_SAMPLE_RATE <= audio.sample_rate <= MAX_SAMPLE_RATE:
         raise AudioError(f"{song.name}: sample rate {audio.sample_rate} Hz is outside "

@@ -102,6 +102,8 @@ def _vendor(target: Path) -> None:
     for package, worker in ENCODER_WORKERS.items():
         bundle = NODE_MODULES / "@mediabunny" / package / "dist" / "bundles" / f"mediabunny-{package}.mjs"
         (vendor / worker).write_text(inline_worker_text(bundle.read_text()))
+    # fflate (MIT): reads imported model bundles (shared/bundle.js); its browser ES module, unmodified.
+    shutil.copy2(NODE_MODULES / "fflate" / "esm" / "browser.js", vendor / "fflate.js")
     # Each library's licence travels with it (MIT and BSD ask for their notice in copies).
     for name, notice in _vendor_notices().items():
         shutil.copy2(notice, vendor / name)
@@ -124,6 +126,7 @@ def _vendor_notices() -> dict[str, Path]:
         "mp3-encoder.LAME.LICENSE.txt": LICENCES / "LAME.LGPL-2.txt",
         "flac-encoder.LICENSE.txt": NODE_MODULES / "@mediabunny" / "flac-encoder" / "LICENSE",
         "flac-encoder.libFLAC.LICENSE.txt": LICENCES / "libFLAC.BSD-3-Clause.txt",
+        "fflate.LICENSE.txt": NODE_MODULES / "fflate" / "LICENSE",
     }
 
 
@@ -189,6 +192,7 @@ _VENDOR_TYPES = {
     "ort/ort.wasm.bundle.min.d.mts": "export * from 'onnxruntime-web';\n",
     "client-zip.d.ts": "export * from 'client-zip';\n",
     "mediabunny.d.ts": "export * from 'mediabunny';\n",
+    "fflate.d.ts": "export * from 'fflate';\n",
     "pffft/pffft.d.ts": "export default function PFFFT(moduleArg?: object): Promise<any>;\n",
 }
 

@@ -13,16 +13,27 @@ import { changeJobs, listJobs, updateJob } from '../shared/jobs.js';
 import { nameFromUrl } from '../shared/names.js';
 import { replacedWarning } from '../shared/bad-samples.js';
 import { loadSettings, saveSettings } from '../shared/settings.js';
-import { deleteFailedJobData, deleteJobData, inputFromChunks, putChunk, storedJobIds } from '../shared/store.js';
-import { LIVE_MENU, MENUS, clickAction } from './menus.js';
+import {
+  allModels, deleteFailedJobData, deleteJobData, inputFromChunks, putChunk, storedJobIds,
+} from '../shared/store.js';
+import { LIVE_MENU, MENUS, clickAction, menuItems } from './menus.js';
 import { t } from '../shared/i18n.js';
 
 const host = connectHost(route);
 
+/** The context menus, with "Demix with…" when models were imported (built again when they change). */
+async function installMenus() {
+  const models = (await allModels().catch(() => [])).filter((m) => m.state === 'ready')
+    .map((m) => ({ id: m.id, title: `${m.name} (${m.precision})` })); // prettier-ignore
+  const items = menuItems(models, {
+    canCaptureTabs: CAN_CAPTURE_TABS, withTitle: t('bundleMenuWith'), builtinTitle: t('bundleBundledOption'),
+  }); // prettier-ignore
+  await new Promise((resolve) => api.contextMenus.removeAll(() => resolve(undefined)));
+  for (const item of items) api.contextMenus.create(item);
+}
+
 api.runtime.onInstalled.addListener(() => {
-  api.contextMenus.removeAll(() => {
-    for (const item of CAN_CAPTURE_TABS ? [...MENUS, LIVE_MENU] : MENUS) api.contextMenus.create(item);
-  });
+  installMenus().catch((e) => console.warn('demixer: menus', e));
 });
 
 api.contextMenus.onClicked.addListener((info, tab) => {
@@ -33,7 +44,7 @@ api.contextMenus.onClicked.addListener((info, tab) => {
   }
   const url = action?.url ?? '';
   const { frameId = 0, mediaType } = info;
-  const media = info.menuItemId === 'demix-media' && tab?.id !== undefined && RECORDS_IN_PAGE
+  const media = String(info.menuItemId).startsWith('demix-media') && tab?.id !== undefined && RECORDS_IN_PAGE
     ? { tabId: tab.id, frameId, mediaType, srcUrl: url, name: tab.title || t('recordDefaultName') }
     : null;
   if (media && !isFetchable(url)) {
@@ -52,7 +63,7 @@ api.contextMenus.onClicked.addListener((info, tab) => {
   const asked = origin ? api.permissions.request({ origins: [origin] }).catch(() => false) : Promise.resolve(false);
   asked.then((granted) => {
     if (media && !granted) recordMedia(media).catch((e) => console.warn('demixer: recording', e));
-    else startUrlJob({ url, name: nameFromUrl(url) || tab?.title || 'audio' });
+    else startUrlJob({ url, name: nameFromUrl(url) || tab?.title || 'audio', modelId: action?.modelId });
   });
 });
 
@@ -69,18 +80,19 @@ function originPattern(url) {
 /** @param {string} url */
 const isFetchable = (url) => /^(https?|file):/.test(url);
 
-/** @param {{url: string, name: string}} data */
-async function startUrlJob({ url, name }) {
+/** @param {{url: string, name: string, modelId?: string}} data */
+async function startUrlJob({ url, name, modelId }) {
   if (!isFetchable(url)) {
     return addJob({ name, source: { kind: 'url', url }, error: t('fetchUnreadableScheme', url.split(':')[0]) });
   }
-  return addJob({ name, source: { kind: 'url', url } });
+  return addJob({ name, source: { kind: 'url', url }, modelId });
 }
 
 /**
- * @param {{name: string, source: import('../shared/messages.js').JobSource, id?: string, error?: string}} spec
+ * @param {{name: string, source: import('../shared/messages.js').JobSource, id?: string, error?: string,
+ *   modelId?: string}} spec  modelId: an imported model chosen for this job (absent: the default model)
  */
-async function addJob({ name, source, id = crypto.randomUUID(), error }) {
+async function addJob({ name, source, id = crypto.randomUUID(), error, modelId }) {
   const now = Date.now();
   const added = await changeJobs((jobs) => {
     if (jobs.some((j) => j.id === id)) return false;
@@ -88,6 +100,7 @@ async function addJob({ name, source, id = crypto.randomUUID(), error }) {
       id, name, source, createdAt: now, updatedAt: now,
       state: error ? 'failed' : 'queued',
       ...(error ? { error } : {}),
+      ...(modelId === undefined ? {} : { modelId }),
     });
     return true;
   });
@@ -96,7 +109,7 @@ async function addJob({ name, source, id = crypto.randomUUID(), error }) {
   if (!added) throw new Error(t('jobsDuplicateId', id));
   if (!error) {
     try {
-      await runJob({ id, source, name });
+      await runJob({ id, source, name, modelId });
     } catch (failure) {
       await updateJob(id, { state: 'failed', error: t('jobsCouldNotStart', String(failure)) });
     }
@@ -107,10 +120,11 @@ async function addJob({ name, source, id = crypto.randomUUID(), error }) {
 /**
  * Hand a job to the inference host with the current settings.
  * @param {{id: string, source: import('../shared/messages.js').JobSource, name: string,
- *   starts?: number, phase?: import('../shared/messages.js').Phase}} job
+ *   starts?: number, phase?: import('../shared/messages.js').Phase, modelId?: string}} job
  */
-async function runJob({ id, source, name, starts = 0, phase }) {
-  await host.send(MSG.RUN_JOB, { jobId: id, source, name, starts, lastPhase: phase, ...(await loadSettings()) });
+async function runJob({ id, source, name, starts = 0, phase, modelId }) {
+  const settings = await loadSettings();
+  await host.send(MSG.RUN_JOB, { jobId: id, source, name, starts, lastPhase: phase, ...settings, modelId });
 }
 
 /**
@@ -289,7 +303,15 @@ function notify(id, title, text) {
 
 /** One handler per message type this context owns. @type {Record<string, (data: any) => Promise<unknown> | void>} */
 const handlers = {
-  [MSG.START_FILE_JOB]: ({ jobId, name }) => addJob({ id: jobId, name, source: { kind: 'stored' } }),
+  [MSG.START_FILE_JOB]: ({ jobId, name, modelId }) => addJob({ id: jobId, name, source: { kind: 'stored' }, modelId }),
+  [MSG.CHECK_MODEL]: async ({ modelId }) => {
+    const verdict = /** @type {import('../shared/messages.js').ModelVerdict | undefined} */ (
+      await host.send(MSG.VERIFY_MODEL, { modelId })
+    );
+    if (verdict?.ok) await installMenus();
+    return verdict;
+  },
+  [MSG.MODEL_REMOVED]: () => installMenus(),
   [MSG.START_URL_JOB]: (data) => startUrlJob(data),
   [MSG.CANCEL_JOB]: async ({ jobId }) => {
     await host.send(MSG.STOP_JOB, { jobId });
@@ -352,9 +374,9 @@ const handlers = {
       if (job.state === 'queued') Object.assign(job, { state: 'running', startedAt: Date.now() });
       Object.assign(job, { phase, done, total, updatedAt: Date.now() });
     }),
-  [MSG.JOB_DONE]: async ({ jobId, stems, durationS, timings, threads, decoder, replaced }) => {
+  [MSG.JOB_DONE]: async ({ jobId, stems, durationS, timings, threads, decoder, replaced, madeBy }) => {
     const job = await saveEnd(jobId, {
-      state: 'done', stems, durationS, timings, threads, decoder, replaced, phase: undefined,
+      state: 'done', stems, durationS, timings, threads, decoder, replaced, madeBy, phase: undefined,
     });
     if (job) {
       const names = `${job.name}: ${stems.map((/** @type {{stem: string}} */ s) => s.stem).join(', ')}`;

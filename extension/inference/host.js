@@ -7,7 +7,9 @@
 import { MSG } from '../shared/messages.js';
 import { createRunner } from './model-runner.js';
 import { createPoolRunner, workerCount } from './worker-pool.js';
+import { verifyModel } from './model-check.js';
 import { CancelledError, separateJob } from './separator.js';
+import { getModel } from '../shared/store.js';
 import { t } from '../shared/i18n.js';
 
 /**
@@ -56,6 +58,31 @@ async function loadJson(url) {
 }
 
 /**
+ * A job's model: the one imported with `modelId` (shared/store.js models), or the bundled one.
+ * @param {string} modelId  '' for the bundled model
+ * @param {string} modelBase
+ * @returns {Promise<{descriptor: import('./separator.js').ModelDescriptor, source: string | Uint8Array,
+ *   madeBy: import('../shared/messages.js').MadeBy}>}
+ */
+async function loadModel(modelId, modelBase) {
+  if (!modelId) {
+    const descriptor = await loadJson(new URL('model.json', modelBase).href);
+    const madeBy = { name: descriptor.name, sha256: descriptor.sha256, precision: descriptor.precision, imported: false };
+    return { descriptor, source: new URL(descriptor.file, modelBase).href, madeBy };
+  }
+  const record = await getModel(modelId);
+  if (!record || record.state !== 'ready') {
+    throw new Error('The model chosen for this job has been removed: choose another one and add the file again.');
+  }
+  const madeBy = { name: record.name, sha256: record.sha256, precision: record.precision, imported: true };
+  return {
+    descriptor: /** @type {any} */ (record.descriptor),
+    source: new Uint8Array(await record.model.arrayBuffer()),
+    madeBy,
+  };
+}
+
+/**
  * @param {Report} report
  * @param {{modelBase: string, workers: number}} options  modelBase: URL of the folder holding
  *   model.json; workers: the browser's default for the `workers` setting (platform/<browser>/)
@@ -66,14 +93,38 @@ export function createHost(report, { modelBase, workers }) {
   /** @type {{jobId: string, controller: AbortController} | null} */
   let current = null;
   /**
-   * Kept from job to job while the number of workers asked for stays the same. The first
-   * single-session job's thread request sizes the page's WASM pool for good (model-runner.js).
-   * @type {Promise<import('./model-runner.js').ModelRunner> | null}
+   * The last job's model, kept for the next job that asks for the same one (one session at a
+   * time: a model of another job replaces it). The first session's thread request sizes the
+   * page's WASM pool (model-runner.js).
+   * @type {{id: string, model: Promise<Awaited<ReturnType<typeof loadModel>>>,
+   *   runner: Promise<import('./model-runner.js').ModelRunner> | null, workers: number} | null}
    */
-  let runner = null;
-  let runnerWorkers = 0;
-  /** @type {Promise<import('./separator.js').ModelDescriptor> | null} */
-  let descriptor = null;
+  let loaded = null;
+
+  /**
+   * Several single-threaded sessions in workers (worker-pool.js), or one session with ORT's own
+   * threads; the job's `workers` setting, 0 = this browser's default. Kept with the model while
+   * the number of workers asked for stays the same.
+   * @param {NonNullable<typeof loaded>} slot @param {string | Uint8Array} source @param {RunJobData} job
+   * @returns {Promise<import('./model-runner.js').ModelRunner>}
+   */
+  async function getRunner(slot, source, job) {
+    const count = workerCount(job.workers || workers, globalThis.navigator?.hardwareConcurrency || 1);
+    if (slot.runner && slot.workers !== count) {
+      const old = slot.runner;
+      slot.runner = null;
+      await (await old.catch(() => null))?.release();
+    }
+    slot.workers = count;
+    if (slot.runner) return slot.runner;
+    const made = count > 1 ? createPoolRunner(source, { workers: count }) : createRunner(source, { threads: job.threads });
+    slot.runner = made;
+    // A runner that failed to start is not kept: the next job tries again.
+    made.catch(() => {
+      if (slot.runner === made) slot.runner = null;
+    });
+    return made;
+  }
 
   /**
    * Several single-threaded sessions in workers (worker-pool.js), or one session with ORT's own
@@ -109,15 +160,25 @@ export function createHost(report, { modelBase, workers }) {
       // Counted by the background in the job's record; a job this host is already running is
       // not started again (run() ignores it), so a background restart alone does not count.
       report(MSG.JOB_PROGRESS, { jobId: job.jobId, phase: 'fetching', done: 0, total: 0, started: true });
-      descriptor ??= loadJson(new URL('model.json', modelBase).href);
-      const model = await descriptor;
+      const modelId = job.modelId ?? job.defaultModel ?? '';
+      if (loaded?.id !== modelId) {
+        const old = loaded;
+        loaded = null;
+        await (await old?.runner?.catch(() => null))?.release().catch(() => {});
+        loaded = { id: modelId, model: loadModel(modelId, modelBase), runner: null };
+        loaded.model.catch(() => {
+          loaded = null; // a failed load (a removed model) is not kept for the next job
+        });
+      }
+      const slot = loaded;
+      const model = await slot.model;
       const done = await separateJob(job, {
-        descriptor: model,
-        getRunner: () => getRunner(new URL(model.file, modelBase).href, job),
+        descriptor: model.descriptor,
+        getRunner: () => getRunner(slot, model.source, job),
         progress: (p) => report(MSG.JOB_PROGRESS, p),
         signal: current.controller.signal,
       });
-      report(MSG.JOB_DONE, { ...done, threads: (await runner)?.threads });
+      report(MSG.JOB_DONE, { ...done, madeBy: model.madeBy, threads: (await slot.runner)?.threads });
     } catch (error) {
       const cancelled = error instanceof CancelledError;
       const text = error instanceof Error ? error.message : String(error);
@@ -149,5 +210,7 @@ export function createHost(report, { modelBase, workers }) {
       }
     },
     busy: () => current !== null || queue.length > 0,
+    /** @param {string} modelId @returns {Promise<import('../shared/messages.js').ModelVerdict>} */
+    verify: (modelId) => verifyModel(modelId),
   };
 }

@@ -28,12 +28,12 @@ export function threadCount(requested) {
 let poolThreads;
 
 /**
- * @param {string} modelUrl  an extension URL of the .onnx file
+ * @param {string | Uint8Array} model  an extension URL of the .onnx file, or its bytes (an imported model)
  * @param {{threads?: number, inWorker?: boolean}} [options]  inWorker: in one of worker-pool.js's
  *   model workers: one thread, run right there (no proxy worker)
  * @returns {Promise<ModelRunner>}
  */
-export async function createRunner(modelUrl, options = {}) {
+export async function createRunner(model, options = {}) {
   // The WASM thread pool is sized once, when the first session of the page initializes the
   // runtime; later values of numThreads are ignored, so the first one is what runs.
   poolThreads ??= options.inWorker ? 1 : threadCount(options.threads);
@@ -46,7 +46,7 @@ export async function createRunner(modelUrl, options = {}) {
   // neighbouring chunks (families/spectral-masks.js pipelines them), for messages (cancel) and for storage.
   ort.env.wasm.proxy = !options.inWorker;
   ort.env.logLevel = 'error';
-  const session = await ort.InferenceSession.create(modelUrl, {
+  const session = await ort.InferenceSession.create(/** @type {any} */ (model), {
     executionProviders: ['wasm'],
     graphOptimizationLevel: 'all',
   });

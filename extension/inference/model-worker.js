@@ -7,7 +7,7 @@
 import { createRunner } from './model-runner.js';
 
 /**
- * @typedef {{type: 'create', modelUrl: string}
+ * @typedef {{type: 'create', modelUrl: string | Uint8Array}
  *   | {type: 'run', data: Float32Array, dims: number[]}
  *   | {type: 'runNamed', feeds: Record<string, {data: Float32Array, dims: number[]}>}} WorkerRequest
  * @typedef {{ok: true, result?: Float32Array | Record<string, Float32Array>} | {ok: false, error: string}} WorkerReply

@@ -49,7 +49,8 @@ class ModelWorker {
 }
 
 /**
- * @param {string} modelUrl @param {{workers: number}} options
+ * @param {string | Uint8Array} modelUrl  its URL, or its bytes (an imported model)
+ * @param {{workers: number}} options
  * @returns {Promise<import('./model-runner.js').ModelRunner>}
  */
 export async function createPoolRunner(modelUrl, { workers }) {

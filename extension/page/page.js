@@ -6,11 +6,13 @@ import { putInput } from '../shared/store.js';
 import { mountJobsView, sendToBackground } from '../ui/jobs-view.js';
 import { mountLiveView } from '../ui/live-view.js';
 import { mountFormatSetting } from '../ui/format-setting.js';
+import { mountModelsView } from '../ui/models-view.js';
 import { localizePage, t } from '../shared/i18n.js';
 
 const input = /** @type {HTMLInputElement} */ (document.getElementById('file'));
 const drop = /** @type {HTMLElement} */ (document.getElementById('drop'));
 const status = /** @type {HTMLElement} */ (document.getElementById('status'));
+const jobModel = /** @type {HTMLSelectElement} */ (document.getElementById('job-model'));
 
 /** @param {File} file */
 async function start(file) {
@@ -18,7 +20,8 @@ async function start(file) {
   try {
     const jobId = crypto.randomUUID();
     await putInput(jobId, file); // the audio goes to IndexedDB, never into a message
-    await sendToBackground(MSG.START_FILE_JOB, { jobId, name: file.name.replace(/\.[^.]+$/, '') });
+    const name = file.name.replace(/\.[^.]+$/, '');
+    await sendToBackground(MSG.START_FILE_JOB, { jobId, name, modelId: jobModel.value }); // '': the bundled model
     status.textContent = t('pageAdded', file.name);
   } catch (error) {
     status.textContent = t('pageCouldNotAdd', file.name, error instanceof Error ? error.message : String(error));
@@ -45,6 +48,12 @@ loadSettings().then((settings) => {
 outputRate.addEventListener('change', () =>
   saveSettings({ outputRate: outputRate.value === 'input' ? 'input' : Number(outputRate.value) }),
 );
+
+const byId = (/** @type {string} */ id) => /** @type {any} */ (document.getElementById(id));
+mountModelsView({
+  list: byId('model-list'), picker: byId('model-file'), drop: byId('model-drop'), status: byId('model-status'),
+  defaultSelect: byId('default-model'), jobSelect: jobModel,
+}); // prettier-ignore
 
 mountJobsView(/** @type {HTMLElement} */ (document.getElementById('jobs')));
 mountLiveView(/** @type {HTMLElement} */ (document.getElementById('live')));

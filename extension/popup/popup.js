@@ -3,6 +3,7 @@ import { api } from '../platform/browser-api.js';
 import { mountJobsView } from '../ui/jobs-view.js';
 import { mountLiveView } from '../ui/live-view.js';
 import { localizePage } from '../shared/i18n.js';
+import { mountDefaultModelChoice } from '../ui/model-choice.js';
 
 localizePage();
 
@@ -13,3 +14,7 @@ document.getElementById('open-page')?.addEventListener('click', () => {
 });
 mountJobsView(/** @type {HTMLElement} */ (document.getElementById('jobs')));
 mountLiveView(/** @type {HTMLElement} */ (document.getElementById('live')), { offerStart: true });
+mountDefaultModelChoice(
+  /** @type {HTMLSelectElement} */ (document.getElementById('default-model')),
+  /** @type {HTMLElement} */ (document.getElementById('model-choice')),
+);

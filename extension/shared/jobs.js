@@ -16,8 +16,11 @@ import { t } from './i18n.js';
  *   createdAt: number, startedAt?: number, updatedAt: number,
  *   error?: string, stems?: import('./messages.js').StemInfo[], durationS?: number,
  *   timings?: Record<string, number>, threads?: number, decoder?: Decoder,
- *   starts?: number, recording?: Recording, replaced?: import('./messages.js').Replaced
+ *   starts?: number, recording?: Recording, replaced?: import('./messages.js').Replaced,
+ *   modelId?: string, madeBy?: import('./messages.js').MadeBy
  * }} Job
+ *   modelId: the imported model asked for ('' the bundled one; absent: the default setting);
+ *   madeBy: the model that made the stems
  *   starts: how many times a host began the job (a restart begins it again; bounded)
  * @typedef {{tabId: number, frameId: number, token: string, ending?: boolean}} Recording
  *   a media element being recorded in a page (background.js recordMedia)

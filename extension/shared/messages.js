@@ -19,6 +19,8 @@ export const MSG = Object.freeze({
   CANCEL_JOB: 'cancel-job',
   CLEAR_JOB: 'clear-job',
   STOP_RECORDING: 'stop-recording',
+  CHECK_MODEL: 'check-model', // an imported bundle, stored as 'checking': run it once before offering it
+  MODEL_REMOVED: 'model-removed', // the context menu's "Demix with…" follows the installed models
   // recorder (a content script this extension injected into a page; Firefox) -> background
   RECORD_CHUNK: 'record-chunk',
   RECORD_END: 'record-end',
@@ -31,6 +33,7 @@ export const MSG = Object.freeze({
   LIVE_CAPTURE: 'live-capture',
   LIVE_END: 'live-end',
   LIVE_MIX: 'live-mix',
+  VERIFY_MODEL: 'verify-model', // answered (not reported) with a ModelVerdict
   // inference host -> background
   JOB_PROGRESS: 'job-progress',
   JOB_DONE: 'job-done',
@@ -43,10 +46,15 @@ export const MSG = Object.freeze({
 /** @typedef {typeof TARGET[keyof typeof TARGET]} Target */
 
 /**
- * @typedef {{jobId: string, name: string}} StartFileJobData  the file is already in IndexedDB
+ * @typedef {{jobId: string, name: string, modelId?: string}} StartFileJobData  the file is already in
+ *   IndexedDB; modelId: an imported model's id (shared/store.js models), absent: the default model
+ * @typedef {{modelId: string}} CheckModelData
+ * @typedef {{ok: true} | {ok: false, key: string, subs: string[]}} ModelVerdict  key, subs: the
+ *   refusal's message in _locales (the offscreen document has no i18n API; the page words it)
  * @typedef {{url: string, name: string}} StartUrlJobData
  * @typedef {{jobId: string}} JobRef
- * @typedef {{jobId: string, source: JobSource, name: string, starts?: number, lastPhase?: Phase}
+ * @typedef {{jobId: string, source: JobSource, name: string, starts?: number, lastPhase?: Phase,
+ *   modelId?: string}
  *   & Partial<import('./settings.js').Settings>} RunJobData  starts: how many times a host began
  *   it before (inference/host.js MAX_STARTS); lastPhase: where the last start got to
  * @typedef {{kind: 'stored'} | {kind: 'url', url: string} | {kind: 'recorded'}} JobSource  recorded: a live
@@ -56,7 +64,9 @@ export const MSG = Object.freeze({
  *   (total 0: not known)
  * @typedef {'queued'|'fetching'|'decoding'|'separating'|'saving'} Phase
  * @typedef {{jobId: string, stems: StemInfo[], durationS: number, timings: Record<string, number>,
- *   decoder: Decoder, replaced: Replaced}} JobDoneData
+ *   decoder: Decoder, replaced: Replaced, madeBy?: MadeBy}} JobDoneData
+ * @typedef {{name: string, sha256: string, precision: string, imported: boolean}} MadeBy  the model
+ *   that made a job's stems
  * @typedef {{notNumbers: number, outOfRange: number}} Replaced  input samples replaced by silence
  *   (shared/bad-samples.js)
  * @typedef {'streamed' | 'whole-file'} Decoder  how the input was decoded (inference/decode.js)

@@ -5,7 +5,7 @@ import { api } from '../platform/browser-api.js';
 /**
  * @typedef {{format: import('./encode-audio.js').FormatId, outputRate: 'input' | number, threads: number, streamAboveS: number,
  *   maxInputBytes: number, fetchHeadersS: number, fetchStallS: number,
- *   keepLiveStems: boolean, workers: number}} Settings
+ *   keepLiveStems: boolean, workers: number, defaultModel: string}} Settings
  * format: the stem, zip and mix files' format (shared/encode-audio.js FORMATS); stems are
  *   stored as WAV (this depth when a WAV format is chosen) and transcoded at download
  * outputRate: 'input' = the stems at the input file's rate (as the native CLI); a number = that rate
@@ -19,6 +19,8 @@ import { api } from '../platform/browser-api.js';
  * fetchHeadersS, fetchStallS: a download fails when the server sends no headers for this long,
  *   or less than 16 KB of the body in a window this long
  * keepLiveStems: a live capture's mix becomes a job when it stops (inference/live.js)
+ * defaultModel: the id of the imported model (shared/store.js models) a job uses unless it names
+ *   one; '' = the model that ships with the extension
  */
 
 /** @type {Settings} */
@@ -32,6 +34,7 @@ export const DEFAULT_SETTINGS = Object.freeze({
   fetchStallS: 30,
   keepLiveStems: true,
   workers: 0,
+  defaultModel: '',
 });
 
 /** @returns {Promise<Settings>} */

@@ -3,16 +3,19 @@
  * Audio at rest: IndexedDB, shared by every page of the extension's origin.
  * - inputs: jobId -> the user's file (Blob), until its job ends;
  * - chunks: [jobId, stem, index] -> encoded PCM pieces, written as separation proceeds;
- * - stems:  [jobId, stem] -> the finished WAV Blob (its parts stay on disk, not in memory).
+ * - stems:  [jobId, stem] -> the finished WAV Blob (its parts stay on disk, not in memory);
+ * - models: id -> an imported model bundle (shared/bundle.js): its ONNX Blob, descriptor, report.
  */
 
 import { withDeadline } from './deadline.js';
 import { t } from './i18n.js';
 
 export const DB_NAME = 'demixer';
-const DB_VERSION = 1;
+// 2: adds `models` (imported bundles); the upgrade from 1 creates only what is missing, so
+// the jobs' stored audio is kept.
+const DB_VERSION = 2;
 /** The object stores (tests read these names from here). */
-export const STORE = Object.freeze({ INPUTS: 'inputs', CHUNKS: 'chunks', STEMS: 'stems' });
+export const STORE = Object.freeze({ INPUTS: 'inputs', CHUNKS: 'chunks', STEMS: 'stems', MODELS: 'models' });
 
 /** @type {Promise<IDBDatabase> | null} */
 let opening = null;
@@ -23,7 +26,9 @@ function db() {
     const request = indexedDB.open(DB_NAME, DB_VERSION);
     request.onupgradeneeded = () => {
       const database = request.result;
-      for (const name of Object.values(STORE)) database.createObjectStore(name);
+      for (const name of Object.values(STORE)) {
+        if (!database.objectStoreNames.contains(name)) database.createObjectStore(name);
+      }
     };
     request.onsuccess = () => {
       // The browser closes a connection itself when its store fails (e.g. a write error on a
@@ -192,3 +197,21 @@ export async function storedJobIds() {
   const jobOf = (/** @type {IDBValidKey} */ key) => String(Array.isArray(key) ? key[0] : key);
   return { inputs: new Set(inputs.map(jobOf)), results: new Set([...chunks, ...stems].map(jobOf)) };
 }
+
+/**
+ * An imported model. `state` is 'checking' from the moment the page stores it until the
+ * inference host has run it (inference/model-check.js), then 'ready'; a record left 'checking'
+ * (the browser closed mid-check) is never offered and is deleted by the next import or listing.
+ * @typedef {{id: string, state: 'checking' | 'ready', name: string, precision: string, sha256: string,
+ *   stems: string[], bytes: number, addedAt: number, model: Blob,
+ *   descriptor: import('./bundle.js').BundleDescriptor, report: Record<string, any>}} ModelRecord
+ */
+
+/** @param {ModelRecord} record */
+export const putModel = (record) => run(STORE.MODELS, 'readwrite', (s) => s.put(record, record.id));
+/** @param {string} id @returns {Promise<ModelRecord | undefined>} */
+export const getModel = (id) => run(STORE.MODELS, 'readonly', (s) => s.get(id));
+/** @param {string} id */
+export const deleteModel = (id) => run(STORE.MODELS, 'readwrite', (s) => s.delete(id));
+/** @returns {Promise<ModelRecord[]>} every record, 'checking' ones included */
+export const allModels = () => run(STORE.MODELS, 'readonly', (s) => s.getAll());

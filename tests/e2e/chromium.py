@@ -51,8 +51,8 @@ class ChromiumSession(Session):
     def open_url(self, url: str) -> None:
         self.driver.get(url)
 
-    def pick_file(self, song: Path) -> None:
-        self.driver.find_element(By.ID, "file").send_keys(str(song))
+    def pick_file(self, song: Path, input_id: str = "file") -> None:
+        self.driver.find_element(By.ID, input_id).send_keys(str(song))
 
     def call(self, script: str, *args):
         """Run an async function body in the current page with `ext` = chrome; return its result."""

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from builder.config import BuildConfig, Paths
 from builder.demix import DemixOptions, separate_file
 from builder.package import PackageConfig, package
 from models.spec import DEFAULT_PRECISION, Precision
@@ -34,6 +35,27 @@ def packaged(built, tmp_path_factory):
         return made[precision]
 
     return make
+
+
+MODEL_4STEMS = "spleeter-4stems"
+
+
+@pytest.fixture(scope="session")
+def four_stem_dist(random_checkpoint, tmp_path_factory):
+    """dist/ of a random-weight Spleeter 4-stem build (fp32 and int8, with their bundles) and the
+    extensions packaged with its fp32 model (test_four_stems, test_bundles)."""
+    from builder.build import build_model
+
+    dist = tmp_path_factory.mktemp("dist-4stems")
+    precisions = (Precision.FP32, Precision.INT8_WEIGHTS)
+    config = BuildConfig(MODEL_4STEMS, random_checkpoint(MODEL_4STEMS), precisions, Paths(dist=dist))
+    report = build_model(config, log=print)
+    for artifact in report.artifacts:
+        print(
+            f"{MODEL_4STEMS} {artifact.precision}: {artifact.bytes / 1e6:.1f} MB, SDR vs fp32 {artifact.sdr_vs_fp32_db}"
+        )
+    package(PackageConfig(MODEL_4STEMS, Precision.FP32, dist), log=print)
+    return dist
 
 
 @pytest.fixture(scope="session")

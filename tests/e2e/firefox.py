@@ -111,8 +111,8 @@ class FirefoxSession(Session):
             time.sleep(0.1)
         time.sleep(0.3)  # module scripts of the page
 
-    def pick_file(self, song: Path) -> None:
-        self.marionette.find_element(By.ID, "file").send_keys(str(song))
+    def pick_file(self, song: Path, input_id: str = "file") -> None:
+        self.marionette.find_element(By.ID, input_id).send_keys(str(song))
 
     def call(self, script: str, *args):
         """Run an async function body in the page with `ext` = its extension API; return its result."""

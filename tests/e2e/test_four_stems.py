@@ -16,31 +16,15 @@ import soundfile as sf
 import torch
 
 from builder.audio_io import load_audio
-from builder.config import BuildConfig, Paths
-from builder.package import PackageConfig, package
 from builder.separate import separate
 from builder.validate import sdr_db
 from models import catalog
-from models.spec import Precision
 from tests.conftest import DATA
 from tests.e2e.conftest import finished_job
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 MODEL = "spleeter-4stems"
 SPEC = catalog.get(MODEL).spec
-
-
-@pytest.fixture(scope="session")
-def four_stem_dist(random_checkpoint, tmp_path_factory):
-    from builder.build import build_model
-
-    dist = tmp_path_factory.mktemp("dist-4stems")
-    config = BuildConfig(MODEL, random_checkpoint(MODEL), (Precision.FP32, Precision.INT8_WEIGHTS), Paths(dist=dist))
-    report = build_model(config, log=print)
-    for artifact in report.artifacts:
-        print(f"{MODEL} {artifact.precision}: {artifact.bytes / 1e6:.1f} MB, SDR vs fp32 {artifact.sdr_vs_fp32_db}")
-    package(PackageConfig(MODEL, Precision.FP32, dist), log=print)
-    return dist
 
 
 def test_descriptor_lists_the_four_stems_in_checkpoint_order(four_stem_dist):

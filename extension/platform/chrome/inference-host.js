@@ -52,10 +52,13 @@ export function connectHost(_onReport) {
   return {
     /** The host's document, made ready before a tab's stream id is asked for (the id expires in seconds). */
     prepare: ensureDocument,
-    /** @param {import('../shared/messages.js').MessageType} type @param {unknown} data */
+    /**
+     * The offscreen document's answer (VERIFY_MODEL's verdict; nothing for the others).
+     * @param {import('../shared/messages.js').MessageType} type @param {unknown} data
+     */
     async send(type, data) {
       await ensureDocument();
-      await api.runtime.sendMessage(message(TARGET.HOST, type, data));
+      return api.runtime.sendMessage(message(TARGET.HOST, type, data));
     },
   };
 }

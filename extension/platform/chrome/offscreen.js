@@ -41,17 +41,25 @@ const tabStream = (streamId) =>
     video: false,
   });
 
-/** @type {Record<string, (data: any) => void>} */
+/** @type {Record<string, (data: any) => unknown>} */
 const handlers = {
   [MSG.RUN_JOB]: (data) => host.run(data),
   [MSG.STOP_JOB]: (data) => host.stop(data.jobId),
+  [MSG.VERIFY_MODEL]: (data) => host.verify(data.modelId),
   [MSG.LIVE_CAPTURE]: (data) => live.capture(() => tabStream(data.streamId), data),
   [MSG.LIVE_END]: (data) => live.end(data?.reason),
   [MSG.LIVE_MIX]: (data) => live.mix(data),
 };
 
-api.runtime.onMessage.addListener((msg, sender) => {
-  if (msg?.target !== TARGET.HOST) return;
-  if (!isOwnSender(sender, api.runtime.id, api.runtime.getURL(''))) return;
-  ready.then(() => handlers[msg.type]?.(msg.data));
+api.runtime.onMessage.addListener((msg, sender, sendResponse) => {
+  if (msg?.target !== TARGET.HOST) return undefined;
+  if (!isOwnSender(sender, api.runtime.id, api.runtime.getURL(''))) return undefined;
+  // Handled once the messages are loaded (errors are worded here); a handler's promise is its
+  // answer (VERIFY_MODEL), anything else answers at once.
+  ready.then(() => {
+    const answer = handlers[msg.type]?.(msg.data);
+    if (answer instanceof Promise) answer.then(sendResponse);
+    else sendResponse(undefined);
+  });
+  return true;
 });

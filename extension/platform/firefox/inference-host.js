@@ -30,10 +30,11 @@ export function connectHost(onReport) {
   setInterval(() => {
     if (host.busy()) api.storage.session.set({ [HEARTBEAT_KEY]: Date.now() });
   }, HEARTBEAT_MS);
-  /** The host's handlers, as Chrome's offscreen document has them. @type {Record<string, (data: any) => void>} */
+  /** The host's handlers, as Chrome's offscreen document has them. @type {Record<string, (data: any) => unknown>} */
   const handlers = {
     [MSG.RUN_JOB]: (data) => host.run(data),
     [MSG.STOP_JOB]: (data) => host.stop(data.jobId),
+    [MSG.VERIFY_MODEL]: (data) => host.verify(data.modelId),
     // No tabCapture here (platform/firefox/tab-capture.js refuses first): nothing is ever live.
     [MSG.LIVE_CAPTURE]: (data) =>
       onReport(message(TARGET.BACKGROUND, MSG.LIVE_ENDED, {
@@ -46,9 +47,12 @@ export function connectHost(onReport) {
   return {
     /** The host is this page: always ready. */
     prepare: async () => {},
-    /** @param {import('../shared/messages.js').MessageType} type @param {any} data */
+    /**
+     * The handler's answer (VERIFY_MODEL's verdict; nothing for the others).
+     * @param {import('../shared/messages.js').MessageType} type @param {any} data
+     */
     async send(type, data) {
-      handlers[type]?.(data);
+      return handlers[type]?.(data);
     },
   };
 }

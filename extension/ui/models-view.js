@@ -1,0 +1,158 @@
+// @ts-check
+/**
+ * Settings -> Models on the full-tab page: the installed models (the bundled one and the imported
+ * bundles), "Add a model…" (picker and drop), Remove, the default model, and the model offered for
+ * the next job. A bundle is checked twice before it is offered: here (shared/bundle.js: zip,
+ * sizes, hashes, descriptor) and by the inference host (CHECK_MODEL: a session and one second of
+ * noise). What a bundle says is shown with textContent only, never as HTML.
+ */
+import { MSG } from '../shared/messages.js';
+import { BundleError, readBundle } from '../shared/bundle.js';
+import { t } from '../shared/i18n.js';
+import { loadSettings, saveSettings } from '../shared/settings.js';
+import { allModels, deleteModel, putModel } from '../shared/store.js';
+import { sendToBackground } from './jobs-view.js';
+import { fillModelSelect, readyModels } from './model-choice.js';
+
+/** @typedef {import('../shared/store.js').ModelRecord} ModelRecord */
+
+/** @type {Promise<unknown>} imports run one after another (each may hold a model in memory) */
+let importing = Promise.resolve();
+
+/**
+ * @param {{list: HTMLElement, picker: HTMLInputElement, drop: HTMLElement, status: HTMLElement,
+ *   defaultSelect: HTMLSelectElement, jobSelect: HTMLSelectElement}} elements
+ */
+export function mountModelsView({ list, picker, drop, status, defaultSelect, jobSelect }) {
+  const refresh = () => render({ list, status, defaultSelect, jobSelect, refresh });
+
+  /** @param {File} file */
+  const add = (file) => {
+    importing = importing.then(async () => {
+      status.dataset.state = 'checking';
+      status.textContent = t('bundleChecking', file.name);
+      const outcome = await importBundle(file);
+      await refresh(); // the lists first: the status says the model is there once it is offered
+      status.dataset.state = outcome.ok ? 'added' : 'refused';
+      status.textContent = outcome.ok ? t('bundleAdded', outcome.name, file.name) : t('bundleRefused', file.name, outcome.error);
+    }).catch((error) => {
+      // e.g. storage failing: said, and the next import still runs
+      status.dataset.state = 'refused';
+      status.textContent = t('bundleRefused', file.name, error instanceof Error ? error.message : String(error));
+    });
+  };
+  picker.addEventListener('change', () => {
+    for (const file of picker.files ?? []) add(file);
+    picker.value = '';
+  });
+  drop.addEventListener('dragover', (event) => event.preventDefault());
+  drop.addEventListener('drop', (event) => {
+    event.preventDefault();
+    for (const file of event.dataTransfer?.files ?? []) add(file);
+  });
+  jobSelect.addEventListener('change', () => {
+    jobSelect.dataset.touched = 'yes'; // the user's choice for the next jobs outlives a refresh
+  });
+  defaultSelect.addEventListener('change', async () => {
+    await saveSettings({ defaultModel: defaultSelect.value });
+    jobSelect.value = defaultSelect.value;
+  });
+  refresh();
+}
+
+/**
+ * Check and store one bundle; nothing stays stored unless every check passed.
+ * @param {File} file
+ * @returns {Promise<{ok: true, name: string} | {ok: false, error: string}>}
+ */
+async function importBundle(file) {
+  await sweepUnchecked();
+  let bundle;
+  try {
+    bundle = await readBundle(file);
+  } catch (error) {
+    const text = error instanceof BundleError ? error.message : t('bundleUnreadable', String(error));
+    return { ok: false, error: text };
+  }
+  const { descriptor, report, model } = bundle;
+  const id = `${descriptor.name}-${descriptor.precision}-${descriptor.sha256.slice(0, 16)}`;
+  /** @type {ModelRecord} */
+  const record = {
+    id, state: 'checking', name: descriptor.name, precision: descriptor.precision, sha256: descriptor.sha256,
+    stems: descriptor.stems, bytes: model.byteLength, addedAt: Date.now(),
+    model: new Blob([/** @type {Uint8Array<ArrayBuffer>} */ (model)]), descriptor, report,
+  }; // prettier-ignore
+  try {
+    await putModel(record);
+    /** @type {import('../shared/messages.js').ModelVerdict} */
+    const verdict = await sendToBackground(MSG.CHECK_MODEL, { modelId: id });
+    if (!verdict?.ok) {
+      await deleteModel(id);
+      return { ok: false, error: verdict ? t(verdict.key, ...verdict.subs) : t('bundleNoAnswer') };
+    }
+    return { ok: true, name: descriptor.name };
+  } catch (error) {
+    await deleteModel(id).catch(() => {});
+    return { ok: false, error: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+/** Records left 'checking' by an import the browser closed on: never offered, deleted here. */
+async function sweepUnchecked() {
+  for (const record of await allModels()) {
+    if (record.state !== 'ready') await deleteModel(record.id);
+  }
+}
+
+/**
+ * Figures of the build report worth showing: each stem's SDR vs fp32, if the report has them.
+ * @param {ModelRecord} record
+ */
+function figures(record) {
+  const artifact = (record.report?.artifacts ?? []).find((/** @type {any} */ a) => a?.precision === record.precision);
+  const sdrs = artifact?.sdr_vs_fp32_db;
+  if (!sdrs || typeof sdrs !== 'object') return t('bundleFiguresReference');
+  return Object.entries(sdrs)
+    .map(([stem, db]) => `${stem} ${Number(db).toFixed(1)} dB`)
+    .join(', ');
+}
+
+/**
+ * @param {{list: HTMLElement, status: HTMLElement, defaultSelect: HTMLSelectElement,
+ *   jobSelect: HTMLSelectElement, refresh: () => Promise<void>}} view
+ */
+async function render({ list, defaultSelect, jobSelect, refresh }) {
+  const ready = await readyModels();
+  const settings = await loadSettings();
+  let defaultModel = settings.defaultModel;
+  if (defaultModel && !ready.some((r) => r.id === defaultModel)) {
+    defaultModel = '';
+    await saveSettings({ defaultModel });
+  }
+  const items = [];
+  const bundled = document.createElement('li');
+  bundled.className = 'model bundled';
+  bundled.textContent = t('bundleBundledModel');
+  items.push(bundled);
+  for (const record of ready) {
+    const item = document.createElement('li');
+    item.className = 'model';
+    item.dataset.id = record.id;
+    const text = document.createElement('span');
+    text.textContent = t('bundleListItem', record.name, record.stems.join(', '), (record.bytes / 1e6).toFixed(1),
+                         record.precision, figures(record)); // prettier-ignore
+    const remove = document.createElement('button');
+    remove.className = 'remove-model';
+    remove.textContent = t('bundleRemove');
+    remove.addEventListener('click', async () => {
+      await deleteModel(record.id);
+      await sendToBackground(MSG.MODEL_REMOVED, {}).catch(() => {});
+      await refresh();
+    });
+    item.append(text, remove);
+    items.push(item);
+  }
+  list.replaceChildren(...items);
+  fillModelSelect(defaultSelect, ready, defaultModel);
+  fillModelSelect(jobSelect, ready, jobSelect.dataset.touched ? jobSelect.value : defaultModel);
+}

@@ -1,0 +1,94 @@
+"""Model bundles on the Python side: written by the build and `demixer bundle`, read and verified by
+`demixer separate --bundle` with the extension's rules (the browser half: tests/e2e/test_bundles.py)."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+import zlib
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from builder.bundle import MODEL_PART, PARTS, BundleError, check_model_loads, read_bundle
+from builder.demix import DemixOptions, separate_file
+from models.spec import Precision
+from tests.bundle_files import bad_bundles
+from tests.unit.test_cli import _assert_clean_failure, _demixer
+
+pytestmark = pytest.mark.slow
+
+
+def _bundle(dist, precision: Precision):
+    [path] = (dist / "models").glob(f"spleeter-2stems-{precision.value}-*.demixer")
+    return path
+
+
+@pytest.mark.parametrize("precision", [Precision.INT8_WEIGHTS, Precision.FP32])
+def test_build_writes_a_verified_stored_bundle_per_precision(built, precision):
+    path = _bundle(built, precision)
+    bundle = read_bundle(path)
+    descriptor = json.loads((built / "models" / "spleeter-2stems.json").read_text())
+    artifact = descriptor["files"][precision.value]
+    assert path.name == f"spleeter-2stems-{precision.value}-{artifact['sha256'][:8]}.demixer"
+    assert bundle.descriptor["sha256"] == artifact["sha256"] and bundle.descriptor["precision"] == precision.value
+    assert [a["precision"] for a in bundle.report["artifacts"]] == [precision.value]
+    with zipfile.ZipFile(path) as archive:
+        assert sorted(archive.namelist()) == sorted(PARTS)
+        assert {i.compress_type for i in archive.infolist()} == {zipfile.ZIP_STORED}
+    # why stored: deflate would save little of the model (figure for ARCHITECTURE.md)
+    ratio = len(zlib.compress(bundle.model, 6)) / len(bundle.model)
+    print(f"{precision.value}: deflate would keep {ratio:.0%} of the model's {len(bundle.model) / 1e6:.1f} MB")
+    assert ratio > 0.75
+
+
+def test_bundle_command_recreates_the_same_file(built):
+    path = _bundle(built, Precision.INT8_WEIGHTS)
+    before = path.read_bytes()
+    path.unlink()
+    result = _demixer("bundle", "--dist", built)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str(path) and path.read_bytes() == before
+
+
+def test_bad_bundles_are_refused_with_their_message(built, tmp_path):
+    for bad in bad_bundles(_bundle(built, Precision.INT8_WEIGHTS)):
+        path = tmp_path / bad.name
+        path.write_bytes(bad.data)
+        if not bad.python_message:  # the output shapes: only the extension runs noise through the model
+            check_model_loads(read_bundle(path))
+            continue
+        with pytest.raises(BundleError, match=bad.python_message):
+            check_model_loads(read_bundle(path))
+
+
+def test_cli_refuses_a_bad_bundle_in_one_line(built, tmp_path, excerpt):
+    song = tmp_path / "song.wav"
+    sf.write(song, excerpt[:44100], 44100)
+    bad = next(b for b in bad_bundles(_bundle(built, Precision.INT8_WEIGHTS)) if b.name.startswith("html-stem"))
+    (tmp_path / bad.name).write_bytes(bad.data)
+    _assert_clean_failure(_demixer("separate", song, "--bundle", tmp_path / bad.name), "stem name", "not allowed")
+
+
+def test_separate_with_a_bundle_equals_separate_with_the_build(built, tmp_path, excerpt):
+    song = tmp_path / "song.wav"
+    sf.write(song, excerpt[: 44100 * 4], 44100)
+    models = built / "models"
+    by_build = separate_file(song, tmp_path / "build", models, DemixOptions(precision=Precision.FP32))
+    bundle = _bundle(built, Precision.FP32)
+    by_bundle = separate_file(song, tmp_path / "bundle", tmp_path / "nowhere", DemixOptions(bundle=bundle))
+    assert [p.name for p in by_bundle.paths] == [p.name for p in by_build.paths]
+    for ours, theirs in zip(by_bundle.paths, by_build.paths, strict=True):
+        assert np.array_equal(sf.read(ours)[0], sf.read(theirs)[0])
+    assert not list(tmp_path.glob("**/*.onnx"))  # the unpacked model is not left behind
+
+
+def test_a_bundle_declaring_a_huge_model_is_refused_before_reading_it(built, tmp_path):
+    bad = next(b for b in bad_bundles(_bundle(built, Precision.INT8_WEIGHTS)) if b.name.startswith("declares"))
+    path = tmp_path / bad.name
+    path.write_bytes(bad.data)
+    with zipfile.ZipFile(path) as archive:
+        assert archive.getinfo(MODEL_PART).file_size == 10 * 10**9
+    with pytest.raises(BundleError, match="10,000,000,000 bytes"):
+        read_bundle(path)
