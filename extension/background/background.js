@@ -16,7 +16,7 @@ import { loadSettings, saveSettings } from '../shared/settings.js';
 import {
   allModels, deleteFailedJobData, deleteJobData, inputFromChunks, putChunk, storedJobIds,
 } from '../shared/store.js';
-import { LIVE_MENU, MENUS, clickAction, menuItems } from './menus.js';
+import { clickAction, menuItems } from './menus.js';
 import { t } from '../shared/i18n.js';
 
 const host = connectHost(route);

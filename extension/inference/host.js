@@ -126,30 +126,6 @@ export function createHost(report, { modelBase, workers }) {
     return made;
   }
 
-  /**
-   * Several single-threaded sessions in workers (worker-pool.js), or one session with ORT's own
-   * threads; the job's `workers` setting, 0 = this browser's default.
-   * @param {string} url @param {RunJobData} job
-   * @returns {Promise<import('./model-runner.js').ModelRunner>}
-   */
-  async function getRunner(url, job) {
-    const count = workerCount(job.workers || workers, globalThis.navigator?.hardwareConcurrency || 1);
-    if (runner && runnerWorkers !== count) {
-      const old = runner;
-      runner = null;
-      await (await old.catch(() => null))?.release();
-    }
-    runnerWorkers = count;
-    if (runner) return runner;
-    const made = count > 1 ? createPoolRunner(url, { workers: count }) : createRunner(url, { threads: job.threads });
-    runner = made;
-    // A runner that failed to start is not kept: the next job tries again.
-    made.catch(() => {
-      if (runner === made) runner = null;
-    });
-    return made;
-  }
-
   async function pump() {
     if (current) return;
     const job = queue.shift();
@@ -165,12 +141,13 @@ export function createHost(report, { modelBase, workers }) {
         const old = loaded;
         loaded = null;
         await (await old?.runner?.catch(() => null))?.release().catch(() => {});
-        loaded = { id: modelId, model: loadModel(modelId, modelBase), runner: null };
-        loaded.model.catch(() => {
-          loaded = null; // a failed load (a removed model) is not kept for the next job
+        const fresh = { id: modelId, model: loadModel(modelId, modelBase), runner: null, workers: 0 };
+        loaded = fresh;
+        fresh.model.catch(() => {
+          if (loaded === fresh) loaded = null; // a failed load (a removed model) is not kept for the next job
         });
       }
-      const slot = loaded;
+      const slot = /** @type {NonNullable<typeof loaded>} */ (loaded);
       const model = await slot.model;
       const done = await separateJob(job, {
         descriptor: model.descriptor,
