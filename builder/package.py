@@ -83,6 +83,8 @@ def _vendor(target: Path) -> None:
     shutil.copy2(NODE_MODULES / "client-zip" / "index.js", vendor / "client-zip.js")
     # mediabunny (MPL-2.0): demuxing for streamed decode; its ES module bundle, unmodified.
     shutil.copy2(NODE_MODULES / "mediabunny" / "dist" / "bundles" / "mediabunny.min.mjs", vendor / "mediabunny.js")
+    # waveform-data (LGPL-3.0, unmodified, as its own file): the mixer's waveform peaks.
+    shutil.copy2(NODE_MODULES / "waveform-data" / "dist" / "waveform-data.esm.js", vendor / "waveform-data.js")
     # Each library's licence travels with it (MIT and BSD ask for their notice in copies).
     for name, notice in _vendor_notices().items():
         shutil.copy2(notice, vendor / name)
@@ -101,6 +103,7 @@ def _vendor_notices() -> dict[str, Path]:
         "pffft.LICENSE.txt": NODE_MODULES / "@echogarden" / "pffft-wasm" / "COPYING",
         "client-zip.LICENSE.txt": NODE_MODULES / "client-zip" / "LICENSE.txt",
         "mediabunny.LICENSE.txt": NODE_MODULES / "mediabunny" / "LICENSE",
+        "waveform-data.LICENSE.txt": NODE_MODULES / "waveform-data" / "LICENSE",
     }
 
 
@@ -119,6 +122,7 @@ _VENDOR_TYPES = {
     "ort/ort.wasm.min.d.mts": "export * from 'onnxruntime-web';\n",
     "client-zip.d.ts": "export * from 'client-zip';\n",
     "mediabunny.d.ts": "export * from 'mediabunny';\n",
+    "waveform-data.d.ts": "export { default } from 'waveform-data';\n",
     "pffft/pffft.d.ts": "export default function PFFFT(moduleArg?: object): Promise<any>;\n",
 }
 

@@ -10,6 +10,8 @@ import { safeFileName } from '../shared/names.js';
 import { replacedWarning } from '../shared/bad-samples.js';
 import { RECORDED_MIX, getStem } from '../shared/store.js';
 import { downloadZip } from '../vendor/client-zip.js';
+import { stemColor } from '../shared/mix.js';
+import { renderMixer } from './mixer-view.js';
 
 /** @typedef {import('../shared/jobs.js').Job} Job */
 
@@ -88,9 +90,6 @@ async function downloadAll(job) {
 /** @type {Map<string, string>} */
 const objectUrls = new Map();
 
-/** One colour per stem, by its position in the model's stem order: any number of stems. */
-const STEM_COLORS = ['#e4572e', '#3a86ff', '#4c9f70', '#f3a712', '#9b5de5', '#00b4d8', '#ef476f', '#8d99ae'];
-
 /** @param {Job} job */
 function renderDone(job) {
   const stems = (job.stems ?? []).map(({ stem }, index) => {
@@ -114,13 +113,15 @@ function renderDone(job) {
     const name = el('span', { class: 'stem-name' }, [stem]);
     const row = el('div', { class: 'stem', 'data-stem': stem }, [name, player, button]);
     // through the CSSOM, which the CSP allows (a style attribute it would refuse)
-    row.style.setProperty('--stem-color', STEM_COLORS[index % STEM_COLORS.length]);
+    row.style.setProperty('--stem-color', stemColor(index));
     return row;
   });
   const all = el('button', { class: 'download-all' }, ['⬇ All stems (zip)']);
   all.addEventListener('click', () => downloadAll(job));
   const warning = job.replaced ? replacedWarning(job.replaced) : '';
-  const shown = [...(warning ? [el('div', { class: 'warning', role: 'status' }, [warning])] : []), ...stems, all];
+  const shown = [
+    ...(warning ? [el('div', { class: 'warning', role: 'status' }, [warning])] : []), renderMixer(job), ...stems, all,
+  ];
   if (job.source.kind !== 'recorded') return shown;
   // A live capture's job: the mix it recorded is the user's too.
   const mix = el('button', { class: 'download-mix' }, ['⬇ Recorded mix']);
