@@ -60,9 +60,12 @@ def test_exported_mix_is_the_weighted_sum_across_chunk_boundaries(tmp_path):
     out = tmp_path / "mix.wav"
     _node(
         "const fs = await import('node:fs');"
-        "const stem = (name, n) => { const all = new Float32Array(fs.readFileSync(`${args.dir}/${name}.f32`).buffer.slice(0));"
-        " const frames = all.length / n; return Array.from({length: n}, (_, c) => all.subarray(c * frames, (c + 1) * frames)); };"
-        "const blob = mix.encodeMix([stem('stereo', 2), stem('mono', 1), stem('short', 2)], args.gains, 48000, 'float32');"
+        "const stem = (name, n) => {"
+        " const all = new Float32Array(fs.readFileSync(`${args.dir}/${name}.f32`).buffer.slice(0));"
+        " const frames = all.length / n;"
+        " return Array.from({length: n}, (_, c) => all.subarray(c * frames, (c + 1) * frames)); };"
+        "const stems = [stem('stereo', 2), stem('mono', 1), stem('short', 2)];"
+        "const blob = mix.encodeMix(stems, args.gains, 48000, 'float32');"
         "fs.writeFileSync(args.out, new Uint8Array(await blob.arrayBuffer())); console.log('null');",
         {"dir": str(tmp_path), "gains": gains, "out": str(out)},
     )
