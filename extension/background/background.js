@@ -351,9 +351,9 @@ const handlers = {
       if (job.state === 'queued') Object.assign(job, { state: 'running', startedAt: Date.now() });
       Object.assign(job, { phase, done, total, updatedAt: Date.now() });
     }),
-  [MSG.JOB_DONE]: async ({ jobId, stems, durationS, timings, threads, decoder, replaced }) => {
+  [MSG.JOB_DONE]: async ({ jobId, stems, durationS, timings, threads, decoder, replaced, model }) => {
     const job = await saveEnd(jobId, {
-      state: 'done', stems, durationS, timings, threads, decoder, replaced, phase: undefined,
+      state: 'done', stems, durationS, timings, threads, decoder, replaced, model, phase: undefined,
     });
     if (job) {
       const names = `${job.name}: ${stems.map((/** @type {{stem: string}} */ s) => s.stem).join(', ')}`;

@@ -15,7 +15,8 @@ import { withDeadline } from './deadline.js';
  *   createdAt: number, startedAt?: number, updatedAt: number,
  *   error?: string, stems?: import('./messages.js').StemInfo[], durationS?: number,
  *   timings?: Record<string, number>, threads?: number, decoder?: Decoder,
- *   starts?: number, recording?: Recording, replaced?: import('./messages.js').Replaced
+ *   starts?: number, recording?: Recording, replaced?: import('./messages.js').Replaced,
+ *   model?: string
  * }} Job
  *   starts: how many times a host began the job (a restart begins it again; bounded)
  * @typedef {{tabId: number, frameId: number, token: string, ending?: boolean}} Recording

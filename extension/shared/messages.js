@@ -56,7 +56,7 @@ export const MSG = Object.freeze({
  *   (total 0: not known)
  * @typedef {'queued'|'fetching'|'decoding'|'separating'|'saving'} Phase
  * @typedef {{jobId: string, stems: StemInfo[], durationS: number, timings: Record<string, number>,
- *   decoder: Decoder, replaced: Replaced}} JobDoneData
+ *   decoder: Decoder, replaced: Replaced, model: string}} JobDoneData
  * @typedef {{notNumbers: number, outOfRange: number}} Replaced  input samples replaced by silence
  *   (shared/bad-samples.js)
  * @typedef {'streamed' | 'whole-file'} Decoder  how the input was decoded (inference/decode.js)

@@ -12,6 +12,7 @@ import { RECORDED_MIX, getStem } from '../shared/store.js';
 import { downloadZip } from '../vendor/client-zip.js';
 import { stemColor } from '../shared/mix.js';
 import { renderMixer } from './mixer-view.js';
+import { t } from '../shared/i18n.js';
 
 /** @typedef {import('../shared/jobs.js').Job} Job */
 
@@ -132,12 +133,58 @@ function renderDone(job) {
   return [...shown, mix];
 }
 
+/**
+ * A button whose action is asked for once more, in the page (a popup cannot show
+ * window.confirm): the button gives way to the question, a confirming button and Keep; focus
+ * moves to Keep, so a second Enter or Space by accident loses nothing.
+ * @param {HTMLButtonElement} button @param {string} question @param {string} yes
+ * @param {() => unknown} action
+ */
+function confirmFirst(button, question, yes, action) {
+  button.addEventListener('click', () => {
+    const confirm = el('button', { class: 'confirm', type: 'button' }, [yes]);
+    const keep = el('button', { class: 'keep', type: 'button' }, [t('jobsConfirmKeep')]);
+    const text = el('span', {}, [question]);
+    const ask = el('span', { class: 'confirm-ask', role: 'group', 'aria-label': question }, [text, confirm, keep]);
+    confirm.addEventListener('click', () => {
+      confirm.disabled = true;
+      action();
+    });
+    keep.addEventListener('click', () => {
+      ask.replaceWith(button);
+      button.focus();
+    });
+    button.replaceWith(ask);
+    keep.focus();
+  });
+}
+
+/** @param {number} epochMs */
+const when = (epochMs) => new Intl.DateTimeFormat(undefined, { dateStyle: 'short', timeStyle: 'short' }).format(epochMs);
+
+/**
+ * What a done job is, in one line: length, model, when it was added, how long it took.
+ * @param {Job} job
+ */
+export function jobFacts(job) {
+  const parts = [];
+  if (job.durationS) parts.push(clock(job.durationS));
+  if (job.model) parts.push(job.model);
+  parts.push(when(job.createdAt));
+  if (job.state === 'done' && job.startedAt && job.updatedAt > job.startedAt) {
+    parts.push(t('jobsTook', clock((job.updatedAt - job.startedAt) / 1000)));
+  }
+  return parts.join(' · ');
+}
+
 /** @param {Job} job */
 function renderJob(job) {
   const item = el('li', { class: `job ${job.state}`, 'data-job': job.id, 'data-state': job.state });
   // as its files will be named: a bidi control in a title must not reorder what the list shows
   const name = safeFileName(job.name);
   item.append(el('div', { class: 'job-name', title: name }, [name]));
+  const facts = jobFacts(job);
+  if (facts) item.append(el('div', { class: 'job-facts' }, [facts]));
   if (job.state === 'recording') {
     // Recording what a page plays (Firefox): it becomes a job when the media ends or at Stop.
     const stop = el('button', { class: 'stop-recording' }, ['Stop recording']);
@@ -150,7 +197,9 @@ function renderJob(job) {
     const fraction = job.total ? (job.done ?? 0) / job.total : 0;
     const bar = el('progress', { max: '1', value: String(fraction) });
     const cancel = el('button', { class: 'cancel' }, ['Cancel']);
-    cancel.addEventListener('click', () => sendToBackground(MSG.CANCEL_JOB, { jobId: job.id }));
+    confirmFirst(cancel, t('jobsConfirmCancel'), t('jobsConfirmCancelYes'), () =>
+      sendToBackground(MSG.CANCEL_JOB, { jobId: job.id }),
+    );
     item.append(bar, el('span', { class: 'progress-text' }, [progressText(job)]), cancel);
   } else {
     if (job.state === 'done') item.append(...renderDone(job));
@@ -159,7 +208,10 @@ function renderJob(job) {
   }
   // In every state: a running job is cancelled, then removed (the background does both).
   const remove = el('button', { class: 'remove' }, ['Remove']);
-  remove.addEventListener('click', () => sendToBackground(MSG.CLEAR_JOB, { jobId: job.id }));
+  const clear = () => sendToBackground(MSG.CLEAR_JOB, { jobId: job.id });
+  // asked first only where something is lost: stems, or a job's progress
+  if (job.state === 'failed' || job.state === 'cancelled') remove.addEventListener('click', clear);
+  else confirmFirst(remove, t('jobsConfirmRemove'), t('jobsConfirmRemoveYes'), clear);
   item.append(remove);
   return item;
 }

@@ -43,6 +43,11 @@ def test_mixer_plays_on_one_clock_and_exports_what_it_plays(browser, tmp_path):
     session.pick_file(song)
     job = finished_job(session)
     jid = job["id"]
+    # the job list says what the job is, and the background said it was done
+    assert job["model"].startswith("spleeter-2stems ")
+    facts = session.script(f"return document.querySelector(`li.job[data-job='{jid}'] .job-facts`).textContent")
+    assert facts.startswith("0:06 · spleeter-2stems ") and "took " in facts, facts
+    assert jid in session.call("return Object.keys(await ext.notifications.getAll());")
     assert not axe_violations(session), "page with a done job"
 
     open_mixer(session, jid)
