@@ -324,7 +324,9 @@ async function openMixer(root, job) {
   // Space and the arrows, wherever focus is in the mixer, except on controls that use them
   root.addEventListener('keydown', (event) => {
     const target = /** @type {HTMLElement} */ (event.target);
-    const own = target instanceof HTMLInputElement || (target instanceof HTMLButtonElement && event.key === ' ');
+    // sliders use the arrows, buttons and the summary use Space: theirs
+    const arrow = event.key === 'ArrowLeft' || event.key === 'ArrowRight';
+    const own = (target instanceof HTMLInputElement && arrow) || (target instanceof HTMLButtonElement && !arrow);
     if (own || target.tagName === 'SUMMARY') return;
     if (event.key === ' ') transport.playing ? transport.pause() : transport.play();
     else if (event.key === 'ArrowLeft') transport.seek(transport.time - SEEK_STEP_S);
