@@ -9,8 +9,11 @@ import { encodeSamples, wavHeader } from './wav.js';
 /** @typedef {{level: number, muted: boolean, soloed: boolean}} Strip  one stem's controls */
 /** @typedef {'original' | 'karaoke' | 'acappella'} Preset */
 
-/** The stem the vocal presets act on (Spleeter and HTDemucs both name it so). */
-export const VOCALS = 'vocals';
+/**
+ * The stems the vocal presets act on, by name (as the live view's presets: nothing here knows a
+ * model's stems). @param {string} stem
+ */
+export const isVocal = (stem) => /vocal/i.test(stem);
 export const PRESETS = /** @type {const} */ (['original', 'karaoke', 'acappella']);
 /** Levels go above unity so that a quiet stem can be brought up. */
 export const MAX_LEVEL = 2;
@@ -40,11 +43,11 @@ export function effectiveGains(strips) {
  * @returns {Strip[]}
  */
 export function presetStrips(preset, stems) {
-  const hasVocals = stems.includes(VOCALS);
+  const hasVocals = stems.some(isVocal);
   return stems.map((stem) => ({
     level: 1,
-    muted: hasVocals && preset === 'karaoke' && stem === VOCALS,
-    soloed: hasVocals && preset === 'acappella' && stem === VOCALS,
+    muted: hasVocals && preset === 'karaoke' && isVocal(stem),
+    soloed: hasVocals && preset === 'acappella' && isVocal(stem),
   }));
 }
 
