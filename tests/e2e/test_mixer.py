@@ -80,6 +80,7 @@ def test_mixer_plays_on_one_clock_and_exports_what_it_plays(browser, tmp_path):
     assert unlabelled == 0
     assert not axe_violations(session, f"document.querySelector(`{mixer}`)"), "mixer"
     _shot(session, "mixer", mixer)
+    _shot(session, "page")
 
     assert session.click_all("button.download") == len(STEMS)
     stems = session.wait_downloads([f"excerpt-{s}.wav" for s in STEMS])
@@ -123,7 +124,6 @@ def test_mixer_plays_on_one_clock_and_exports_what_it_plays(browser, tmp_path):
     status = wait_for(lambda: "no longer stored" in (t := session.script(status_js)) and t, 20, what="the message")
     assert "Could not download the mix" in status
     assert sorted(p.name for p in session.downloads.iterdir()) == before
-    _shot(session, "page")
 
     session.open("popup/popup.html")
     assert not axe_violations(session), "popup"
