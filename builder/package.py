@@ -104,6 +104,8 @@ def _vendor(target: Path) -> None:
         (vendor / worker).write_text(inline_worker_text(bundle.read_text()))
     # fflate (MIT): reads imported model bundles (shared/bundle.js); its browser ES module, unmodified.
     shutil.copy2(NODE_MODULES / "fflate" / "esm" / "browser.js", vendor / "fflate.js")
+    # waveform-data (LGPL-3.0, unmodified, as its own file): the mixer's waveform peaks.
+    shutil.copy2(NODE_MODULES / "waveform-data" / "dist" / "waveform-data.esm.js", vendor / "waveform-data.js")
     # Each library's licence travels with it (MIT and BSD ask for their notice in copies).
     for name, notice in _vendor_notices().items():
         shutil.copy2(notice, vendor / name)
@@ -127,6 +129,7 @@ def _vendor_notices() -> dict[str, Path]:
         "flac-encoder.LICENSE.txt": NODE_MODULES / "@mediabunny" / "flac-encoder" / "LICENSE",
         "flac-encoder.libFLAC.LICENSE.txt": LICENCES / "libFLAC.BSD-3-Clause.txt",
         "fflate.LICENSE.txt": NODE_MODULES / "fflate" / "LICENSE",
+        "waveform-data.LICENSE.txt": NODE_MODULES / "waveform-data" / "LICENSE",
     }
 
 
@@ -193,6 +196,7 @@ _VENDOR_TYPES = {
     "client-zip.d.ts": "export * from 'client-zip';\n",
     "mediabunny.d.ts": "export * from 'mediabunny';\n",
     "fflate.d.ts": "export * from 'fflate';\n",
+    "waveform-data.d.ts": "export { default } from 'waveform-data';\n",
     "pffft/pffft.d.ts": "export default function PFFFT(moduleArg?: object): Promise<any>;\n",
 }
 

@@ -132,7 +132,8 @@ export async function separateJob(job, { descriptor, getRunner, progress, signal
     lap('store');
     const decoder = audio.streamed ? 'streamed' : 'whole-file';
     const replaced = { notNumbers: audio.check.notNumbers, outOfRange: audio.check.outOfRange };
-    return { jobId, stems: results, durationS: nbSamples / descriptor.sampleRate, timings, decoder, replaced };
+    const model = `${descriptor.name} ${descriptor.precision}`;
+    return { jobId, stems: results, durationS: nbSamples / descriptor.sampleRate, timings, decoder, replaced, model };
   } catch (error) {
     // Bounded, so that the failure is always reported; the background deletes again on
     // JOB_FAILED and sweeps at its next start.

@@ -17,7 +17,7 @@ import { t } from './i18n.js';
  *   error?: string, stems?: import('./messages.js').StemInfo[], durationS?: number,
  *   timings?: Record<string, number>, threads?: number, decoder?: Decoder,
  *   starts?: number, recording?: Recording, replaced?: import('./messages.js').Replaced,
- *   modelId?: string, madeBy?: import('./messages.js').MadeBy
+ *   model?: string, modelId?: string, madeBy?: import('./messages.js').MadeBy
  * }} Job
  *   modelId: the imported model asked for ('' the bundled one; absent: the default setting);
  *   madeBy: the model that made the stems

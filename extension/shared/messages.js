@@ -64,7 +64,7 @@ export const MSG = Object.freeze({
  *   (total 0: not known)
  * @typedef {'queued'|'fetching'|'decoding'|'separating'|'saving'} Phase
  * @typedef {{jobId: string, stems: StemInfo[], durationS: number, timings: Record<string, number>,
- *   decoder: Decoder, replaced: Replaced, madeBy?: MadeBy}} JobDoneData
+ *   decoder: Decoder, replaced: Replaced, model: string, madeBy?: MadeBy}} JobDoneData
  * @typedef {{name: string, sha256: string, precision: string, imported: boolean}} MadeBy  the model
  *   that made a job's stems
  * @typedef {{notNumbers: number, outOfRange: number}} Replaced  input samples replaced by silence

@@ -11,6 +11,8 @@ import { replacedWarning } from '../shared/bad-samples.js';
 import { RECORDED_MIX, getStem } from '../shared/store.js';
 import { downloadZip } from '../vendor/client-zip.js';
 import { chosenFormat, stemFile, stemZipEntries } from './stem-files.js';
+import { stemColor } from '../shared/mix.js';
+import { renderMixer } from './mixer-view.js';
 import { t } from '../shared/i18n.js';
 
 /** @typedef {import('../shared/jobs.js').Job} Job */
@@ -104,9 +106,6 @@ async function downloading(status, action) {
 /** @type {Map<string, string>} */
 const objectUrls = new Map();
 
-/** One colour per stem, by its position in the model's stem order: any number of stems. */
-const STEM_COLORS = ['#e4572e', '#3a86ff', '#4c9f70', '#f3a712', '#9b5de5', '#00b4d8', '#ef476f', '#8d99ae'];
-
 /** @param {Job} job */
 function renderDone(job) {
   const failure = el('div', { class: 'error download-error', role: 'alert' });
@@ -134,13 +133,15 @@ function renderDone(job) {
     const name = el('span', { class: 'stem-name' }, [stem]);
     const row = el('div', { class: 'stem', 'data-stem': stem }, [name, player, button]);
     // through the CSSOM, which the CSP allows (a style attribute it would refuse)
-    row.style.setProperty('--stem-color', STEM_COLORS[index % STEM_COLORS.length]);
+    row.style.setProperty('--stem-color', stemColor(index));
     return row;
   });
   const all = el('button', { class: 'download-all' }, [t('jobsAllStems')]);
   all.addEventListener('click', () => downloading(failure, () => downloadAll(job)));
   const warning = job.replaced ? replacedWarning(job.replaced) : '';
-  const shown = [...(warning ? [el('div', { class: 'warning', role: 'status' }, [warning])] : []), ...stems, all, failure];
+  const shown = [
+    ...(warning ? [el('div', { class: 'warning', role: 'status' }, [warning])] : []), renderMixer(job), ...stems, all, failure,
+  ];
   if (job.source.kind !== 'recorded') return shown;
   // A live capture's job: the mix it recorded is the user's too.
   const mix = el('button', { class: 'download-mix' }, [t('jobsRecordedMix')]);
@@ -151,12 +152,58 @@ function renderDone(job) {
   return [...shown, mix];
 }
 
+/**
+ * A button whose action is asked for once more, in the page (a popup cannot show
+ * window.confirm): the button gives way to the question, a confirming button and Keep; focus
+ * moves to Keep, so a second Enter or Space by accident loses nothing.
+ * @param {HTMLButtonElement} button @param {string} question @param {string} yes
+ * @param {() => unknown} action
+ */
+function confirmFirst(button, question, yes, action) {
+  button.addEventListener('click', () => {
+    const confirm = el('button', { class: 'confirm', type: 'button' }, [yes]);
+    const keep = el('button', { class: 'keep', type: 'button' }, [t('jobsConfirmKeep')]);
+    const text = el('span', {}, [question]);
+    const ask = el('span', { class: 'confirm-ask', role: 'group', 'aria-label': question }, [text, confirm, keep]);
+    confirm.addEventListener('click', () => {
+      confirm.disabled = true;
+      action();
+    });
+    keep.addEventListener('click', () => {
+      ask.replaceWith(button);
+      button.focus();
+    });
+    button.replaceWith(ask);
+    keep.focus();
+  });
+}
+
+/** @param {number} epochMs */
+const when = (epochMs) => new Intl.DateTimeFormat(undefined, { dateStyle: 'short', timeStyle: 'short' }).format(epochMs);
+
+/**
+ * What a done job is, in one line: length, model, when it was added, how long it took.
+ * @param {Job} job
+ */
+export function jobFacts(job) {
+  const parts = [];
+  if (job.durationS) parts.push(clock(job.durationS));
+  if (job.model) parts.push(job.model);
+  parts.push(when(job.createdAt));
+  if (job.state === 'done' && job.startedAt && job.updatedAt > job.startedAt) {
+    parts.push(t('jobsTook', clock((job.updatedAt - job.startedAt) / 1000)));
+  }
+  return parts.join(' · ');
+}
+
 /** @param {Job} job */
 function renderJob(job) {
   const item = el('li', { class: `job ${job.state}`, 'data-job': job.id, 'data-state': job.state });
   // as its files will be named: a bidi control in a title must not reorder what the list shows
   const name = safeFileName(job.name);
   item.append(el('div', { class: 'job-name', title: name }, [name]));
+  const facts = jobFacts(job);
+  if (facts) item.append(el('div', { class: 'job-facts' }, [facts]));
   if (job.state === 'recording') {
     // Recording what a page plays (Firefox): it becomes a job when the media ends or at Stop.
     const stop = el('button', { class: 'stop-recording' }, [t('jobsStopRecording')]);
@@ -169,7 +216,9 @@ function renderJob(job) {
     const fraction = job.total ? (job.done ?? 0) / job.total : 0;
     const bar = el('progress', { max: '1', value: String(fraction) });
     const cancel = el('button', { class: 'cancel' }, [t('jobsCancel')]);
-    cancel.addEventListener('click', () => sendToBackground(MSG.CANCEL_JOB, { jobId: job.id }));
+    confirmFirst(cancel, t('jobsConfirmCancel'), t('jobsConfirmCancelYes'), () =>
+      sendToBackground(MSG.CANCEL_JOB, { jobId: job.id }),
+    );
     item.append(bar, el('span', { class: 'progress-text' }, [progressText(job)]), cancel);
   } else {
     if (job.state === 'done') item.append(...renderDone(job));
@@ -178,7 +227,10 @@ function renderJob(job) {
   }
   // In every state: a running job is cancelled, then removed (the background does both).
   const remove = el('button', { class: 'remove' }, [t('jobsRemove')]);
-  remove.addEventListener('click', () => sendToBackground(MSG.CLEAR_JOB, { jobId: job.id }));
+  const clear = () => sendToBackground(MSG.CLEAR_JOB, { jobId: job.id });
+  // asked first only where something is lost: stems, or a job's progress
+  if (job.state === 'failed' || job.state === 'cancelled') remove.addEventListener('click', clear);
+  else confirmFirst(remove, t('jobsConfirmRemove'), t('jobsConfirmRemoveYes'), clear);
   item.append(remove);
   return item;
 }

@@ -62,6 +62,11 @@ class ChromiumSession(Session):
     def script(self, source: str, *args):
         return self.driver.execute_script(source, *args)
 
+    def screenshot(self, selector: str = "body") -> bytes:
+        """PNG of the element ``selector`` in the current page."""
+        self.driver.set_window_size(1000, 1600)
+        return self.driver.find_element(By.CSS_SELECTOR, selector).screenshot_as_png
+
     def stop_background(self) -> None:
         """Stop the extension's service worker, as Chrome does when it is idle."""
         self.driver.execute_cdp_cmd("ServiceWorker.enable", {})

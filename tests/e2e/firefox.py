@@ -122,6 +122,12 @@ class FirefoxSession(Session):
     def script(self, source: str, *args):
         return self.marionette.execute_script(source, script_args=list(args))
 
+    def screenshot(self, selector: str = "body") -> bytes:
+        """PNG of the element ``selector`` in the current page."""
+        self.marionette.set_window_rect(width=1000, height=1600)
+        element = self.marionette.find_element(By.CSS_SELECTOR, selector)
+        return self.marionette.screenshot(element=element, format="binary")
+
     def grant_origins(self, *origins: str) -> None:
         """Grant optional host permissions, as the user's "Allow" at the context-menu click does
         (permissions.request needs a real gesture, which a test cannot give)."""

@@ -117,7 +117,8 @@ def cancel_within_a_second(session, url: str, name: str, ready, shows: str) -> f
     wait_for(lambda: re.fullmatch(shows, text() or ""), 5, 0.1, f"{name}'s progress to read {shows!r}")
     clicked = session.script(
         "const b = document.querySelector(`li.job[data-job='${arguments[0]}'] button.cancel`);"
-        "b.click(); return Date.now();",
+        "b.click(); document.querySelector(`li.job[data-job='${arguments[0]}'] button.confirm`).click();"
+        " return Date.now();",
         job_id,
     )
     job = wait_for(lambda: (j := job_named(session, name)) and j["state"] in ENDED and j, 10, 0.1, f"{name} to end")
@@ -193,6 +194,7 @@ def test_urls_that_never_end_fail_in_time_and_block_nothing(browser, tmp_path):
         removed = start_url_job(session, f"{site.base}/silent", "silent-r")
         wait_for(lambda: (j := job_named(session, "silent-r")) and j["state"] == "running", 30, 0.1, "silent-r")
         assert session.click_all(f"li.job[data-job='{removed}'] button.remove") == 1
+        assert session.click_all(f"li.job[data-job='{removed}'] button.confirm") == 1
         wait_for(lambda: job_named(session, "silent-r") is None, 5, 0.1, "the running job removed")
         session.pick_file(DATA / "excerpt.flac")
         wait_for(lambda: [j for j in session.jobs() if j["name"] == "excerpt" and j["state"] == "done"][1:], 120,

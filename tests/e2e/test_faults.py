@@ -96,6 +96,7 @@ def test_cancel_stops_the_job_and_keeps_no_partial_stems(browser, tmp_path):
     session.pick_file(long_song(tmp_path, repeats=15))  # 3 minutes: the cancel lands mid-job
     job = wait_running(session, 0.05)
     assert session.click_all("li.job button.cancel") == 1
+    assert session.click_all("li.job button.confirm") == 1  # the list asks first (nothing lost by accident)
     state = wait_for(lambda: (s := session.jobs()[0]["state"]) != "running" and s, 60, what="the job to stop")
     assert state == "cancelled"
     stored = stored_counts(session, job["id"])
@@ -142,6 +143,10 @@ def test_remove_deletes_everything_stored_for_the_job(browser):
     job = finished_job(session)
     assert stored_counts(session, job["id"]) == {"inputs": 0, "chunks": 0, "stems": len(STEMS)}
     assert session.click_all("li.job button.remove") == 1
+    assert session.jobs() != []  # asked first: the stems are still there
+    assert session.click_all("li.job button.keep") == 1
+    assert session.click_all("li.job button.remove") == 1
+    assert session.click_all("li.job button.confirm") == 1
     wait_for(lambda: session.jobs() == [], 20, what="the job to be removed")
     assert stored_counts(session, job["id"]) == {"inputs": 0, "chunks": 0, "stems": 0}
 

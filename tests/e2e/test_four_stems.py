@@ -21,6 +21,7 @@ from builder.validate import sdr_db
 from models import catalog
 from tests.conftest import DATA
 from tests.e2e.conftest import finished_job
+from tests.e2e.mixer import download_mix, mixer_click, open_mixer, stem_gains, stem_sum
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 MODEL = "spleeter-4stems"
@@ -61,3 +62,12 @@ def test_four_stem_extension_matches_the_pytorch_port(browser, four_stem_dist, r
         print(f"{session.name} {MODEL} fp32 {stem}: browser vs PyTorch SDR {sdr:.1f} dB")
         assert sdr >= SPEC.tolerances.port_sdr_db, (stem, sdr)
         assert np.sqrt(np.mean(ours**2)) > 1e-3
+
+    # the mixer, from the descriptor: four strips; Karaoke mutes the vocals only
+    open_mixer(session, job["id"])
+    assert mixer_click(session, job["id"], "[data-preset='karaoke']") == 1
+    assert stem_gains(session, job["id"]) == {"vocals": 0, "drums": 1, "bass": 1, "other": 1}
+    karaoke, _ = download_mix(session, job["id"], "excerpt-karaoke.wav")
+    sdr = sdr_db(stem_sum(downloads, [0, 1, 1, 1]), karaoke)
+    print(f"{session.name} 4 stems: karaoke export vs numpy sum of drums, bass, other: {sdr:.1f} dB")
+    assert sdr >= 60
