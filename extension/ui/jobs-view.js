@@ -14,6 +14,7 @@ import { chosenFormat, stemFile, stemZipEntries } from './stem-files.js';
 import { stemColor } from '../shared/mix.js';
 import { renderMixer } from './mixer-view.js';
 import { t } from '../shared/i18n.js';
+import { el, saveBlob } from './dom.js';
 
 /** @typedef {import('../shared/jobs.js').Job} Job */
 
@@ -57,28 +58,6 @@ export function progressText(job) {
   const elapsed = (Date.now() - (job.startedAt ?? Date.now())) / 1000;
   const left = fraction > 0.02 ? elapsed / fraction - elapsed : NaN;
   return `${Math.floor(fraction * 100)}%${Number.isFinite(left) ? ` · ${t('jobsTimeLeft', clock(left))}` : ''}`;
-}
-
-/**
- * @template {keyof HTMLElementTagNameMap} K
- * @param {K} tag @param {Record<string, string>} [attrs] @param {(Node | string)[]} [children]
- * @returns {HTMLElementTagNameMap[K]}
- */
-function el(tag, attrs = {}, children = []) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, value);
-  node.append(...children);
-  return node;
-}
-
-/** @param {Blob} blob @param {string} fileName */
-function saveBlob(blob, fileName) {
-  const url = URL.createObjectURL(blob);
-  const link = el('a', { href: url, download: fileName });
-  document.body.append(link);
-  link.click();
-  link.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
 
 /** @param {Job} job */

@@ -10,6 +10,7 @@ import { MSG } from '../shared/messages.js';
 import { tabStreamId } from '../platform/tab-capture.js';
 import { sendToBackground } from './jobs-view.js';
 import { t } from '../shared/i18n.js';
+import { el } from './dom.js';
 
 const PENDING_KEY = 'live-pending';
 /** A menu click opens the popup at once; an older request is not the user's any more. */
@@ -30,17 +31,6 @@ const PRESET_LABELS = {
   'A cappella': () => t('livePresetACappella'),
   Original: () => t('livePresetOriginal'),
 };
-
-/**
- * @template {keyof HTMLElementTagNameMap} K
- * @param {K} tag @param {Record<string, string>} [attrs] @param {(Node | string)[]} [children]
- */
-function el(tag, attrs = {}, children = []) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, value);
-  node.append(...children);
-  return node;
-}
 
 /** @param {LiveRecord} live */
 export function liveStatusText(live) {

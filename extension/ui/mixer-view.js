@@ -19,6 +19,7 @@ import {
   MAX_LEVEL, PRESETS, clampTime, clockText, effectiveGains, mixChunks, mixSuffix, presetOf, presetStrips,
   sampleRateOf, stemColor,
 } from '../shared/mix.js';
+import { el, saveBlob } from './dom.js';
 
 /** @typedef {import('../shared/jobs.js').Job} Job */
 /** @typedef {import('../shared/mix.js').Strip} Strip */
@@ -110,28 +111,6 @@ class Transport {
     }
     this.sources = [];
   }
-}
-
-/**
- * @template {keyof HTMLElementTagNameMap} K
- * @param {K} tag @param {Record<string, string>} [attrs] @param {(Node | string)[]} [children]
- * @returns {HTMLElementTagNameMap[K]}
- */
-function el(tag, attrs = {}, children = []) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, value);
-  node.append(...children);
-  return node;
-}
-
-/** @param {Blob} blob @param {string} fileName */
-function saveBlob(blob, fileName) {
-  const url = URL.createObjectURL(blob);
-  const link = el('a', { href: url, download: fileName });
-  document.body.append(link);
-  link.click();
-  link.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
 
 /** @param {AudioBuffer} buffer @returns {Promise<WaveformData>} */
