@@ -142,6 +142,8 @@ export async function mountLiveView(container, { offerStart = false } = {}) {
     start.hidden = running;
     section.dataset.state = !live ? 'idle' : live.ended ? 'ended' : live.starting ? 'starting' : 'live';
     status.textContent = live ? liveStatusText(live) : '';
+    // The page offers no start button: with no capture to show, the panel takes no room.
+    section.hidden = !offerStart && !live;
     // Which tab is heard: the capture goes on when the user moves to another tab.
     tabName.textContent = running && live?.name ? t('liveTabName', live.name) : '';
     if (!live || live.ended || !live.stems.length) {
