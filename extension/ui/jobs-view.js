@@ -87,7 +87,8 @@ const objectUrls = new Map();
 
 /** @param {Job} job */
 function renderDone(job) {
-  const failure = el('div', { class: 'error download-error', role: 'alert' });
+  // not `.error`: that class marks a job's own failure (tests read the failures by it)
+  const failure = el('div', { class: 'download-error', role: 'alert' });
   failure.hidden = true;
   const stems = (job.stems ?? []).map(({ stem }, index) => {
     const player = el('audio', { controls: '', preload: 'none', 'data-stem': stem });
