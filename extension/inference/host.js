@@ -72,7 +72,7 @@ async function loadModel(modelId, modelBase) {
   }
   const record = await getModel(modelId);
   if (!record || record.state !== 'ready') {
-    throw new Error('The model chosen for this job has been removed: choose another one and add the file again.');
+    throw new Error(t('bundleModelRemoved'));
   }
   const madeBy = { name: record.name, sha256: record.sha256, precision: record.precision, imported: true };
   return {

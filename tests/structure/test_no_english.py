@@ -21,6 +21,7 @@ READ_ATTRIBUTES = {"aria-label": "data-i18n-label", "title": "data-i18n-title", 
 # Developer errors: a bug or a broken build, never a user's input; they name code (process(),
 # PFFFT, descriptor fields) that a translation would not help with.
 ALLOWED = {
+    ("extension/ui/models-view.js", "{} {} dB"): "a stem's name (the model's) and a figure with its unit",
     ("extension/inference/complex-fft.js", "PFFFT cannot transform {} points"): "a size the code chose: a bug",
     ("extension/inference/families/index.js", 'Unknown model family "{}"; known families: {}.'): (
         "a descriptor from our own build names an unknown family: a broken build"
