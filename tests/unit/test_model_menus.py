@@ -4,7 +4,7 @@ when models were imported, one child per model (the bundled one first), and a cl
 import json
 import subprocess
 
-from tests.conftest import ROOT
+from tests.node_tree import NODE, node_tree
 
 SCRIPT = """
 import { clickAction, menuItems } from './extension/background/menus.js';
@@ -19,7 +19,7 @@ console.log(JSON.stringify({
 
 
 def run(models, clicks):
-    out = subprocess.run(["node", "--input-type=module", "-e", SCRIPT, json.dumps([models, clicks])], cwd=ROOT,
+    out = subprocess.run([*NODE, "--input-type=module", "-e", SCRIPT, json.dumps([models, clicks])], cwd=node_tree(),
                          check=True, capture_output=True, text=True)  # fmt: skip
     return json.loads(out.stdout)
 
