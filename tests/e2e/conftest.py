@@ -168,6 +168,8 @@ def wait_running(session, min_fraction=0.0):
     def running():
         jobs = session.jobs()
         job = jobs and jobs[0]
-        return job and job["state"] == "running" and (job.get("done", 0) / job.get("total", 1)) > min_fraction and job
+        # total is 0 while the size is not known yet (a job's first progress: "fetching")
+        fraction = job and job.get("done", 0) / (job.get("total") or 1)
+        return job and job["state"] == "running" and fraction > min_fraction and job
 
     return wait_for(running, 120, interval=0.2, what="the job to run")
