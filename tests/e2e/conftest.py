@@ -147,9 +147,12 @@ START_URL_JOB = (
 )
 
 
-def finished_job(session, timeout=300):
+def finished_job(session, timeout=300, name=None):
+    """The newest job once it ended, or the job called `name` (a job just started may not be
+    listed yet: the newest one is then an earlier job)."""
+
     def finished():
-        jobs = session.jobs()
+        jobs = [j for j in session.jobs() if name is None or j["name"] == name]
         return jobs and jobs[0]["state"] in ("done", "failed", "cancelled") and jobs[0]
 
     job = wait_for(finished, timeout, what="the job to finish")

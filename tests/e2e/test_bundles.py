@@ -83,7 +83,7 @@ def test_bundles_refused_imported_chosen_and_matching_the_cli(browser, four_stem
         song = tmp_path / f"song-{precision.value}.flac"  # its own stem file names
         sf.write(song, excerpt[: rate * 6], rate)
         session.pick_file(song)
-        job = finished_job(session)
+        job = finished_job(session, name=song.stem)
         assert job["madeBy"] == {"name": MODEL_4STEMS, "sha256": bundle.descriptor["sha256"],
                                  "precision": precision.value, "imported": True}  # fmt: skip
         assert [s["stem"] for s in job["stems"]] == list(bundle.descriptor["stems"])
