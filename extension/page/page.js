@@ -7,6 +7,7 @@ import { mountJobsView, sendToBackground } from '../ui/jobs-view.js';
 import { mountLiveView } from '../ui/live-view.js';
 import { mountFormatSetting } from '../ui/format-setting.js';
 import { mountModelsView } from '../ui/models-view.js';
+import { onFilesChosen } from '../ui/dom.js';
 import { localizePage, t } from '../shared/i18n.js';
 
 const input = /** @type {HTMLInputElement} */ (document.getElementById('file'));
@@ -28,15 +29,7 @@ async function start(file) {
   }
 }
 
-input.addEventListener('change', () => {
-  for (const file of input.files ?? []) start(file);
-  input.value = '';
-});
-drop.addEventListener('dragover', (event) => event.preventDefault());
-drop.addEventListener('drop', (event) => {
-  event.preventDefault();
-  for (const file of event.dataTransfer?.files ?? []) start(file);
-});
+onFilesChosen(input, drop, start);
 
 const format = /** @type {HTMLSelectElement} */ (document.getElementById('format'));
 const outputRate = /** @type {HTMLSelectElement} */ (document.getElementById('output-rate'));

@@ -28,3 +28,20 @@ export function saveBlob(blob, fileName) {
   // revoked later: the download reads the URL after the click returns
   setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
+
+/**
+ * Each file the user picks in `picker` or drops on `drop`, to `handle` (one call per file); the
+ * picker is cleared so that picking the same file again is a new pick.
+ * @param {HTMLInputElement} picker @param {HTMLElement} drop @param {(file: File) => void} handle
+ */
+export function onFilesChosen(picker, drop, handle) {
+  picker.addEventListener('change', () => {
+    for (const file of picker.files ?? []) handle(file);
+    picker.value = '';
+  });
+  drop.addEventListener('dragover', (event) => event.preventDefault());
+  drop.addEventListener('drop', (event) => {
+    event.preventDefault();
+    for (const file of event.dataTransfer?.files ?? []) handle(file);
+  });
+}

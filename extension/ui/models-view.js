@@ -9,6 +9,7 @@
 import { MSG } from '../shared/messages.js';
 import { BundleError, readBundle } from '../shared/bundle.js';
 import { t } from '../shared/i18n.js';
+import { onFilesChosen } from './dom.js';
 import { loadSettings, saveSettings } from '../shared/settings.js';
 import { allModels, deleteModel, putModel } from '../shared/store.js';
 import { sendToBackground } from './jobs-view.js';
@@ -41,15 +42,7 @@ export function mountModelsView({ list, picker, drop, status, defaultSelect, job
       status.textContent = t('bundleRefused', file.name, error instanceof Error ? error.message : String(error));
     });
   };
-  picker.addEventListener('change', () => {
-    for (const file of picker.files ?? []) add(file);
-    picker.value = '';
-  });
-  drop.addEventListener('dragover', (event) => event.preventDefault());
-  drop.addEventListener('drop', (event) => {
-    event.preventDefault();
-    for (const file of event.dataTransfer?.files ?? []) add(file);
-  });
+  onFilesChosen(picker, drop, add);
   jobSelect.addEventListener('change', () => {
     jobSelect.dataset.touched = 'yes'; // the user's choice for the next jobs outlives a refresh
   });
