@@ -16,6 +16,11 @@ Original preset (the stems summed: the click passes through) and keeps what it p
   run_fraction: the onnxruntime run's share alone (the rest is the STFT/iSTFT on the page's thread).
 * load_average: /proc/loadavg's 1-minute figure at the start and at the end (other processes).
 * --live W/H/L: bench a copy of the extension whose descriptor says this live setting instead.
+* --margin-factor F: and whose inference/live.js sets MARGIN_FACTOR = F (the margin's multiple
+  of the window's compute; A/B runs of a margin without a rebuild).
+* hop_stats: per hop, separator.process's median / p95 / max, the most audio waiting beyond a hop
+  when it started, the least slack before its first frame played and how many hops were late
+  (inference/live-timing.js): an underrun from one long hop or from a queue.
 * sdr_loss_db: from scripts/measure_live.py's bench/live-sdr-*.json (the newest), the row of the
   descriptor's live setting: mean SDR of live stems vs the true stems, minus offline's.
 
@@ -27,6 +32,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import re
 import shutil
 import sys
 import tempfile
@@ -93,14 +99,24 @@ def main() -> None:
     parser.add_argument("--conditions", default="", help="what else the machine ran (recorded with the figures)")
     parser.add_argument("--dist", type=Path, default=ROOT / "dist")
     parser.add_argument("--live", help="window/hop/look-ahead frames instead of the descriptor's")
+    parser.add_argument("--suffix", default="", help="appended to the file name (A/B runs of one setting)")
+    parser.add_argument("--margin-factor", type=float, help="MARGIN_FACTOR instead of live.js's")
     args = parser.parse_args()
     seconds = args.minutes * 60
     load_before = load_average()
     with tempfile.TemporaryDirectory() as tmp:
         extension = (args.dist / "chrome").resolve()
-        if args.live:
+        if args.live or args.margin_factor:
             extension = Path(tmp) / "chrome"
             shutil.copytree(args.dist / "chrome", extension)
+        if args.margin_factor:
+            code = extension / "inference" / "live.js"
+            text, count = re.subn(r"const MARGIN_FACTOR = [0-9.]+;", f"const MARGIN_FACTOR = {args.margin_factor};",
+                                  code.read_text())  # fmt: skip
+            if count != 1:
+                raise SystemExit(f"{code} has no MARGIN_FACTOR constant to replace")
+            code.write_text(text)
+        if args.live:
             descriptor = json.loads((extension / "models" / "model.json").read_text())
             window, hop, lookahead = (int(v) for v in args.live.split("/"))
             descriptor["live"] = {"windowFrames": window, "hopFrames": hop, "lookaheadFrames": lookahead}
@@ -175,6 +191,9 @@ def main() -> None:
         "cpu_fraction": round(health["cpuFraction"], 3),
         "cpu_by_minute": health.get("cpuByMinute"),
         "run_fraction": round(health.get("runFraction", 0), 3),
+        "margin_s": health.get("marginS"),
+        "margin_factor": args.margin_factor,
+        "hop_stats": health.get("hopStats"),
         "sdr_loss_db": sdr_loss,
         "sdr_loss_source": sdr_source,
         "live_setting_frames": setting,
@@ -182,7 +201,7 @@ def main() -> None:
         "conditions": args.conditions,
         "load_average": [load_before, load_average()],
     }
-    out = ROOT / "bench" / f"live-{result['date']}-{'-'.join(map(str, setting))}.json"
+    out = ROOT / "bench" / f"live-{result['date']}-{'-'.join(map(str, setting))}{args.suffix}.json"
     out.write_text(json.dumps(result, indent=1) + "\n")
     print(json.dumps({k: v for k, v in result.items() if k != "health"}, indent=1))
     print(f"wrote {out}")

@@ -21,6 +21,7 @@
  */
 import { createLiveSeparator } from './live-separator.js';
 import { createSilenceGate, isDigitalSilence } from './live-silence.js';
+import { createHopLog } from './live-timing.js';
 import { CAPTURED, HEALTH, QUANTUM } from './live-buffers.js';
 import { encodeSamples, wavHeader } from '../shared/wav.js';
 import { RECORDED_MIX, RECORDED_OUTPUT, deleteChunks, finishStem, putChunk } from '../shared/store.js';
@@ -37,19 +38,21 @@ import { t } from '../shared/i18n.js';
 
 /**
  * Time allowed for one hop's separation beyond the hop itself, before a frame falls back: the
- * window's compute as timed before the audio starts, times MARGIN_FACTOR (jitter and the page's
- * own decoding, the recording, garbage collection), at least MIN_MARGIN_S. A fixed 0.4 s was
- * below the window's compute on the 2-core build machine (0.5 s): every hop came in late. 2 was
- * set for hop 32, where the model took 0.82 of real time. Hop 48 leaves it ~0.55; 1.5 would keep
- * the latency near 2 s (1.18 s + 1.5 x 0.54 s: the 10-minute bench measured 2.06 s with it), but
- * gave one underrun in half of the 30-s e2e runs on the idle machine; 2 gave none.
+ * window's compute as timed before the audio starts (the slowest of TIMED_RUNS), times
+ * MARGIN_FACTOR, at least MIN_MARGIN_S. The factor covers what the timing before the start does
+ * not see: in a session the hop took 1.13x the timed window on average (the audio thread, the
+ * tab's decoding and the recording share the cores: bench 2026-11-30, 256-frame window 0.59 s vs
+ * 0.52 s) and its spread (the 10-minute bench's 38 underruns at 1.5x the timed window, i.e.
+ * 1.3x the session's mean hop). 2.5 with the 192-frame window: ~1 s, 2.2x the mean hop, inside
+ * a 2-s latency with the 32-frame hop (0.81 s of it). A fixed 0.4 s was below the window's
+ * compute on the 2-core build machine (0.5 s): every hop came in late.
  */
-const MARGIN_FACTOR = 2;
+const MARGIN_FACTOR = 2.5;
 const MIN_MARGIN_S = 0.4;
 /** Past this the model cannot keep up in any case (a window per hop of 0.74 s): no more delay. */
 const MAX_MARGIN_S = 1.5;
 /** Timed runs of the model before the audio starts (after the first, which prepares kernels). */
-const TIMED_RUNS = 2;
+const TIMED_RUNS = 3;
 /**
  * The recording of what was played (tests, bench: from the first rendered frame, so the first
  * `delay` frames are the silence before the first separated frame) holds this many seconds
@@ -174,6 +177,7 @@ export async function startLive(stream, { descriptor, runner, workletUrl, jobId,
   let droppedHops = 0;
   let pausedHops = 0;
   let modelSeconds = 0;
+  const hopLog = createHopLog();
   /** model seconds and separated seconds per minute of the capture (does the model's share grow?) */
   /** @type {{model: number, audio: number}[]} */
   const minutes = [];
@@ -321,6 +325,9 @@ export async function startLive(stream, { descriptor, runner, workletUrl, jobId,
         const stems = await separator.process(input);
         const seconds = (performance.now() - t0) / 1000;
         modelSeconds += seconds;
+        // Slack: render frames left before the block's first source frame plays (first + delay).
+        const slack = block * hop - latency + delay - Atomics.load(healthValues, HEALTH.RENDERED);
+        hopLog.add(seconds, (captured - taken - hop) / rate, slack / rate);
         const minute = (minutes[Math.floor((block * hop) / (60 * rate))] ??= { model: 0, audio: 0 });
         minute.model += seconds;
         minute.audio += hop / rate;
@@ -362,6 +369,8 @@ export async function startLive(stream, { descriptor, runner, workletUrl, jobId,
       hops: block,
       cpuFraction: separatedS > 0 ? modelSeconds / separatedS : 0,
       runFraction: separatedS > 0 ? runs.seconds / separatedS : 0,
+      hopStats: hopLog.stats(),
+      marginS: marginS,
       cpuByMinute: Array.from(minutes, (m) => (m?.audio ? Math.round((1000 * m.model) / m.audio) / 1000 : 0)),
       capturedS: captured / rate,
       recordedS: recordedFrames / rate,

@@ -86,12 +86,15 @@ export const MSG = Object.freeze({
  * @typedef {{latencyS: number, delayFrames: number, bufferS: number, backlogS: number, underruns: number,
  *   fallbackS: number, droppedHops: number, hops: number, cpuFraction: number, capturedS: number,
  *   recordedS: number, fallingBehind: boolean, paused?: boolean, pausedS?: number,
- *   cpuByMinute?: number[], runFraction?: number}} LiveHealth
+ *   cpuByMinute?: number[], runFraction?: number, hopStats?: import('../inference/live-timing.js').HopStats,
+ *   marginS?: number}} LiveHealth
  *   underruns: episodes in which the
  *   original was played because the stems were late; fallbackS: their total length; delayFrames:
  *   render frames from a frame's capture to its playback (latencyS adds the device's latency);
  *   cpuFraction: the separator's time (STFT, model, iSTFT) / audio time; runFraction: the model
  *   run's alone (onnxruntime's worker and the transfers); cpuByMinute: cpuFraction for each minute of the capture (0 for one wholly paused);
+ *   hopStats: per-hop timing (where an underrun came from); marginS: the time allowed for a hop's
+ *   separation beyond the hop itself;
  *   paused: the tab has been digitally silent (its media paused), nothing is recorded or separated
  * @typedef {{jobId: string, tabId: number, name: string, stems: string[], gains: number[],
  *   keep: boolean, health: LiveHealth | null}} LiveStateData
