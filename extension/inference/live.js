@@ -44,9 +44,10 @@ import { t } from '../shared/i18n.js';
  * tab's decoding and the recording share the cores: bench 2026-11-30, 256-frame window 0.59 s vs
  * 0.52 s) and its spread (the 10-minute bench's 38 underruns at 1.5x the timed window, i.e.
  * 1.3x the session's mean hop; 2x, 1.7x the mean, gave none in two 30-s runs). 2.25 with the
- * 192-frame window (0.9x a 256-frame one's time, scripts/measure_live.py): ~1.05 s, 2x the
- * session's mean hop, inside a 2-s latency with the 32-frame hop (0.81 s of it). A fixed 0.4 s
- * was below the window's compute on the 2-core build machine (0.5 s): every hop came in late.
+ * 192-frame window (0.6-0.75x a 256-frame one's time in the browser, 0.9x in Python's
+ * onnxruntime): 0.7-1.05 s, 2x the session's mean hop, inside a 2-s latency with the 32-frame
+ * hop (0.81 s of it). A fixed 0.4 s was below the window's compute on the 2-core build machine
+ * (0.5 s): every hop came in late.
  */
 const MARGIN_FACTOR = 2.25;
 const MIN_MARGIN_S = 0.4;
