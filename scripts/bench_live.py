@@ -24,7 +24,8 @@ Original preset (the stems summed: the click passes through) and keeps what it p
 * sdr_loss_db: from scripts/measure_live.py's bench/live-sdr-*.json (the newest), the row of the
   descriptor's live setting: mean SDR of live stems vs the true stems, minus offline's.
 
-Writes bench/live-YYYY-MM-DD-W-H-L.json (the setting's frames). Figures are from whatever else the machine runs: say so.
+Writes bench/live-YYYY-MM-DD-W-H-L[SUFFIX].json (the setting's frames; --suffix for A/B runs).
+Figures are from whatever else the machine runs: say so.
 """
 
 from __future__ import annotations
