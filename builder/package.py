@@ -58,6 +58,12 @@ ORT_GLUE_IMPORT = re.compile(r"\(await import\(/\*webpackIgnore:true\*/ /\*@vite
 ORT_GLUE_REFUSED = (
     '(()=>{throw new Error("onnxruntime-web: external glue "+\\1+" refused; the bundled glue is used")})()'
 )
+# The WebGPU bundle's Emscripten glue (embind's emval method caller) builds a function with
+# `new Function`: `web-ext lint` flags it (DANGEROUS_EVAL), and the extension's CSP (no
+# 'unsafe-eval') already makes it throw, so it is replaced by that error; the WebGPU path does not
+# take it (the parity test runs the model on WebGPU with it refused).
+ORT_EVAL = re.compile(r"new Function\(Object\.keys\((\w+)\),(\w+)\)\(\.\.\.Object\.values\(\1\)\)")
+ORT_EVAL_REFUSED = '(()=>{throw new Error("onnxruntime-web: eval refused by the extension\'s CSP")})()'
 
 
 class PackageError(RuntimeError):
@@ -97,6 +103,9 @@ def _vendor(target: Path) -> None:
         text, count = ORT_GLUE_IMPORT.subn(ORT_GLUE_REFUSED, bundle.read_text(encoding="utf-8"))
         if count != 1:
             raise PackageError(f"{name}: its glue import changed; review ORT_GLUE_IMPORT in builder/package.py")
+        text, evals = ORT_EVAL.subn(ORT_EVAL_REFUSED, text)
+        if evals > 1 or "new Function" in text:
+            raise PackageError(f"{name}: its eval changed; review ORT_EVAL in builder/package.py")
         bundle.write_text(text, encoding="utf-8")
     # PFFFT (BSD-3-Clause) built with WASM SIMD: the STFT's FFTs; Emscripten glue + .wasm, unmodified.
     (vendor / "pffft").mkdir(exist_ok=True)
