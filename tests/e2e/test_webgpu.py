@@ -10,8 +10,8 @@ The clips are 1 s (one 256-frame patch): SwiftShader runs the shaders on the CPU
 
 from __future__ import annotations
 
-import soundfile as sf
 import pytest
+import soundfile as sf
 
 from builder.validate import sdr_db
 from models.spec import Precision
@@ -44,9 +44,7 @@ def facts_of(session, job_id: str) -> str:
     )
 
 
-def test_gpu_setting_matches_native_on_webgpu_and_auto_declines_a_software_adapter(
-    packaged, native_stems, tmp_path
-):
+def test_gpu_setting_matches_native_on_webgpu_and_auto_declines_a_software_adapter(packaged, native_stems, tmp_path):
     session = ChromiumSession.start(packaged(Precision.FP32) / "chrome", tmp_path, WEBGPU)
     try:
         session.open("page/page.html")

@@ -36,7 +36,8 @@ const onGpu = { backend: 'webgpu', adapter: 'nvidia ampere' };
 const midway = await createFallbackRunner(onGpu, async () => fake('gpu', (d) => d[0] === 2), async () => fake('wasm'));
 const outputs = [];
 for (const p of [0, 1, 2, 3]) outputs.push(Array.from(await midway.run(new Float32Array([p]), [1])));
-const notCreated = await createFallbackRunner(onGpu, async () => { throw new Error('no shader f16'); }, async () => fake('wasm'));
+const refused = async () => { throw new Error('no shader f16'); };
+const notCreated = await createFallbackRunner(onGpu, refused, async () => fake('wasm'));
 const healthy = await createFallbackRunner(onGpu, async () => fake('gpu'), async () => fake('wasm'));
 await healthy.run(new Float32Array([7]), [1]);
 console.log(JSON.stringify({ choices, outputs, log, midway: [midway.compute, midway.threads],
@@ -63,7 +64,10 @@ def test_settings_pick_the_backend_and_failures_fall_back_to_wasm():
     assert result["log"][:2] == ["gpu:0", "gpu:1"] and "wasm:2" in result["log"] and "wasm:3" in result["log"]
     assert "gpu:released" in result["log"]
     compute, threads = result["midway"]
-    assert compute["backend"] == "wasm" and compute["reason"] == "WebGPU failed during the job, finished on the CPU: gpu lost"
+    assert (
+        compute["backend"] == "wasm"
+        and compute["reason"] == "WebGPU failed during the job, finished on the CPU: gpu lost"
+    )
     assert threads == 2
     assert result["notCreated"] == {"backend": "wasm", "reason": "WebGPU could not load the model: no shader f16"}
     assert result["healthy"] == {"backend": "webgpu", "adapter": "nvidia ampere"}
