@@ -94,7 +94,10 @@ def test_firefox_gpu_setting_falls_back_or_runs_on_webgpu(packaged, tmp_path):
         compute = job["compute"]
         print(f"firefox, GPU setting: {compute}")
         # Firefox 153 on Linux: no navigator.gpu; a Firefox that has it runs on it, or says why not
+        if not session.call("return 'gpu' in navigator;"):
+            assert compute == {"backend": "wasm", "reason": "this browser has no WebGPU"}, compute
         assert compute["backend"] == "webgpu" or compute["reason"], compute
+        assert "CPU: this browser has no WebGPU" in facts_of(session, job["id"]) or compute["backend"] == "webgpu"
         assert [s["stem"] for s in job["stems"]] == list(STEMS)
     finally:
         session.quit()
