@@ -2,8 +2,8 @@
 /**
  * The only module that imports onnxruntime-web. Its `.mjs`/`.wasm` files ship inside the
  * extension (vendor/ort/, copied from the pinned npm package by the builder); never a CDN.
- * Two builds: the WASM one for the CPU (always loaded), the WebGPU one (its asyncify .wasm is
- * slower on the CPU ops and 27 MB in memory) imported only for a job that runs on the GPU.
+ * Two builds: the WASM one for the CPU (always loaded), the WebGPU one (its .wasm is the
+ * asyncify-instrumented build, 27 MB against 14) imported only for a job that runs on the GPU.
  */
 import * as ortWasm from '../vendor/ort/ort.wasm.bundle.min.mjs';
 
