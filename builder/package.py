@@ -9,6 +9,7 @@ template; nothing else differs.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import zipfile
@@ -40,14 +41,29 @@ GECKO_MIN_VERSION = "142.0"
 EXTENSION_SRC = ROOT / "extension"
 NODE_MODULES = ROOT / "node_modules"
 # Vendored files: (source under node_modules, destination under vendor/).
-# The bundle embeds the WebAssembly glue (ort-wasm-simd-threaded.mjs): no computed `import()` of
-# it at run time, so `web-ext lint` has nothing to warn about.
-ORT_FILES = ("ort.wasm.bundle.min.mjs", "ort-wasm-simd-threaded.wasm")
-# The bundle keeps one dead path that imports a glue file from a computed URL (taken only when
+# Each bundle embeds its WebAssembly glue: no computed `import()` of it at run time, so `web-ext
+# lint` has nothing to warn about. The WASM bundle and its plain build run every CPU job; the
+# WebGPU bundle runs on the asyncify build (1.30: its WebGPU provider is the native one compiled
+# to WASM, which waits on the GPU through asyncify, not the older JSEP), 6.7 MB more in the zip,
+# and is imported only when a job runs on the GPU (inference/model-runner.js).
+ORT_BUNDLES = {
+    "ort.wasm.bundle.min.mjs": "ort-wasm-simd-threaded.wasm",
+    "ort.webgpu.bundle.min.mjs": "ort-wasm-simd-threaded.asyncify.wasm",
+}
+ORT_FILES = tuple(name for pair in ORT_BUNDLES.items() for name in pair)
+# Each bundle keeps one dead path that imports a glue file from a computed URL (taken only when
 # env.wasm.wasmPaths names a glue .mjs or a folder; model-runner.js names only the .wasm). It is
 # the one thing `web-ext lint` flags (UNSAFE_VAR_ASSIGNMENT): replaced by an error at packaging.
-ORT_GLUE_IMPORT = "(await import(/*webpackIgnore:true*/ /*@vite-ignore*/n)).default"
-ORT_GLUE_REFUSED = '(()=>{throw new Error("onnxruntime-web: external glue "+n+" refused; the bundled glue is used")})()'
+ORT_GLUE_IMPORT = re.compile(r"\(await import\(/\*webpackIgnore:true\*/ /\*@vite-ignore\*/(\w+)\)\)\.default")
+ORT_GLUE_REFUSED = (
+    '(()=>{throw new Error("onnxruntime-web: external glue "+\\1+" refused; the bundled glue is used")})()'
+)
+# The WebGPU bundle's Emscripten glue (embind's emval method caller) builds a function with
+# `new Function`: `web-ext lint` flags it (DANGEROUS_EVAL), and the extension's CSP (no
+# 'unsafe-eval') already makes it throw, so it is replaced by that error; the WebGPU path does not
+# take it (the parity test runs the model on WebGPU with it refused).
+ORT_EVAL = re.compile(r"new Function\(Object\.keys\((\w+)\),(\w+)\)\(\.\.\.Object\.values\(\1\)\)")
+ORT_EVAL_REFUSED = '(()=>{throw new Error("onnxruntime-web: eval refused by the extension\'s CSP")})()'
 
 
 class PackageError(RuntimeError):
@@ -82,11 +98,15 @@ def _vendor(target: Path) -> None:
         if not (ort_dist / name).is_file():
             raise PackageError(f"{ort_dist / name} missing: run `npm ci` (make setup)")
         shutil.copy2(ort_dist / name, vendor / "ort" / name)
-    bundle = vendor / "ort" / ORT_FILES[0]
-    text = bundle.read_text(encoding="utf-8")
-    if text.count(ORT_GLUE_IMPORT) != 1:
-        raise PackageError(f"{ORT_FILES[0]}: its glue import changed; review ORT_GLUE_IMPORT in builder/package.py")
-    bundle.write_text(text.replace(ORT_GLUE_IMPORT, ORT_GLUE_REFUSED), encoding="utf-8")
+    for name in ORT_BUNDLES:
+        bundle = vendor / "ort" / name
+        text, count = ORT_GLUE_IMPORT.subn(ORT_GLUE_REFUSED, bundle.read_text(encoding="utf-8"))
+        if count != 1:
+            raise PackageError(f"{name}: its glue import changed; review ORT_GLUE_IMPORT in builder/package.py")
+        text, evals = ORT_EVAL.subn(ORT_EVAL_REFUSED, text)
+        if evals > 1 or "new Function" in text:
+            raise PackageError(f"{name}: its eval changed; review ORT_EVAL in builder/package.py")
+        bundle.write_text(text, encoding="utf-8")
     # PFFFT (BSD-3-Clause) built with WASM SIMD: the STFT's FFTs; Emscripten glue + .wasm, unmodified.
     (vendor / "pffft").mkdir(exist_ok=True)
     for name in ("pffft.js", "pffft.wasm"):
@@ -193,6 +213,7 @@ def name_stems(target: Path, stems: list[str]) -> None:
 # tsc checks (TypeScript resolves `x.mjs` to `x.d.mts`), so tsc never type-checks minified code.
 _VENDOR_TYPES = {
     "ort/ort.wasm.bundle.min.d.mts": "export * from 'onnxruntime-web';\n",
+    "ort/ort.webgpu.bundle.min.d.mts": "export * from 'onnxruntime-web/webgpu';\n",
     "client-zip.d.ts": "export * from 'client-zip';\n",
     "mediabunny.d.ts": "export * from 'mediabunny';\n",
     "fflate.d.ts": "export * from 'fflate';\n",

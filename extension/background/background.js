@@ -374,9 +374,9 @@ const handlers = {
       if (job.state === 'queued') Object.assign(job, { state: 'running', startedAt: Date.now() });
       Object.assign(job, { phase, done, total, updatedAt: Date.now() });
     }),
-  [MSG.JOB_DONE]: async ({ jobId, stems, durationS, timings, threads, decoder, replaced, model, madeBy }) => {
+  [MSG.JOB_DONE]: async ({ jobId, stems, durationS, timings, threads, decoder, replaced, model, madeBy, compute }) => {
     const job = await saveEnd(jobId, {
-      state: 'done', stems, durationS, timings, threads, decoder, replaced, model, madeBy, phase: undefined,
+      state: 'done', stems, durationS, timings, threads, decoder, replaced, model, madeBy, compute, phase: undefined,
     });
     if (job) {
       const names = `${job.name}: ${stems.map((/** @type {{stem: string}} */ s) => s.stem).join(', ')}`;

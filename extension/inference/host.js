@@ -7,6 +7,8 @@
 import { MSG } from '../shared/messages.js';
 import { createRunner } from './model-runner.js';
 import { createPoolRunner, workerCount } from './worker-pool.js';
+import { chooseCompute } from './compute.js';
+import { createFallbackRunner } from './gpu-fallback.js';
 import { verifyModel } from './model-check.js';
 import { CancelledError, separateJob } from './separator.js';
 import { getModel } from '../shared/store.js';
@@ -97,33 +99,51 @@ export function createHost(report, { modelBase, workers }) {
    * time: a model of another job replaces it). The first session's thread request sizes the
    * page's WASM pool (model-runner.js).
    * @type {{id: string, model: Promise<Awaited<ReturnType<typeof loadModel>>>,
-   *   runner: Promise<import('./model-runner.js').ModelRunner> | null, workers: number} | null}
+   *   runner: Promise<import('./model-runner.js').ModelRunner> | null, key: string,
+   *   compute?: import('./compute.js').Compute} | null}  key: the runner's kind (GPU, or WASM
+   *   with its number of workers); compute: what the last job's setting chose
    */
   let loaded = null;
 
   /**
-   * Several single-threaded sessions in workers (worker-pool.js), or one session with ORT's own
-   * threads; the job's `workers` setting, 0 = this browser's default. Kept with the model while
-   * the number of workers asked for stays the same.
+   * On the GPU (the job's `compute` setting, compute.js), falling back to WASM; else several
+   * single-threaded sessions in workers (worker-pool.js), or one session with ORT's own threads:
+   * the job's `workers` setting, 0 = this browser's default. Kept with the model while the kind
+   * asked for stays the same; a GPU runner that fell back is not kept (the next job tries the GPU again).
    * @param {NonNullable<typeof loaded>} slot @param {string | Uint8Array} source @param {RunJobData} job
    * @returns {Promise<import('./model-runner.js').ModelRunner>}
    */
   async function getRunner(slot, source, job) {
     const count = workerCount(job.workers || workers, globalThis.navigator?.hardwareConcurrency || 1);
-    if (slot.runner && slot.workers !== count) {
-      const old = slot.runner;
+    const compute = await chooseCompute(job.compute);
+    slot.compute = compute;
+    const key = compute.backend === 'webgpu' ? 'webgpu' : `wasm:${count}`;
+    const kept = slot.runner && (await slot.runner.catch(() => null));
+    if (slot.runner && (slot.key !== key || (key === 'webgpu' && kept?.compute?.backend !== 'webgpu'))) {
       slot.runner = null;
-      await (await old.catch(() => null))?.release();
+      await kept?.release();
     }
-    slot.workers = count;
+    slot.key = key;
     if (slot.runner) return slot.runner;
-    const made = count > 1 ? createPoolRunner(source, { workers: count }) : createRunner(source, { threads: job.threads });
+    const makeCpu = () =>
+      count > 1 ? createPoolRunner(source, { workers: count }) : createRunner(source, { threads: job.threads });
+    const made = createFallbackRunner(compute, () => createRunner(source, { backend: 'webgpu', threads: job.threads }), makeCpu);
     slot.runner = made;
     // A runner that failed to start is not kept: the next job tries again.
     made.catch(() => {
       if (slot.runner === made) slot.runner = null;
     });
     return made;
+  }
+
+  /**
+   * What the job ran on: the GPU runner's own account (it may have fallen back mid-job), else
+   * this job's choice (with why not the GPU).
+   * @param {NonNullable<typeof loaded>} slot
+   */
+  async function computeOf(slot) {
+    const runner = await slot.runner?.catch(() => null);
+    return slot.key === 'webgpu' ? runner?.compute : slot.compute;
   }
 
   async function pump() {
@@ -141,7 +161,7 @@ export function createHost(report, { modelBase, workers }) {
         const old = loaded;
         loaded = null;
         await (await old?.runner?.catch(() => null))?.release().catch(() => {});
-        const fresh = { id: modelId, model: loadModel(modelId, modelBase), runner: null, workers: 0 };
+        const fresh = { id: modelId, model: loadModel(modelId, modelBase), runner: null, key: '' };
         loaded = fresh;
         fresh.model.catch(() => {
           if (loaded === fresh) loaded = null; // a failed load (a removed model) is not kept for the next job
@@ -155,7 +175,8 @@ export function createHost(report, { modelBase, workers }) {
         progress: (p) => report(MSG.JOB_PROGRESS, p),
         signal: current.controller.signal,
       });
-      report(MSG.JOB_DONE, { ...done, madeBy: model.madeBy, threads: (await slot.runner)?.threads });
+      const compute = await computeOf(slot);
+      report(MSG.JOB_DONE, { ...done, madeBy: model.madeBy, threads: (await slot.runner)?.threads, compute });
     } catch (error) {
       const cancelled = error instanceof CancelledError;
       const text = error instanceof Error ? error.message : String(error);

@@ -2,15 +2,18 @@
 /**
  * The only module that imports onnxruntime-web. Its `.mjs`/`.wasm` files ship inside the
  * extension (vendor/ort/, copied from the pinned npm package by the builder); never a CDN.
+ * Two builds: the WASM one for the CPU (always loaded), the WebGPU one (its .wasm is the
+ * asyncify-instrumented build, 27 MB against 14) imported only for a job that runs on the GPU.
  */
-import * as ort from '../vendor/ort/ort.wasm.bundle.min.mjs';
+import * as ortWasm from '../vendor/ort/ort.wasm.bundle.min.mjs';
 
 /**
  * @typedef {{run: (data: Float32Array, dims: number[]) => Promise<Float32Array>,
  *   runNamed: (feeds: Record<string, {data: Float32Array, dims: number[]}>) =>
  *     Promise<Record<string, Float32Array>>,
- *   threads: number, release: () => Promise<void>}} ModelRunner  threads: the cores it uses (ORT's
- *   threads, or worker-pool.js's single-threaded workers)
+ *   threads: number, release: () => Promise<void>, compute?: import('./compute.js').Compute}} ModelRunner
+ *   threads: the cores it uses (ORT's threads, or worker-pool.js's single-threaded workers);
+ *   compute: where it runs (gpu-fallback.js sets it; absent: WASM)
  */
 
 /**
@@ -27,13 +30,19 @@ export function threadCount(requested) {
 /** @type {number | undefined} */
 let poolThreads;
 
+/** @type {number | undefined} */
+let gpuThreads;
+
 /**
  * @param {string | Uint8Array} model  an extension URL of the .onnx file, or its bytes (an imported model)
- * @param {{threads?: number, inWorker?: boolean}} [options]  inWorker: in one of worker-pool.js's
- *   model workers: one thread, run right there (no proxy worker)
+ * @param {{threads?: number, inWorker?: boolean, backend?: 'wasm' | 'webgpu'}} [options]  inWorker:
+ *   in one of worker-pool.js's model workers: one thread, run right there (no proxy worker);
+ *   backend 'webgpu': onnxruntime's WebGPU provider (throws where it cannot start; the caller falls back)
  * @returns {Promise<ModelRunner>}
  */
 export async function createRunner(model, options = {}) {
+  if (options.backend === 'webgpu') return createGpuRunner(model, options);
+  const ort = ortWasm;
   // The WASM thread pool is sized once, when the first session of the page initializes the
   // runtime; later values of numThreads are ignored, so the first one is what runs.
   poolThreads ??= options.inWorker ? 1 : threadCount(options.threads);
@@ -50,11 +59,41 @@ export async function createRunner(model, options = {}) {
     executionProviders: ['wasm'],
     graphOptimizationLevel: 'all',
   });
+  return wrapSession(ort, session, threads);
+}
+
+/**
+ * One session on onnxruntime's WebGPU provider, in this page (the provider has no proxy worker:
+ * the GPU device belongs to the page that asked for it). Ops it does not take run on its WASM
+ * kernels, with this page's threads.
+ * @param {string | Uint8Array} model @param {{threads?: number}} options
+ * @returns {Promise<ModelRunner>}
+ */
+async function createGpuRunner(model, options) {
+  const ort = await import('../vendor/ort/ort.webgpu.bundle.min.mjs');
+  gpuThreads ??= threadCount(options.threads);
+  ort.env.wasm.wasmPaths = { wasm: new URL('../vendor/ort/ort-wasm-simd-threaded.asyncify.wasm', import.meta.url).href };
+  ort.env.wasm.numThreads = gpuThreads;
+  ort.env.wasm.proxy = false;
+  ort.env.logLevel = 'error';
+  const session = await ort.InferenceSession.create(/** @type {any} */ (model), {
+    executionProviders: ['webgpu'],
+    graphOptimizationLevel: 'all',
+  });
+  return wrapSession(ort, session, gpuThreads);
+}
+
+/**
+ * @param {typeof ortWasm} ort  the build that made `session`
+ * @param {import('../vendor/ort/ort.wasm.bundle.min.mjs').InferenceSession} session @param {number} threads
+ * @returns {ModelRunner}
+ */
+function wrapSession(ort, session, threads) {
   const [inputName] = session.inputNames;
   const [outputName] = session.outputNames;
   /** @type {ModelRunner['runNamed']} */
   async function runNamed(feeds) {
-    /** @type {Record<string, ort.Tensor>} */
+    /** @type {Record<string, import('../vendor/ort/ort.wasm.bundle.min.mjs').Tensor>} */
     const tensors = {};
     for (const [name, { data, dims }] of Object.entries(feeds)) tensors[name] = new ort.Tensor('float32', data, dims);
     const outputs = await session.run(tensors);

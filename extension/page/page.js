@@ -6,6 +6,7 @@ import { putInput } from '../shared/store.js';
 import { mountJobsView, sendToBackground } from '../ui/jobs-view.js';
 import { mountLiveView } from '../ui/live-view.js';
 import { mountFormatSetting } from '../ui/format-setting.js';
+import { mountComputeSetting } from '../ui/compute-setting.js';
 import { mountModelsView } from '../ui/models-view.js';
 import { onFilesChosen } from '../ui/dom.js';
 import { localizePage, t } from '../shared/i18n.js';
@@ -35,6 +36,10 @@ const format = /** @type {HTMLSelectElement} */ (document.getElementById('format
 const outputRate = /** @type {HTMLSelectElement} */ (document.getElementById('output-rate'));
 localizePage();
 mountFormatSetting(format, /** @type {HTMLElement} */ (document.getElementById('format-note')));
+mountComputeSetting(
+  /** @type {HTMLSelectElement} */ (document.getElementById('compute')),
+  /** @type {HTMLElement} */ (document.getElementById('compute-note')),
+);
 loadSettings().then((settings) => {
   outputRate.value = String(settings.outputRate);
 });

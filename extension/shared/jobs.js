@@ -17,10 +17,11 @@ import { t } from './i18n.js';
  *   error?: string, stems?: import('./messages.js').StemInfo[], durationS?: number,
  *   timings?: Record<string, number>, threads?: number, decoder?: Decoder,
  *   starts?: number, recording?: Recording, replaced?: import('./messages.js').Replaced,
- *   model?: string, modelId?: string, madeBy?: import('./messages.js').MadeBy
+ *   model?: string, modelId?: string, madeBy?: import('./messages.js').MadeBy,
+ *   compute?: import('../inference/compute.js').Compute
  * }} Job
  *   modelId: the imported model asked for ('' the bundled one; absent: the default setting);
- *   madeBy: the model that made the stems
+ *   madeBy: the model that made the stems; compute: GPU or CPU, and why not the GPU
  *   starts: how many times a host began the job (a restart begins it again; bounded)
  * @typedef {{tabId: number, frameId: number, token: string, ending?: boolean}} Recording
  *   a media element being recorded in a page (background.js recordMedia)

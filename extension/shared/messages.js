@@ -64,7 +64,8 @@ export const MSG = Object.freeze({
  *   (total 0: not known)
  * @typedef {'queued'|'fetching'|'decoding'|'separating'|'saving'} Phase
  * @typedef {{jobId: string, stems: StemInfo[], durationS: number, timings: Record<string, number>,
- *   decoder: Decoder, replaced: Replaced, model: string, madeBy?: MadeBy}} JobDoneData
+ *   decoder: Decoder, replaced: Replaced, model: string, madeBy?: MadeBy,
+ *   compute?: import('../inference/compute.js').Compute}} JobDoneData  compute: GPU or CPU, and why
  * @typedef {{name: string, sha256: string, precision: string, imported: boolean}} MadeBy  the model
  *   that made a job's stems
  * @typedef {{notNumbers: number, outOfRange: number}} Replaced  input samples replaced by silence

@@ -5,7 +5,8 @@ import { api } from '../platform/browser-api.js';
 /**
  * @typedef {{format: import('./encode-audio.js').FormatId, outputRate: 'input' | number, threads: number, streamAboveS: number,
  *   maxInputBytes: number, fetchHeadersS: number, fetchStallS: number,
- *   keepLiveStems: boolean, workers: number, defaultModel: string}} Settings
+ *   keepLiveStems: boolean, workers: number, defaultModel: string, compute: ComputeSetting}} Settings
+ * @typedef {'auto' | 'cpu' | 'gpu'} ComputeSetting
  * format: the stem, zip and mix files' format (shared/encode-audio.js FORMATS); stems are
  *   stored as WAV (this depth when a WAV format is chosen) and transcoded at download
  * outputRate: 'input' = the stems at the input file's rate (as the native CLI); a number = that rate
@@ -21,6 +22,8 @@ import { api } from '../platform/browser-api.js';
  * keepLiveStems: a live capture's mix becomes a job when it stops (inference/live.js)
  * defaultModel: the id of the imported model (shared/store.js models) a job uses unless it names
  *   one; '' = the model that ships with the extension
+ * compute: where jobs run the model (inference/compute.js): 'auto' = WebGPU on a real GPU, else
+ *   WASM; 'gpu' = WebGPU on any adapter; 'cpu' = WASM; a GPU that fails falls back to WASM
  */
 
 /** @type {Settings} */
@@ -35,6 +38,7 @@ export const DEFAULT_SETTINGS = Object.freeze({
   keepLiveStems: true,
   workers: 0,
   defaultModel: '',
+  compute: 'auto',
 });
 
 /** @returns {Promise<Settings>} */

@@ -169,11 +169,22 @@ export function jobFacts(job) {
   const parts = [];
   if (job.durationS) parts.push(clock(job.durationS));
   if (job.model) parts.push(job.model);
+  if (job.compute) parts.push(computeText(job.compute));
   parts.push(when(job.createdAt));
   if (job.state === 'done' && job.startedAt && job.updatedAt > job.startedAt) {
     parts.push(t('jobsTook', clock((job.updatedAt - job.startedAt) / 1000)));
   }
   return parts.join(' · ');
+}
+
+/**
+ * GPU or CPU; said for a CPU job only where the GPU was not used for a reason (no adapter, a
+ * software one under Auto, a failure).
+ * @param {import('../inference/compute.js').Compute} compute
+ */
+function computeText({ backend, adapter, reason }) {
+  if (backend === 'webgpu') return t('computeRanOnGpu', adapter ?? '');
+  return reason ? t('computeRanOnCpuBecause', reason) : t('computeRanOnCpu');
 }
 
 /** @param {Job} job */

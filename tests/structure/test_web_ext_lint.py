@@ -3,6 +3,8 @@
 onnxruntime-web is vendored as its bundle (ort.wasm.bundle.min.mjs), which embeds its WebAssembly
 glue instead of importing it from a computed path (the UNSAFE_VAR_ASSIGNMENT warning of the
 unbundled build); the one dead computed import left in it is refused at packaging (builder/package.py).
+So is the WebGPU bundle's (ort.webgpu.bundle.min.mjs), and its one `new Function` (DANGEROUS_EVAL),
+which the extension's CSP refuses anyway.
 """
 
 from __future__ import annotations
