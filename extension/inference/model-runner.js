@@ -24,6 +24,20 @@ export function threadCount(requested) {
   return Math.max(1, Math.min(requested || cores, cores));
 }
 
+/**
+ * `disable_quant_qdq`: without it onnxruntime keeps every DequantizeLinear of an int8 weight in
+ * the graph (for QDQ fusions that have no kernel in the wasm build), so the weights are
+ * dequantized again at every run and no Conv sees a constant weight; with it, constant folding
+ * turns them into fp32 weights at load (same values: the stems are bit-identical). A no-op on
+ * fp32 files. A/B in README "Speed and memory".
+ * @type {ort.InferenceSession.SessionOptions}
+ */
+const SESSION_OPTIONS = {
+  executionProviders: ['wasm'],
+  graphOptimizationLevel: 'all',
+  extra: { session: { disable_quant_qdq: '1' } },
+};
+
 /** @type {number | undefined} */
 let poolThreads;
 
@@ -46,10 +60,7 @@ export async function createRunner(model, options = {}) {
   // neighbouring chunks (families/spectral-masks.js pipelines them), for messages (cancel) and for storage.
   ort.env.wasm.proxy = !options.inWorker;
   ort.env.logLevel = 'error';
-  const session = await ort.InferenceSession.create(/** @type {any} */ (model), {
-    executionProviders: ['wasm'],
-    graphOptimizationLevel: 'all',
-  });
+  const session = await ort.InferenceSession.create(/** @type {any} */ (model), SESSION_OPTIONS);
   const [inputName] = session.inputNames;
   const [outputName] = session.outputNames;
   /** @type {ModelRunner['runNamed']} */
