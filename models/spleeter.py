@@ -62,53 +62,6 @@ def _pad_same_stride2(x: Tensor) -> Tensor:
     return functional.pad(x, (1, 2, 1, 2))
 
 
-def _upsample(deconv: nn.Module, x: Tensor) -> Tensor:
-    """A decoder stage's stride-2 5x5 transposed conv, cropped as TF's 'same' padding does."""
-    if isinstance(deconv, PhaseDeconv):
-        return deconv(x)
-    full = deconv(x)  # (in - 1) * 2 + 5 = 2 * in + 3; TF 'same' keeps [1 : 2 * in + 1]
-    return full[..., 1 : 2 * x.shape[-2] + 1, 1 : 2 * x.shape[-1] + 1]
-
-
-# Sub-pixel decomposition of the cropped stride-2 5x5 transposed conv: output row 2q + r (after
-# the crop of one row) sums input rows q-1, q (r = 0: taps 3, 1) or q-1, q, q+1 (r = 1: taps 4, 2,
-# 0), i.e. a plain stride-1 conv with those taps in that order, padded one row before (and one
-# after for r = 1). Same per column. (taps, (pad before, pad after)) per phase:
-_PHASES = (((3, 1), (1, 0)), ((4, 2, 0), (1, 1)))
-
-
-class PhaseDeconv(nn.Module):
-    """:func:`_upsample` of a ``ConvTranspose2d`` as four plain convs (3x3, 3x2, 2x3, 2x2 taps: 25
-    multiply-adds per input pixel, none of them on a zero) whose outputs are interleaved. The same
-    sums as the transposed conv; a conv is faster than a transposed one in onnxruntime-web's kernels.
-    """
-
-    def __init__(self, deconv: nn.ConvTranspose2d) -> None:
-        super().__init__()
-        weight = deconv.weight.detach()  # (in, out, 5, 5)
-        self.pads = []
-        for r, (rows, (top, bottom)) in enumerate(_PHASES):
-            for c, (cols, (left, right)) in enumerate(_PHASES):
-                kernel = weight[:, :, list(rows)][:, :, :, list(cols)].transpose(0, 1).contiguous()
-                self.register_parameter(f"phase{r}{c}", nn.Parameter(kernel, requires_grad=False))
-                self.pads.append((left, right, top, bottom))
-        self.bias = nn.Parameter(deconv.bias.detach().clone(), requires_grad=False)
-
-    def forward(self, x: Tensor) -> Tensor:
-        n, _, h, w = x.shape
-        p = [functional.conv2d(functional.pad(x, pad), getattr(self, f"phase{k // 2}{k % 2}"), self.bias)
-             for k, pad in enumerate(self.pads)]  # fmt: skip
-        rows = [torch.stack([p[2 * r], p[2 * r + 1]], dim=-1).reshape(n, -1, h, 2 * w) for r in range(2)]
-        return torch.stack(rows, dim=-2).reshape(n, -1, 2 * h, 2 * w)
-
-
-def with_phase_deconvs(model: nn.Module) -> nn.Module:
-    """``model`` (a :class:`SpleeterMasks`) with every decoder transposed conv as a :class:`PhaseDeconv`."""
-    for unet in model.unets:
-        unet.decoder = nn.ModuleList(PhaseDeconv(d) for d in unet.decoder)
-    return model
-
-
 class UNet(nn.Module):
     """One stem's U-Net: mixture magnitude -> that stem's estimated magnitude (sigmoid variant)
     or its mask logits (softmax variant).
@@ -155,7 +108,9 @@ class UNet(nn.Module):
         x = skips[-1]
         last = len(self.decoder) - 1
         for stage, (deconv, bn) in enumerate(zip(self.decoder, self.decoder_bn, strict=True)):
-            x = bn(self.deconv_activation(_upsample(deconv, x)))
+            full = deconv(x)  # (in - 1) * 2 + 5 = 2 * in + 3; TF 'same' keeps [1 : 2 * in + 1]
+            up = full[..., 1 : 2 * x.shape[-2] + 1, 1 : 2 * x.shape[-1] + 1]
+            x = bn(self.deconv_activation(up))
             if stage < last:
                 x = torch.cat([skips[-2 - stage], x], dim=1)
         return x
