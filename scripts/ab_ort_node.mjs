@@ -9,7 +9,8 @@
  *   node scripts/ab_ort_node.mjs CONFIGS.json [rounds=5] [patches=2]
  *
  * CONFIGS.json: [{"name": "int8", "model": "dist/models/….onnx", "options": {…}}, …]; options
- * are merged over the extension's (model-runner.js: wasm, graphOptimizationLevel all). Input:
+ * are merged over the extension's (model-runner.js: wasm, graphOptimizationLevel all, the int8
+ * weights folded at load; `"extra": {}` runs without that). Input:
  * (patches, 2, 512, 1024) magnitudes, fixed pseudo-random.
  */
 import { execSync } from 'node:child_process';
@@ -50,6 +51,7 @@ for (const config of configs) {
   const session = await ort.InferenceSession.create(readFileSync(config.model), {
     executionProviders: ['wasm'],
     graphOptimizationLevel: 'all',
+    extra: { session: { disable_quant_qdq: '1' } },
     ...config.options,
   });
   const loadMs = performance.now() - started;
