@@ -48,9 +48,10 @@ test: setup
 test-fast: setup
 	$(PY) -m pytest -m "not slow and not browser"
 
-## bench: speed and memory, extension vs native vs Spleeter (TF_PYTHON=... to include TensorFlow)
+## bench: speed and memory, extension vs native vs Spleeter (TF_PYTHON=... to include TensorFlow;
+## BENCH_ARGS=... for scripts/bench.py, e.g. "--ab-rounds 3 --ab-seconds 90")
 bench: build
-	$(PY) scripts/bench.py $(if $(TF_PYTHON),--tf-python $(TF_PYTHON))
+	$(PY) scripts/bench.py $(if $(TF_PYTHON),--tf-python $(TF_PYTHON)) $(BENCH_ARGS)
 
 ## check / fix: lint and types
 ## check: also no import cycles, Python (scripts/import_cycles.py) and JS (import/no-cycle on the staged builds)

@@ -6,8 +6,9 @@ Two schemes, picked by :class:`~models.spec.Precision`:
   int8 tensor with one fp32 scale per output channel, followed by a ``DequantizeLinear`` node; the
   other weights are stored as fp16 and ``Cast`` back (sensitive layers: on Spleeter, int8 in the
   small first encoder convs alone costs 10 dB of SDR; see builder/validate.py, which makes the
-  plan). Activations and arithmetic stay fp32: onnxruntime-web executes it with its ordinary fp32
-  kernels, so it is a download/memory lever, not a speed lever. ``quantize_dynamic`` cannot do
+  plan). Activations and arithmetic stay fp32, and the sessions (builder/runtime.py,
+  inference/model-runner.js) fold the DequantizeLinear nodes into fp32 weights at load
+  (``session.disable_quant_qdq``): a download lever, not a memory or speed lever. ``quantize_dynamic`` cannot do
   this: it skips ConvTranspose and turns Conv into ConvInteger, which is slow in the WASM backend.
   The numbers come from ``onnxruntime.quantization.quant_utils.quantize_data``.
 * ``DYNAMIC_QUINT8``: ``onnxruntime.quantization.quantize_dynamic`` as is, for comparison.

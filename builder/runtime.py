@@ -19,6 +19,8 @@ def _session(model: Path | bytes, threads: int) -> ort.InferenceSession:
     options.intra_op_num_threads = threads or (os.cpu_count() or 1)
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.log_severity_level = 3  # errors only: no optimizer chatter on stdout
+    # Fold the int8 weights' DequantizeLinear at load, as the extension does (model-runner.js)
+    options.add_session_config_entry("session.disable_quant_qdq", "1")
     source = model if isinstance(model, bytes) else str(model)
     return ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
 
