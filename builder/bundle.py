@@ -235,18 +235,66 @@ def spec_of(descriptor: dict) -> ModelSpec:
     return replace(spec, stft=StftSpec(stft["nFft"], stft["nHop"]))
 
 
-def check_model_loads(bundle: Bundle) -> None:
-    """onnxruntime opens the model and its tensors are the descriptor's (the extension's host
-    also runs noise through it and checks the output shapes: ``inference/model-check.js``)."""
-    import onnxruntime as ort
+NOISE_S = 1  # as the extension's import (inference/model-check.js)
+
+
+def check_model(bundle: Bundle, threads: int = 0) -> None:
+    """What the extension's import checks in its inference host (``inference/model-check.js``):
+    onnxruntime opens the model, its tensors are the descriptor's, and one second of noise runs
+    through it with every output of the size the descriptor's layout declares. A model that
+    fails here would fail, or write wrong stems, part-way through a song."""
+    import numpy as np
+
+    from builder.runtime import open_session
 
     try:
-        session = ort.InferenceSession(bundle.model, providers=["CPUExecutionProvider"])
+        model = open_session(bundle.model, threads)
     except Exception as error:  # onnxruntime's errors (InvalidProtobuf, Fail, ...) share no base class
         raise BundleError(f"onnxruntime cannot load this model: {error}") from None
-    for key, tensors in (("input", session.get_inputs()), ("output", session.get_outputs())):
-        if [t.name for t in tensors] != [t["name"] for t in bundle.descriptor[key]]:
+    descriptor = bundle.descriptor
+    for key, tensors in (("input", model.get_inputs()), ("output", model.get_outputs())):
+        if [t.name for t in tensors] != [t["name"] for t in descriptor[key]]:
             raise BundleError(f"the model's {key} tensors are not those its descriptor names")
+    variables = noise_variables(descriptor)
+    rng = np.random.default_rng(1)
+    feeds = {t["name"]: rng.uniform(0.0 if t["name"] == "magnitude" else -0.1, 0.1,
+                                    _layout_dims(t["layout"], variables)).astype(np.float32)
+             for t in descriptor["input"]}  # fmt: skip
+    try:
+        outputs = model.run(None, feeds)
+    except Exception as error:
+        raise BundleError(f"the model failed on a test signal: {error}") from None
+    for tensor, value in zip(descriptor["output"], outputs, strict=True):
+        expected = int(np.prod(_layout_dims(tensor["layout"], variables)))
+        if value.size != expected:
+            raise BundleError(f"the model's output {tensor['name']} has {value.size} values where its descriptor "
+                              f"declares {tensor['layout']} ({expected} values)")  # fmt: skip
+
+
+def noise_variables(descriptor: dict) -> dict[str, int]:
+    """The layout variables of one second of noise through the family's code, as the extension
+    feeds it (a spectral-mask model gets one patch of that second's frames; HTDemucs one segment)."""
+    stft = descriptor["stft"]
+    variables = {"nb_stems": len(descriptor["stems"]), "nb_channels": descriptor["nbChannels"]}
+    if descriptor["family"] == ModelFamily.SPECTRAL_MASKS:  # the track's last patch: cut to a multiple of 64
+        from builder.separate import last_patch_frames
+
+        frames = last_patch_frames(-(-NOISE_S * descriptor["sampleRate"] // stft["nHop"]), stft["nbFrames"])
+        return {**variables, "nb_patches": 1, "nb_frames": frames, "nb_bins": stft["nbBins"]}
+    segment = descriptor["segmentLength"]  # HTDemucs (htdemucs.js DemucsSpectrogram): demucs drops the Nyquist bin
+    return {**variables, "segment_length": segment, "nb_bins": stft["nFft"] // 2,
+            "nb_frames": -(-segment // stft["nHop"])}  # fmt: skip
+
+
+def _layout_dims(layout: str, variables: dict[str, int]) -> list[int]:
+    """'1,2*nb_channels,nb_bins' -> [1, 4, 2048]: each axis a product of numbers and variables."""
+    dims = []
+    for axis in layout.split(","):
+        size = 1
+        for factor in axis.split("*"):
+            size *= int(factor) if factor.isdigit() else variables[factor]
+        dims.append(size)
+    return dims
 
 
 def unpack_model(bundle: Bundle, into: Path) -> Path:

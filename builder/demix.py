@@ -68,7 +68,7 @@ def separate_file(song: Path, out_dir: Path, models_dir: Path, options: DemixOpt
         spec = catalog.get(options.model).spec
         return _separate(song, out_dir, spec, find_model(models_dir, spec, options.precision), options, on_progress)
     verified = bundle.read_bundle(options.bundle)  # the extension's rules (shared/bundle.js)
-    bundle.check_model_loads(verified)
+    bundle.check_model(verified, options.threads)  # and the checks of its import (model-check.js)
     with tempfile.TemporaryDirectory() as tmp:
         model_path = bundle.unpack_model(verified, Path(tmp))
         return _separate(song, out_dir, bundle.spec_of(verified.descriptor), model_path, options, on_progress)

@@ -14,7 +14,7 @@ if TYPE_CHECKING:  # builder.segments imports torch, which `demixer separate` mu
     from builder.separate import MaskCore
 
 
-def _session(model: Path | bytes, threads: int) -> ort.InferenceSession:
+def open_session(model: Path | bytes, threads: int) -> ort.InferenceSession:
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads or (os.cpu_count() or 1)
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -30,7 +30,7 @@ def onnx_core(model: Path | bytes, threads: int = 0) -> MaskCore:
 
     ``threads`` 0 means one per core.
     """
-    session = _session(model, threads)
+    session = open_session(model, threads)
     (magnitude_input,) = (i.name for i in session.get_inputs())
 
     def core(magnitude: np.ndarray) -> np.ndarray:
@@ -49,7 +49,7 @@ def onnx_waveform_core_shaped(model: Path | bytes, threads: int = 0) -> tuple[Wa
     segment_length), ``spec`` (1, 2 * nb_channels, n_fft / 2, nb_frames); outputs ``wave`` (1,
     nb_stems, nb_channels, segment_length), ``spec_out``), from which the native run takes its
     segment length, STFT size and stem count: a model file is all it needs, as in the browser."""
-    session = _session(model, threads)
+    session = open_session(model, threads)
     mix_input, spec_input = (i.name for i in session.get_inputs())
 
     def core(mix: np.ndarray, spec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

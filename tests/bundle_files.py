@@ -112,5 +112,5 @@ def bad_bundles(good: Path) -> list[BadBundle]:
                   "onnxruntime cannot load", "onnxruntime cannot load"),
         BadBundle("wrong-output-shape.demixer",
                   write_zip(with_manifest({**descriptor, "sha256": hashlib.sha256(narrow).hexdigest()}, narrow)),
-                  "declares nb_patches,nb_stems", ""),
+                  "declares nb_patches,nb_stems", "declares nb_patches,nb_stems"),
     ]  # fmt: skip

@@ -94,6 +94,7 @@ export function createHost(report, { modelBase, workers }) {
   const queue = [];
   /** @type {{jobId: string, controller: AbortController} | null} */
   let current = null;
+  let verifying = 0; // model checks under way (an import's CHECK_MODEL)
   /**
    * The last job's model, kept for the next job that asks for the same one (one session at a
    * time: a model of another job replaces it). The first session's thread request sizes the
@@ -207,8 +208,17 @@ export function createHost(report, { modelBase, workers }) {
         report(MSG.JOB_FAILED, { jobId, error: t('jobsCancelled'), cancelled: true });
       }
     },
-    busy: () => current !== null || queue.length > 0,
+    // A model check counts: Firefox's heartbeat (platform/firefox/inference-host.js) keys on this,
+    // and HTDemucs's check (a session of 168 MB, one 7.8 s segment) outlasts the 30 s idle unload.
+    busy: () => current !== null || queue.length > 0 || verifying > 0,
     /** @param {string} modelId @returns {Promise<import('../shared/messages.js').ModelVerdict>} */
-    verify: (modelId) => verifyModel(modelId),
+    async verify(modelId) {
+      verifying += 1;
+      try {
+        return await verifyModel(modelId);
+      } finally {
+        verifying -= 1;
+      }
+    },
   };
 }

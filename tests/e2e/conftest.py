@@ -59,6 +59,26 @@ def four_stem_dist(random_checkpoint, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def htdemucs_dist(tmp_path_factory):
+    """(precision -> packaged dist folder, the checkpoint file): a random-weight HTDemucs of the
+    published architecture built fp32 and int8 (its models/ hold the two bundles too), once per
+    session for test_htdemucs_extension and test_bundles (~3 min of build)."""
+    from builder.build import build_model
+    from models import htdemucs
+
+    root = tmp_path_factory.mktemp("dist-htdemucs")
+    checkpoint = htdemucs.save_package(htdemucs.random_htdemucs(seed=7), root / "htdemucs-random.th")
+    precisions = (Precision.FP32, Precision.INT8_WEIGHTS)
+    build_model(BuildConfig("htdemucs", checkpoint, precisions, Paths(dist=root)), log=print)
+    dists = {}
+    for precision in precisions:
+        dists[precision] = root / precision.value
+        shutil.copytree(root / "models", dists[precision] / "models")
+        package(PackageConfig("htdemucs", precision, dists[precision]), log=print)
+    return dists, checkpoint
+
+
+@pytest.fixture(scope="session")
 def native_stems(built, tmp_path_factory):
     """The reference CLI's stems for a song, per precision (PCM16 WAV, like the extension's)."""
 

@@ -5,7 +5,6 @@ extension -> stems, held to demucs's own ``apply_model`` on real music."""
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
 import soundfile as sf
@@ -21,23 +20,6 @@ from tests.e2e.conftest import finished_job, wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 FLOORS = {Precision.FP32: 40.0, Precision.INT8_WEIGHTS: 30.0}  # int8: vs fp32 demucs, as for Spleeter
-
-
-@pytest.fixture(scope="session")
-def htdemucs_dist(tmp_path_factory):
-    """(precision -> packaged dist folder, the checkpoint file)."""
-    from builder.build import build_model
-
-    root = tmp_path_factory.mktemp("dist-htdemucs")
-    checkpoint = htdemucs.save_package(htdemucs.random_htdemucs(seed=7), root / "htdemucs-random.th")
-    precisions = (Precision.FP32, Precision.INT8_WEIGHTS)
-    build_model(BuildConfig("htdemucs", checkpoint, precisions, Paths(dist=root)), log=print)
-    dists = {}
-    for precision in precisions:
-        dists[precision] = root / precision.value
-        shutil.copytree(root / "models", dists[precision] / "models")
-        package(PackageConfig("htdemucs", precision, dists[precision]), log=print)
-    return dists, checkpoint
 
 
 @pytest.fixture(scope="session")
