@@ -29,7 +29,8 @@ for (const extension of ['zeros', 'average']) {
   result[extension] = {
     binsPerFrame: first[0].re.length / nbFrames,
     reused: again === first,
-    sameValues: again.every(({ re, im }, c) => re.every((v, i) => v === fresh[c].re[i]) && im.every((v, i) => v === fresh[c].im[i])),
+    sameValues: again.every(({ re, im }, c) =>
+      re.every((v, i) => v === fresh[c].re[i]) && im.every((v, i) => v === fresh[c].im[i])),
     otherIsNew: other !== first && other[0].re.length === (nbFrames - 1) * first[0].re.length / nbFrames,
   };
 }
