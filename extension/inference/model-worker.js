@@ -28,17 +28,12 @@ scope.onmessage = async ({ data: request }) => {
       return;
     }
     if (!runner) throw new Error('model worker: no session yet');
-    // The inputs are transferred away with the result (not in the message: freed as soon as it is
-    // delivered). Left here as garbage, a patch (4 MB) per run would pile up in each worker until
-    // its GC, which waits the longer as the worker's heap holds the model (issue #17 item 6, the
-    // Firefox 60-minute peak).
     if (request.type === 'run') {
       const result = await (await runner).run(request.data, request.dims);
-      scope.postMessage({ ok: true, result }, [result.buffer, request.data.buffer]);
+      scope.postMessage({ ok: true, result }, [result.buffer]);
     } else {
       const result = await (await runner).runNamed(request.feeds);
-      const inputs = new Set(Object.values(request.feeds).map((feed) => feed.data.buffer)); // a buffer goes once
-      scope.postMessage({ ok: true, result }, [...Object.values(result).map((r) => r.buffer), ...inputs]);
+      scope.postMessage({ ok: true, result }, Object.values(result).map((r) => r.buffer));
     }
   } catch (error) {
     scope.postMessage({ ok: false, error: error instanceof Error ? error.message : String(error) });
