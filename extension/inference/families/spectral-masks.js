@@ -183,11 +183,11 @@ export class SpectralChunker {
    * Returns, per stem, planar channels of the `nbFrames * nHop` samples that no later chunk
    * overlaps; the remainder is kept for the next call.
    * @param {{re: Float32Array, im: Float32Array}[]} spectrum @param {Float32Array} masks
-   * @param {number} nbFrames @param {MaskExtension} extension  as given to the constructor
+   * @param {number} nbFrames  (the mask extension is the constructor's)
    * @returns {Float32Array[][]}
    */
-  synthesise(spectrum, masks, nbFrames, extension) {
-    if (extension !== this.extension) throw new Error(`synthesise: extension ${extension}, chunker made for ${this.extension}`);
+  synthesise(spectrum, masks, nbFrames) {
+    const { extension } = this;
     const { nFft, nHop, nbFrames: T, nbBins: F } = this.stft;
     const nbBinsAll = nFft / 2 + 1;
     const C = this.nbChannels;
@@ -313,7 +313,7 @@ export async function* spectralBlocks(samples, descriptor, runner, lap) {
     lap('model');
     masks = next && run(next);
     const { first, nbFrames, spectrum } = current;
-    const blocks = chunker.synthesise(spectrum, ready, nbFrames, descriptor.maskExtension);
+    const blocks = chunker.synthesise(spectrum, ready, nbFrames);
     chunker.recycle(spectrum);
     lap('istft');
     // Drop the prepended frame and everything past the input's end.
