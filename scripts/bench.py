@@ -77,18 +77,40 @@ def _tree_rss_mb(pids: list[int]) -> float:
     return total / 2**20
 
 
-def _tree_pss_mb(pids: list[int]) -> float:
-    """Summed PSS, from /proc/PID/smaps_rollup (costly for the kernel with a browser's terabytes of
-    reserved address space: sampled every 2 s)."""
-    total = 0
+def _pss_by_pid(pids: list[int]) -> dict[int, float]:
+    """PSS per process in MB, from /proc/PID/smaps_rollup (costly for the kernel with a browser's
+    terabytes of reserved address space: sampled every 2 s)."""
+    found = {}
     for pid in pids:
         try:
             for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
                 if line.startswith("Pss:"):
-                    total += int(line.split()[1])
+                    found[pid] = int(line.split()[1]) / 1024
         except (OSError, ValueError, IndexError):
             continue
-    return total / 1024
+    return found
+
+
+def _tree_pss_mb(pids: list[int]) -> float:
+    """Summed PSS (see _pss_by_pid)."""
+    return sum(_pss_by_pid(pids).values())
+
+
+def _process_label(pid: int) -> str:
+    """A short name for a browser process: its executable and, for a Firefox child, its last
+    arguments (its kind: tab, rdd, socket...) or, for Chromium, its --type."""
+    try:
+        args = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+    except OSError:
+        return "?"
+    args = [a for a in args if a]
+    if not args:
+        return "?"
+    name = Path(args[0]).name
+    kind = next((a.split("=", 1)[1] for a in args if a.startswith("--type=")), None)
+    if kind is None and "-contentproc" in args:
+        kind = " ".join(args[-2:])
+    return f"{name} ({kind})" if kind else name
 
 
 def _tree_memory_mb(root_pid: int) -> tuple[float, float]:
@@ -103,6 +125,8 @@ class PeakMemory:
 
     def __init__(self, pid: int) -> None:
         self.pid, self.peak, self.peak_pss, self._stop = pid, 0.0, 0.0, threading.Event()
+        # At the PSS peak: the biggest processes (label, MB), to tell which one holds the memory.
+        self.peak_pss_processes: list[tuple[str, float]] = []
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
@@ -111,7 +135,11 @@ class PeakMemory:
             pids = _tree_pids(self.pid)
             self.peak = max(self.peak, _tree_rss_mb(pids))
             if count % self.PSS_EVERY == 0:
-                self.peak_pss = max(self.peak_pss, _tree_pss_mb(pids))
+                by_pid = _pss_by_pid(pids)
+                if sum(by_pid.values()) > self.peak_pss:
+                    self.peak_pss = sum(by_pid.values())
+                    biggest = sorted(by_pid.items(), key=lambda item: -item[1])[:4]
+                    self.peak_pss_processes = [(_process_label(pid), round(mb)) for pid, mb in biggest]
             count += 1
             time.sleep(0.1)
 
@@ -163,7 +191,8 @@ def _browser_run(kind: str, dist: Path, threads: int, workdir: Path, song: Path 
             raise RuntimeError(f"{kind}: {job}")
         split = {k: round(v, 2) for k, v in job["timings"].items()}
         return {"seconds": round(wall, 2), "threads": job["threads"], "split": split, "decoder": job.get("decoder"),
-                "peak_rss_mb": round(memory.peak), "peak_pss_mb": round(memory.peak_pss)}  # fmt: skip
+                "peak_rss_mb": round(memory.peak), "peak_pss_mb": round(memory.peak_pss),
+                "peak_pss_processes": memory.peak_pss_processes}  # fmt: skip
     finally:
         session.quit()
 

@@ -1,11 +1,12 @@
 """Peak memory and time of the extension on a 60-minute track (issue #6 item 5; a benchmark).
 
-    .venv/bin/python scripts/bench_long.py [--minutes 60]
+    .venv/bin/python scripts/bench_long.py [--minutes 60] [--browsers firefox] [--firefox-workers 0 1]
 
 The track is the 3-minute `loyalists.ogg` played back to back (as 16-bit FLAC, written to a
 temporary folder), separated by the built default model (int8) in Chromium with all cores and in
-Firefox; wall time and peak RSS of the browser's process tree as in bench.py. Writes
-bench/long-<date>.json. Needs `make build` first.
+Firefox (once per `--firefox-workers` value: the `workers` setting, 0 = the shipped default, one
+per core); wall time and peak RSS/PSS of the browser's process tree as in bench.py, with the
+biggest processes at the PSS peak. Writes bench/long-<date>.json. Needs `make build` first.
 """
 
 from __future__ import annotations
@@ -41,6 +42,9 @@ def _long_track(minutes: int, path: Path) -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--minutes", type=int, default=60)
+    parser.add_argument("--browsers", nargs="+", default=["chromium", "firefox"], choices=["chromium", "firefox"])
+    parser.add_argument("--firefox-workers", type=int, nargs="+", default=[0], help="`workers` settings to run")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench")
     args = parser.parse_args()
     cores = os.cpu_count() or 1
     rows = []
@@ -48,12 +52,17 @@ def main() -> None:
         tmp = Path(tmp_name)
         song = _long_track(args.minutes, tmp / f"{args.minutes}-minutes.flac")
         dist = package_built_model(tmp / "dist")
-        for kind, threads in (("chromium", cores), ("firefox", 1)):
-            run = _browser_run(kind, dist, threads, tmp / kind, song)
-            rows.append({"runtime": f"extension, {kind}", "precision": "int8-weights", **run})
+        runs = [("chromium", cores, 0)] if "chromium" in args.browsers else []
+        if "firefox" in args.browsers:
+            runs += [("firefox", 1, workers) for workers in args.firefox_workers]
+        for kind, threads, workers in runs:
+            run = _browser_run(kind, dist, threads, tmp / f"{kind}{workers}", song, workers=workers)
+            rows.append({"runtime": f"extension, {kind}", "precision": "int8-weights", "workers_setting": workers,
+                         **run})  # fmt: skip
             print(json.dumps(rows[-1]), flush=True)
     stamp = datetime.date.today().isoformat()
-    out = ROOT / "bench" / f"long-{stamp}.json"
+    args.out.mkdir(exist_ok=True)
+    out = args.out / f"long-{stamp}.json"
     out.write_text(json.dumps({"date": stamp, "minutes": args.minutes, "cores": cores, "rows": rows}, indent=1) + "\n")
     print(f"wrote {out}")
 

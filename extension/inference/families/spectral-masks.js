@@ -18,13 +18,13 @@ import { hannPeriodic } from '../window.js';
 
 /**
  * STFT of one frame of two channels at once (`right` may be absent): the frame starting at
- * `start` of each, windowed, its bins 0 .. nFft/2 written to `outLeft`/`outRight` at `at`.
+ * `start` of each, windowed, its bins 0 .. nbBins - 1 (all: nFft/2 + 1) written to `outLeft`/`outRight` at `at`.
  * @param {import('../complex-fft.js').ComplexFft} fft @param {Float32Array} window
  * @param {Float32Array} left @param {Float32Array | undefined} right @param {number} start
  * @param {{re: Float32Array, im: Float32Array}} outLeft
- * @param {{re: Float32Array, im: Float32Array} | null} outRight @param {number} at
+ * @param {{re: Float32Array, im: Float32Array} | null} outRight @param {number} at @param {number} [nbBins]
  */
-export function analyseFramePair(fft, window, left, right, start, outLeft, outRight, at) {
+export function analyseFramePair(fft, window, left, right, start, outLeft, outRight, at, nbBins = window.length / 2 + 1) {
   const nFft = window.length;
   const z = fft.input;
   for (let n = 0; n < nFft; n++) {
@@ -32,7 +32,7 @@ export function analyseFramePair(fft, window, left, right, start, outLeft, outRi
     z[2 * n + 1] = right ? right[start + n] * window[n] : 0;
   }
   fft.forward();
-  fft.splitRealPair(nFft / 2 + 1, outLeft, outRight, at, 1, 1);
+  fft.splitRealPair(nbBins, outLeft, outRight, at, 1, 1);
 }
 
 /**
@@ -84,9 +84,20 @@ export class SpectralChunker {
    * @param {number} nbStems
    * @param {number} nbChannels  2: the model is stereo (mono is duplicated before)
    * @param {import('../complex-fft.js').ComplexFft} fft  of stft.nFft points
+   * @param {MaskExtension} extension  'zeros' masks every bin above the model's F to 0, so only
+   *   bins 0 .. F - 1 are kept of each frame's spectrum: half the memory of the chunks in flight
    */
-  constructor(stft, nbStems, nbChannels, fft) {
+  constructor(stft, nbStems, nbChannels, fft, extension = 'average') {
     this.stft = stft;
+    /** bins kept per frame of a spectrum */
+    this.keptBins = extension === 'zeros' ? stft.nbBins : stft.nFft / 2 + 1;
+    this.extension = extension;
+    /**
+     * Spectra handed back by recycle(), reused by analyse(): a long track's chunks would otherwise
+     * leave ~17 MB of garbage each, which the browser's GC lets pile up (the Firefox 60-minute peak).
+     * @type {{re: Float32Array, im: Float32Array}[][]}
+     */
+    this.spare = [];
     this.nbStems = nbStems;
     this.nbChannels = nbChannels;
     this.window = hannPeriodic(stft.nFft);
@@ -105,9 +116,12 @@ export class SpectralChunker {
     );
   }
 
-  /** @param {StftParams} stft @param {number} nbStems @param {number} [nbChannels] */
-  static async create(stft, nbStems, nbChannels = 2) {
-    return new SpectralChunker(stft, nbStems, nbChannels, await complexFft(stft.nFft));
+  /**
+   * @param {StftParams} stft @param {number} nbStems @param {number} [nbChannels]
+   * @param {MaskExtension} [extension]
+   */
+  static async create(stft, nbStems, nbChannels = 2, extension = 'average') {
+    return new SpectralChunker(stft, nbStems, nbChannels, await complexFft(stft.nFft), extension);
   }
 
   /**
@@ -115,22 +129,32 @@ export class SpectralChunker {
    * (frames every nHop; the caller zero-fills outside the track).
    * @param {Float32Array[]} segment  planar channels, (nbFrames - 1) * nHop + nFft samples
    * @param {number} nbFrames
-   * @returns {{re: Float32Array, im: Float32Array}[]}  per channel, frame-major (frame * nbBinsAll + bin)
+   * @returns {{re: Float32Array, im: Float32Array}[]}  per channel, frame-major (frame * keptBins + bin)
    */
   analyse(segment, nbFrames) {
-    const { nFft, nHop } = this.stft;
-    const nbBinsAll = nFft / 2 + 1;
-    const spectrum = segment.map(() => ({
-      re: new Float32Array(nbFrames * nbBinsAll),
-      im: new Float32Array(nbFrames * nbBinsAll),
-    }));
+    const { nHop } = this.stft;
+    const kept = this.keptBins;
+    const at = this.spare.findIndex((s) => s.length === segment.length && s[0].re.length === nbFrames * kept);
+    // Every value of a reused spectrum is written again below.
+    const spectrum = at >= 0 ? this.spare.splice(at, 1)[0] : segment.map(() => ({
+      re: new Float32Array(nbFrames * kept),
+      im: new Float32Array(nbFrames * kept),
+    })); // prettier-ignore
     for (let c0 = 0; c0 < segment.length; c0 += 2) {
       for (let i = 0; i < nbFrames; i++) {
         analyseFramePair(this.fft, this.window, segment[c0], segment[c0 + 1], i * nHop,
-          spectrum[c0], spectrum[c0 + 1] ?? null, i * nbBinsAll);
+          spectrum[c0], spectrum[c0 + 1] ?? null, i * kept, kept);
       }
     }
     return spectrum;
+  }
+
+  /**
+   * A spectrum from analyse() that its caller no longer reads, for the next analyse() to fill.
+   * @param {{re: Float32Array, im: Float32Array}[]} spectrum
+   */
+  recycle(spectrum) {
+    if (this.spare.length < 2) this.spare.push(spectrum);
   }
 
   /**
@@ -138,15 +162,15 @@ export class SpectralChunker {
    * @param {{re: Float32Array, im: Float32Array}[]} spectrum @param {number} nbFrames
    */
   magnitudePatches(spectrum, nbFrames) {
-    const { nbFrames: T, nbBins: F, nFft } = this.stft;
-    const nbBinsAll = nFft / 2 + 1;
+    const { nbFrames: T, nbBins: F } = this.stft;
+    const kept = this.keptBins;
     const nbPatches = Math.ceil(nbFrames / T);
     const data = new Float32Array(nbPatches * this.nbChannels * T * F);
     spectrum.forEach(({ re, im }, c) => {
       for (let frame = 0; frame < nbFrames; frame++) {
         const p = Math.floor(frame / T);
         const out = ((p * this.nbChannels + c) * T + (frame % T)) * F;
-        const at = frame * nbBinsAll;
+        const at = frame * kept;
         // Math.sqrt, not Math.hypot: the same value here (no overflow in float32 range), 15x faster in V8
         for (let k = 0; k < F; k++) data[out + k] = Math.sqrt(re[at + k] * re[at + k] + im[at + k] * im[at + k]);
       }
@@ -159,10 +183,11 @@ export class SpectralChunker {
    * Returns, per stem, planar channels of the `nbFrames * nHop` samples that no later chunk
    * overlaps; the remainder is kept for the next call.
    * @param {{re: Float32Array, im: Float32Array}[]} spectrum @param {Float32Array} masks
-   * @param {number} nbFrames @param {MaskExtension} extension
+   * @param {number} nbFrames  (the mask extension is the constructor's)
    * @returns {Float32Array[][]}
    */
-  synthesise(spectrum, masks, nbFrames, extension) {
+  synthesise(spectrum, masks, nbFrames) {
+    const { extension } = this;
     const { nFft, nHop, nbFrames: T, nbBins: F } = this.stft;
     const nbBinsAll = nFft / 2 + 1;
     const C = this.nbChannels;
@@ -181,7 +206,7 @@ export class SpectralChunker {
           for (let c = c0; c < Math.min(c0 + 2, C); c++) {
             const m = ((p * this.nbStems + s) * C + c) * T * F + (frame % T) * F;
             extendMask(masks, m, F, mask, limit);
-            maskFrame(spectrum[c], frame * nbBinsAll, mask, limit, this.masked[c - c0]);
+            maskFrame(spectrum[c], frame * this.keptBins, mask, limit, this.masked[c - c0]);
           }
           const right = c0 + 1 < C;
           synthesisePair(this.fft, this.window, this.gain, limit, this.masked[0], right ? this.masked[1] : null,
@@ -256,7 +281,7 @@ export async function* spectralBlocks(samples, descriptor, runner, lap) {
   const { stft, stems } = descriptor;
   const { nFft, nHop } = stft;
   const chunkFrames = stft.nbFrames * PATCHES_PER_CHUNK;
-  const chunker = await SpectralChunker.create(stft, stems.length, descriptor.nbChannels);
+  const chunker = await SpectralChunker.create(stft, stems.length, descriptor.nbChannels, descriptor.maskExtension);
 
   /** The chunk whose first frame is `first`, analysed; null past the track's end. @param {number} first */
   async function prepare(first) {
@@ -288,7 +313,8 @@ export async function* spectralBlocks(samples, descriptor, runner, lap) {
     lap('model');
     masks = next && run(next);
     const { first, nbFrames, spectrum } = current;
-    const blocks = chunker.synthesise(spectrum, ready, nbFrames, descriptor.maskExtension);
+    const blocks = chunker.synthesise(spectrum, ready, nbFrames);
+    chunker.recycle(spectrum);
     lap('istft');
     // Drop the prepended frame and everything past the input's end.
     const outStart = first * nHop;
