@@ -94,7 +94,8 @@ export class SpectralChunker {
     this.extension = extension;
     /**
      * Spectra handed back by recycle(), reused by analyse(): a long track's chunks would otherwise
-     * leave their spectra as garbage (~17 MB each once cut to the masks' bins, ~34 MB before), which the browser's GC lets pile up (the Firefox 60-minute peak).
+     * leave their spectra as garbage (~17 MB each once cut to the masks' bins, ~34 MB before),
+     * which the browser's GC lets pile up (the Firefox 60-minute peak).
      * @type {{re: Float32Array, im: Float32Array}[][]}
      */
     this.spare = [];
