@@ -27,12 +27,10 @@ _STEMS = json.dumps(STORE["STEMS"])
 _READ_STEM = (
     open_db_js()
     + f"""
-const record = await new Promise((ok, ko) => {{
+const blob = await new Promise((ok, ko) => {{
   const r = db.transaction({_STEMS}).objectStore({_STEMS}).get([args[0], args[1]]);
   r.onsuccess = () => ok(r.result); r.onerror = ko; }});
-if (!record) return null;
-// A WAV is stored as the list of its parts (shared/store.js finishStem), joined when read.
-const blob = Array.isArray(record) ? new Blob(record) : record;
+if (!blob) return null;
 const bytes = new Uint8Array(await blob.slice(args[2] ?? 0, args[3] ?? blob.size).arrayBuffer());
 let text = '';
 for (let i = 0; i < bytes.length; i += 0x8000) text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
