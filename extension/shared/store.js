@@ -122,18 +122,15 @@ export const putChunk = (jobId, stem, index, blob) =>
   run(STORE.CHUNKS, 'readwrite', (s) => s.put(blob, [jobId, stem, index]));
 
 /**
- * A stem's chunks behind `header` become its WAV (returned as one Blob), then the chunks go.
- * Stored as the list of its parts, joined when read (getStem): putting the joined Blob made
- * Firefox copy the whole stem into a new file through its parent process's memory (+520 MB for
- * each 635 MB stem of a 60-minute track: that track's peak, issue #17 item 6), while a Blob that
- * the database already holds is stored again by reference.
+ * Join a stem's chunks behind `header` into its final WAV Blob, then drop the chunks.
  * @param {string} jobId @param {string} stem @param {Blob} header
  */
 export async function finishStem(jobId, stem, header) {
-  const parts = [header, ...(await getParts(jobId, stem))];
-  await run(STORE.STEMS, 'readwrite', (s) => s.put(parts, [jobId, stem]));
+  const parts = await getParts(jobId, stem);
+  const wav = new Blob([header, ...parts], { type: 'audio/wav' });
+  await run(STORE.STEMS, 'readwrite', (s) => s.put(wav, [jobId, stem]));
   await deleteParts(jobId, stem);
-  return new Blob(parts, { type: 'audio/wav' });
+  return wav;
 }
 
 /** The chunks [jobId, part, i] of one stem or recording. @param {string} jobId @param {string} part */
@@ -156,16 +153,8 @@ export async function inputFromChunks(jobId, part, type) {
   return (await getInput(jobId))?.size ?? 0;
 }
 
-/**
- * A stem's (or a recording's) WAV: its parts joined (finishStem); a stem that an earlier version
- * stored as one Blob is read as it is.
- * @param {string} jobId @param {string} stem @returns {Promise<Blob | undefined>}
- */
-export async function getStem(jobId, stem) {
-  /** @type {Blob | Blob[] | undefined} */
-  const record = await run(STORE.STEMS, 'readonly', (s) => s.get([jobId, stem]));
-  return Array.isArray(record) ? new Blob(record, { type: 'audio/wav' }) : record;
-}
+/** @param {string} jobId @param {string} stem @returns {Promise<Blob | undefined>} */
+export const getStem = (jobId, stem) => run(STORE.STEMS, 'readonly', (s) => s.get([jobId, stem]));
 
 /** Every [jobId, ...] key of a job. @param {string} jobId */
 const jobKeys = (jobId) => IDBKeyRange.bound([jobId], [jobId, []]);
