@@ -51,25 +51,17 @@ let gpuThreads;
  */
 export async function createRunner(model, options = {}) {
   if (options.backend === 'webgpu') return createGpuRunner(model, options);
-  const ort = ortWasm;
   // The WASM thread pool is sized once, when the first session of the page initializes the
   // runtime; later values of numThreads are ignored, so the first one is what runs.
   poolThreads ??= options.inWorker ? 1 : threadCount(options.threads);
-  const threads = poolThreads;
-  // Only the .wasm's URL: a folder prefix would make the bundle import its glue from there
-  // instead of using the copy it embeds.
-  ort.env.wasm.wasmPaths = { wasm: new URL('../vendor/ort/ort-wasm-simd-threaded.wasm', import.meta.url).href };
-  ort.env.wasm.numThreads = threads;
   // Run in onnxruntime's own worker: this page's thread stays free for the STFT/iSTFT of the
   // neighbouring chunks (families/spectral-masks.js pipelines them), for messages (cancel) and for storage.
-  ort.env.wasm.proxy = !options.inWorker;
-  ort.env.logLevel = 'error';
-  const session = await ort.InferenceSession.create(/** @type {any} */ (model), {
-    executionProviders: ['wasm'],
-    graphOptimizationLevel: 'all',
-    extra: SESSION_CONFIG,
+  return openSession(ortWasm, model, {
+    wasm: new URL('../vendor/ort/ort-wasm-simd-threaded.wasm', import.meta.url),
+    threads: poolThreads,
+    proxy: !options.inWorker,
+    provider: 'wasm',
   });
-  return wrapSession(ort, session, threads);
 }
 
 /**
@@ -82,16 +74,33 @@ export async function createRunner(model, options = {}) {
 async function createGpuRunner(model, options) {
   const ort = await import('../vendor/ort/ort.webgpu.bundle.min.mjs');
   gpuThreads ??= threadCount(options.threads);
-  ort.env.wasm.wasmPaths = { wasm: new URL('../vendor/ort/ort-wasm-simd-threaded.asyncify.wasm', import.meta.url).href };
-  ort.env.wasm.numThreads = gpuThreads;
-  ort.env.wasm.proxy = false;
+  return openSession(ort, model, {
+    wasm: new URL('../vendor/ort/ort-wasm-simd-threaded.asyncify.wasm', import.meta.url),
+    threads: gpuThreads,
+    proxy: false,
+    provider: 'webgpu',
+  });
+}
+
+/**
+ * Point `ort` (one of the two builds) at its .wasm and open a session of `model` on `provider`.
+ * Only the .wasm's URL: a folder prefix would make the bundle import its glue from there instead
+ * of using the copy it embeds.
+ * @param {typeof ortWasm} ort @param {string | Uint8Array} model
+ * @param {{wasm: URL, threads: number, proxy: boolean, provider: 'wasm' | 'webgpu'}} how
+ * @returns {Promise<ModelRunner>}
+ */
+async function openSession(ort, model, { wasm, threads, proxy, provider }) {
+  ort.env.wasm.wasmPaths = { wasm: wasm.href };
+  ort.env.wasm.numThreads = threads;
+  ort.env.wasm.proxy = proxy;
   ort.env.logLevel = 'error';
   const session = await ort.InferenceSession.create(/** @type {any} */ (model), {
-    executionProviders: ['webgpu'],
+    executionProviders: [provider],
     graphOptimizationLevel: 'all',
     extra: SESSION_CONFIG,
   });
-  return wrapSession(ort, session, gpuThreads);
+  return wrapSession(ort, session, threads);
 }
 
 /**
