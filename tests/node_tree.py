@@ -35,3 +35,13 @@ def node_tree() -> Path:
     shutil.copytree(extension / "platform" / "chrome", root / "extension" / "platform")
     (root / "i18n-stub.mjs").write_text(I18N_STUB)
     return root
+
+
+def staged_script(path: Path, script: str) -> Path:
+    """The Chrome build staged at ``path`` (``builder.package.stage``: the modules at the top,
+    vendor/ filled) with ``script`` beside them as ``check.mjs``, for ``node check.mjs`` there."""
+    from builder.package import stage
+
+    stage("chrome", path)
+    (path / "check.mjs").write_text(script)
+    return path

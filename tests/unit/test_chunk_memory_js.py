@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from builder.package import stage
+from tests.node_tree import staged_script
 
 SCRIPT = """
 import { SpectralChunker } from './inference/families/spectral-masks.js';
@@ -40,10 +40,7 @@ console.log(JSON.stringify(result));
 
 @pytest.fixture(scope="module")
 def staged(tmp_path_factory):
-    path = tmp_path_factory.mktemp("stage")
-    stage("chrome", path)
-    (path / "check.mjs").write_text(SCRIPT)
-    return path
+    return staged_script(tmp_path_factory.mktemp("stage"), SCRIPT)
 
 
 def test_spectra_keep_the_bins_the_masks_reach_and_are_reused(staged):

@@ -11,9 +11,9 @@ import pytest
 
 from builder import families
 from builder.live import live_timing, separate_live
-from builder.package import stage
 from models import catalog
 from models.spec import LiveSpec, MaskExtension
+from tests.node_tree import staged_script
 
 SPEC = catalog.get(catalog.DEFAULT_MODEL).spec
 
@@ -75,9 +75,7 @@ def window_core(magnitude: np.ndarray) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def staged(tmp_path_factory, excerpt):
-    path = tmp_path_factory.mktemp("stage")
-    stage("chrome", path)
-    (path / "check.mjs").write_text(SCRIPT)
+    path = staged_script(tmp_path_factory.mktemp("stage"), SCRIPT)
     np.ascontiguousarray(excerpt[: 8 * 44100].T).astype(np.float32).tofile(path / "x.f32")
     return path
 

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from builder.package import stage
 from models import htdemucs
+from tests.node_tree import staged_script
 
 pytestmark = pytest.mark.slow  # builds an HTDemucs (seconds) and stages the extension
 SCRIPT = """
@@ -38,10 +38,9 @@ def test_browser_transforms_match_demucs(tmp_path):
     with torch.no_grad():
         spec = htdemucs.spectrogram(model, torch.from_numpy(x)[None]).numpy()
         wave = htdemucs.spectral_waveform(model, torch.from_numpy(spec_out), length).numpy()
-    stage("chrome", tmp_path)
+    staged_script(tmp_path, SCRIPT)
     x.tofile(tmp_path / "x.f32")
     spec_out.tofile(tmp_path / "spec_out.f32")
-    (tmp_path / "check.mjs").write_text(SCRIPT)
     subprocess.run(["node", "check.mjs", str(length)], cwd=tmp_path, check=True)
     ours_spec = np.fromfile(tmp_path / "spec.f32", np.float32).reshape(spec.shape)
     ours_wave = np.fromfile(tmp_path / "wave.f32", np.float32).reshape(wave.shape)

@@ -8,7 +8,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from builder.package import stage
+from tests.node_tree import staged_script
 
 SCRIPT = """
 import { SampleWindow } from './inference/samples.js';
@@ -58,10 +58,7 @@ def _stems(tmp_path, sizes: list[int]) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def staged(tmp_path_factory):
-    path = tmp_path_factory.mktemp("stage")
-    stage("chrome", path)
-    (path / "check.mjs").write_text(SCRIPT)
-    return path
+    return staged_script(tmp_path_factory.mktemp("stage"), SCRIPT)
 
 
 @pytest.mark.parametrize("length", [5000, 2048 * 4 + 37])

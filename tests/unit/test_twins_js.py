@@ -16,13 +16,12 @@ import pytest
 
 from builder import families
 from builder.audio_io import to_stereo
-from builder.package import stage
 from builder.segments import OVERLAP, separate_segments
 from builder.separate import last_patch_frames, separate
 from builder.validate import sdr_db
 from models import catalog, htdemucs
 from models.spec import MaskExtension, ModelFamily
-from tests.node_tree import I18N_STUB
+from tests.node_tree import I18N_STUB, staged_script
 
 pytestmark = pytest.mark.slow  # stages the extension; HTDemucs: builds a (random) demucs model
 FULL_SCALE = 1.0
@@ -106,9 +105,7 @@ fs.writeFileSync('calls.json', JSON.stringify(calls));
 
 @pytest.fixture(scope="module")
 def staged(tmp_path_factory):
-    path = tmp_path_factory.mktemp("twins")
-    stage("chrome", path)
-    (path / "check.mjs").write_text(SCRIPT)
+    path = staged_script(tmp_path_factory.mktemp("twins"), SCRIPT)
     (path / "i18n-stub.mjs").write_text(I18N_STUB.replace("./extension/_locales", "./_locales"))
     (path / "cores.json").write_text(json.dumps([MASK_BIAS, WAVE_GAINS, SPEC_GAINS]))
     return path
