@@ -1,12 +1,13 @@
 // @ts-check
 /**
- * A/B of model files and onnxruntime-web session options in Node (the wasm backend, one thread):
+ * A/B of model files and onnxruntime-web session options in Node (the wasm backend, one thread
+ * unless THREADS says otherwise):
  * every configuration runs once per round, alternated (reversed every other round), and each is
  * reported as the median over rounds of its per-round ratio to the first one, by wall time and by
  * this process's CPU time (less sensitive to a machine busy with other work). It checks first that
  * each configuration's output is that of the first (max |diff|).
  *
- *   node scripts/ab_ort_node.mjs CONFIGS.json [rounds=5] [patches=2]
+ *   node scripts/ab_ort_node.mjs CONFIGS.json [rounds=5] [patches=2] [threads=1]
  *
  * CONFIGS.json: [{"name": "int8", "model": "dist/models/….onnx", "options": {…}}, …]; options
  * are merged over the extension's (model-runner.js: wasm, graphOptimizationLevel all, the int8
@@ -17,12 +18,12 @@ import { execSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-web';
 
-const [configFile, roundsArg = '5', patchesArg = '2'] = process.argv.slice(2);
+const [configFile, roundsArg = '5', patchesArg = '2', threadsArg = '1'] = process.argv.slice(2);
 /** @type {{name: string, model: string, options?: object}[]} */
 const configs = JSON.parse(readFileSync(configFile, 'utf8'));
 const rounds = Number(roundsArg);
 const dims = [Number(patchesArg), 2, 512, 1024];
-ort.env.wasm.numThreads = 1;
+ort.env.wasm.numThreads = Number(threadsArg);
 ort.env.logLevel = 'error';
 
 const data = new Float32Array(dims.reduce((a, b) => a * b));

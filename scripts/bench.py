@@ -120,14 +120,33 @@ def _tree_memory_mb(root_pid: int) -> tuple[float, float]:
     return _tree_rss_mb(pids), _tree_pss_mb(pids)
 
 
-class PeakMemory:
+class Sampling:
+    """A context whose ``_run`` samples on a thread of its own until the block ends (``_stop``)."""
+
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+class PeakMemory(Sampling):
     PSS_EVERY = 20  # samples
 
     def __init__(self, pid: int) -> None:
-        self.pid, self.peak, self.peak_pss, self._stop = pid, 0.0, 0.0, threading.Event()
+        super().__init__()
+        self.pid, self.peak, self.peak_pss = pid, 0.0, 0.0
         # At the PSS peak: the biggest processes (label, MB), to tell which one holds the memory.
         self.peak_pss_processes: list[tuple[str, float]] = []
-        self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         count = 0
@@ -142,14 +161,6 @@ class PeakMemory:
                     self.peak_pss_processes = [(_process_label(pid), round(mb)) for pid, mb in biggest]
             count += 1
             time.sleep(0.1)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join()
 
 
 def package_built_model(dist: Path, precision: Precision = DEFAULT_PRECISION) -> Path:
@@ -171,6 +182,29 @@ def start_browser(kind: str, dist: Path, workdir: Path):
     return session, session.runner.process_handler.pid
 
 
+# The job list once its first job has ended, or null after args[0] ms. It waits in the page for
+# the job list (ui/jobs-view.js: each row's data-state) to change, then reads the stored jobs once:
+# polling the storage instead, from here or in the page, cost ~4 % of the 2-core machine's CPU
+# (~0.5 s of CPU per 10 s), taken from the job being timed.
+WAIT_JOB_END = """
+const ended = () => ['done', 'failed', 'cancelled'].includes(document.querySelector('li.job')?.dataset.state);
+const until = Date.now() + args[0];
+while (!ended() && Date.now() < until) {
+  await new Promise((wake) => {
+    const observer = new MutationObserver(() => done());
+    const timer = setTimeout(() => done(), 1000);
+    function done() {
+      observer.disconnect();
+      clearTimeout(timer);
+      wake();
+    }
+    observer.observe(document.body, { subtree: true, childList: true, attributes: true });
+  });
+}
+return ended() ? (await ext.storage.local.get('jobs')).jobs : null;
+"""
+
+
 def _browser_run(kind: str, dist: Path, threads: int, workdir: Path, song: Path = TRACK, **settings) -> dict:
     """One job on ``song`` in a fresh browser; ``settings`` as in extension/shared/settings.js."""
     session, pid = start_browser(kind, dist, workdir)
@@ -180,11 +214,8 @@ def _browser_run(kind: str, dist: Path, threads: int, workdir: Path, song: Path 
         with PeakMemory(pid) as memory:
             started = time.perf_counter()
             session.pick_file(song)
-            while True:
-                jobs = session.jobs()
-                if jobs and jobs[0]["state"] in ("done", "failed", "cancelled"):
-                    break
-                time.sleep(0.1)
+            while not (jobs := session.call(WAIT_JOB_END, 60_000)):
+                pass
             wall = time.perf_counter() - started
         job = jobs[0]
         if job["state"] != "done":
@@ -211,6 +242,10 @@ def _native_run(models: Path, precision: Precision, threads: int, out: Path) -> 
             "peak_pss_mb": round(memory.peak_pss)}  # fmt: skip
 
 
+# The original Spleeter's two rows (scripts/tf_spleeter_time.py): its graph run alone on decoded
+# audio (÷Spleeter's reference), and the file-to-stems run of `spleeter separate`.
+SPLEETER = "original Spleeter (TensorFlow)"
+SPLEETER_WHOLE = "original Spleeter, file to stems"
 # name -> (browser, precision, settings); settings as in extension/shared/settings.js (threads 0 and
 # workers 0: one per core, the browser's defaults).
 AB_CONFIGS = {
@@ -303,18 +338,23 @@ def main() -> None:
                 result = subprocess.run(
                     [args.tf_python, str(ROOT / "scripts" / "tf_spleeter_time.py"), str(wheel), str(TRACK),
                      str(threads), str(tmp / f"tf{threads}")], capture_output=True, text=True, check=True)  # fmt: skip
-                rows.append({"runtime": "original Spleeter (TensorFlow)", "precision": "fp32", "threads": threads,
-                             **json.loads(result.stdout.strip().splitlines()[-1])})  # fmt: skip
+                timed = json.loads(result.stdout.strip().splitlines()[-1])
+                for runtime, seconds in ((SPLEETER, timed["seconds"]), (SPLEETER_WHOLE, timed["end_to_end_seconds"])):
+                    rows.append({"runtime": runtime, "precision": "fp32", "threads": threads, "seconds": seconds,
+                                 "peak_rss_mb": timed["peak_rss_mb"]})  # fmt: skip
 
     def reference(precision: str) -> float:
         return next(r["seconds"] for r in rows if r["runtime"].startswith("native") and r["precision"] == precision
                     and r["threads"] == cores)  # fmt: skip
 
-    tf_rows = [r for r in rows if r["runtime"].startswith("original") and r["threads"] == cores]
+    tf_rows = [r for r in rows if r["runtime"] == SPLEETER and r["threads"] == cores]
+    tf_whole = [r for r in rows if r["runtime"] == SPLEETER_WHOLE and r["threads"] == cores]
     chromium = next((r for r in rows if r["runtime"] == "extension, Chromium" and r["precision"] == "int8-weights"
                      and r["threads"] == cores), None)  # fmt: skip
     if tf_rows and chromium:
         ab["Chromium ÷ Spleeter (int8, main table)"] = round(chromium["seconds"] / tf_rows[0]["seconds"], 3)
+    if tf_whole and chromium:
+        ab["Chromium ÷ Spleeter end to end (main table)"] = round(chromium["seconds"] / tf_whole[0]["seconds"], 3)
     if ab:
         size = f"first {args.ab_seconds:g} s" if args.ab_seconds else "whole track"
         print(f"\nA/B, {args.ab_rounds} rounds alternated, {TRACK.name} {size}: median ratio (< 1: left side faster)")

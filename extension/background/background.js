@@ -14,8 +14,11 @@ import { nameFromUrl } from '../shared/names.js';
 import { replacedWarning } from '../shared/bad-samples.js';
 import { loadSettings, saveSettings } from '../shared/settings.js';
 import {
-  allModels, deleteFailedJobData, deleteJobData, inputFromChunks, putChunk, storedJobIds,
+  RECORDING_PART, allModels, deleteAllButRecording, deleteFailedJobData, deleteJobData, inputFromChunks, putChunk,
+  storedJobIds,
 } from '../shared/store.js';
+import { deleteFailedJob, isRecording, saveRecording } from '../shared/recordings.js';
+import { errorText } from '../shared/errors.js';
 import { clickAction, menuItems } from './menus.js';
 import { t } from '../shared/i18n.js';
 
@@ -35,6 +38,14 @@ async function installMenus() {
 api.runtime.onInstalled.addListener(() => {
   installMenus().catch((e) => console.warn('demixer: menus', e));
 });
+
+// The keyboard's way to the context menu's "Demix this tab" (manifest `commands`, Chrome: where
+// tabs can be captured); the key press invokes the extension for the tab as the click does.
+if (CAN_CAPTURE_TABS) {
+  api.commands.onCommand.addListener((command, tab) => {
+    if (command === 'demix-tab' && tab?.id !== undefined) offerLive(tab.id, tab.title);
+  });
+}
 
 api.contextMenus.onClicked.addListener((info, tab) => {
   const action = clickAction(info, CAN_CAPTURE_TABS);
@@ -90,9 +101,10 @@ async function startUrlJob({ url, name, modelId }) {
 
 /**
  * @param {{name: string, source: import('../shared/messages.js').JobSource, id?: string, error?: string,
- *   modelId?: string}} spec  modelId: an imported model chosen for this job (absent: the default model)
+ *   modelId?: string, unsaved?: import('../shared/recordings.js').UnsavedRecording}} spec  modelId: an
+ *   imported model chosen for this job (absent: the default model); unsaved: a recording to join first
  */
-async function addJob({ name, source, id = crypto.randomUUID(), error, modelId }) {
+async function addJob({ name, source, id = crypto.randomUUID(), error, modelId, unsaved }) {
   const now = Date.now();
   const added = await changeJobs((jobs) => {
     if (jobs.some((j) => j.id === id)) return false;
@@ -101,6 +113,7 @@ async function addJob({ name, source, id = crypto.randomUUID(), error, modelId }
       state: error ? 'failed' : 'queued',
       ...(error ? { error } : {}),
       ...(modelId === undefined ? {} : { modelId }),
+      ...(unsaved ? { unsaved } : {}),
     });
     return true;
   });
@@ -144,7 +157,7 @@ async function recordMedia({ tabId, frameId, mediaType, srcUrl, name }) {
   const now = Date.now();
   await changeJobs((jobs) => {
     jobs.unshift({
-      id: jobId, name, source: { kind: 'stored' }, createdAt: now, updatedAt: now,
+      id: jobId, name, source: { kind: 'stored', recorded: true }, createdAt: now, updatedAt: now,
       state: 'recording', recording: { tabId, frameId, token },
     });
   });
@@ -154,7 +167,6 @@ async function recordMedia({ tabId, frameId, mediaType, srcUrl, name }) {
   return jobId;
 }
 
-const RECORDING_PART = 'recording';
 /** How long a recorder asked to stop may take to send its last chunk before the rest is kept without it. */
 const STOP_GRACE_MS = 10_000;
 
@@ -189,7 +201,12 @@ async function endRecording(jobId, error, again = false) {
   try {
     bytes = await inputFromChunks(jobId, RECORDING_PART, RECORDING_TYPE);
   } catch (failure) {
-    error = t('recordNotSaved', String(failure));
+    // The chunks stay, joined again at the next start or by Try again (shared/recordings.js).
+    await saveEnd(jobId, {
+      state: 'failed', recording: undefined, error: t('keepRecordingNotSaved', errorText(failure)),
+      unsaved: { into: 'input', type: RECORDING_TYPE },
+    }); // prettier-ignore
+    return;
   }
   if (!bytes) {
     await deleteFailedJobData(jobId).catch(() => {});
@@ -325,6 +342,13 @@ const handlers = {
     await deleteJobData(jobId);
     await sweepStoredData(); // the user clears jobs to make room: leftovers go too
   },
+  [MSG.RETRY_JOB]: async ({ jobId }) => {
+    const job = (await listJobs()).find((j) => j.id === jobId);
+    if (!job || (job.state !== 'failed' && job.state !== 'cancelled') || !isRecording(job.source)) {
+      throw new Error(t('keepCannotRetry'));
+    }
+    await runAgain(job);
+  },
   [MSG.STOP_RECORDING]: async ({ jobId }) => {
     const job = (await listJobs()).find((j) => j.id === jobId);
     if (job?.state !== 'recording' || !job.recording) return;
@@ -361,18 +385,29 @@ const handlers = {
   },
   [MSG.LIVE_ENDED]: async (/** @type {import('../shared/messages.js').LiveEndedData} */ end) => {
     await api.action.setBadgeText({ text: '' });
+    const notSaved = end.kept && end.notSaved ? t('keepRecordingNotSaved', end.notSaved) : undefined;
+    const error = end.error ?? notSaved;
     // Kept for the popup until the next capture: why it ended, and its last health figures.
-    await api.storage.session.set({ [LIVE_KEY]: { ...end, stems: [], gains: [], keep: end.kept, ended: true } });
-    if (end.error) notify(`live-${end.jobId}`, t('notifyLiveStopped'), end.error);
-    if (end.kept) await addJob({ id: end.jobId, name: end.name, source: { kind: 'recorded' } });
+    await api.storage.session.set({ [LIVE_KEY]: { ...end, error, stems: [], gains: [], keep: end.kept, ended: true } });
+    if (error) notify(`live-${end.jobId}`, t('notifyLiveStopped'), error);
+    if (!end.kept) return;
+    // A mix that Stop could not join is listed all the same: failed, its chunks kept.
+    const unsaved = notSaved ? { into: /** @type {const} */ ('mix'), sampleRate: end.sampleRate ?? 0 } : undefined;
+    await addJob({ id: end.jobId, name: end.name, source: { kind: 'recorded' }, error: notSaved, unsaved });
   },
   [MSG.JOB_PROGRESS]: ({ jobId, phase, done, total, started }) =>
     changeJobs((jobs) => {
       const job = jobs.find((j) => j.id === jobId);
       if (!job || (job.state !== 'queued' && job.state !== 'running')) return;
       if (started) job.starts = (job.starts ?? 0) + 1;
-      if (job.state === 'queued') Object.assign(job, { state: 'running', startedAt: Date.now() });
-      Object.assign(job, { phase, done, total, updatedAt: Date.now() });
+      const now = Date.now();
+      if (job.state === 'queued') Object.assign(job, { state: 'running', startedAt: now });
+      // The time left (jobs-view.js) is reckoned from the start: a pause for live is left out.
+      if (phase === 'paused' && job.phase !== 'paused') job.pausedAt = now;
+      if (phase !== 'paused' && job.phase === 'paused' && job.pausedAt && job.startedAt) {
+        job.startedAt += now - job.pausedAt;
+      }
+      Object.assign(job, { phase, done, total, updatedAt: now });
     }),
   [MSG.JOB_DONE]: async ({ jobId, stems, durationS, timings, threads, decoder, replaced, model, madeBy, compute }) => {
     const job = await saveEnd(jobId, {
@@ -385,8 +420,10 @@ const handlers = {
   },
   [MSG.JOB_FAILED]: async ({ jobId, error, cancelled }) => {
     // The host has deleted what the job stored; if that failed (a full disk can fail a delete
-    // too), this is the second try, and sweepStoredData the third, at the next start.
-    await deleteFailedJobData(jobId).catch((e) => console.warn('demixer: cleanup of a failed job', jobId, e));
+    // too), this is the second try, and sweepStoredData the third, at the next start. A
+    // recording stays: it is the only copy.
+    const source = (await listJobs()).find((j) => j.id === jobId)?.source ?? { kind: 'stored' };
+    await deleteFailedJob(jobId, source).catch((e) => console.warn('demixer: cleanup of a failed job', jobId, e));
     /** @type {Partial<import('../shared/jobs.js').Job>} */
     const ended = cancelled ? { state: 'cancelled', phase: undefined } : { state: 'failed', error, phase: undefined };
     return saveEnd(jobId, ended);
@@ -411,6 +448,33 @@ async function saveEnd(jobId, patch) {
   }
 }
 const END_SAVE_ATTEMPTS = 6; // over 15 s
+
+/**
+ * A failed or cancelled job of a recording, run again from it: its recording joined first if its
+ * end could not store it (then, if that fails again, the job stays failed and says why).
+ * @param {import('../shared/jobs.js').Job} job
+ */
+async function runAgain(job) {
+  if (job.unsaved) {
+    try {
+      await saveRecording(job.id, job.unsaved);
+    } catch (failure) {
+      await updateJob(job.id, { error: t('keepRecordingNotSaved', errorText(failure)) });
+      throw failure;
+    }
+  }
+  const queued = await updateJob(job.id, {
+    state: 'queued', error: undefined, unsaved: undefined, phase: undefined, done: undefined, total: undefined,
+    starts: 0, startedAt: undefined,
+  }); // prettier-ignore
+  if (!queued) return;
+  try {
+    await runJob(queued);
+  } catch (failure) {
+    await updateJob(job.id, { state: 'failed', error: t('jobsCouldNotStart', String(failure)) });
+    throw failure;
+  }
+}
 
 /** @param {{target: string, type: string, data: any}} msg */
 function route(msg) {
@@ -459,17 +523,24 @@ async function resumeUnfinishedJobs() {
     if (job.state === 'queued' || job.state === 'running') {
       await runJob(job);
     }
+    // A recording its end could not store (a write refused): joined now, and run as it would
+    // have been; if the store still refuses, the job stays failed for Try again.
+    if (job.state === 'failed' && job.unsaved) {
+      await runAgain(job).catch((e) => console.warn('demixer: a recording still not saved', job.id, e));
+    }
   }
 }
 
 /**
- * Audio left behind: everything of failed and cancelled jobs (their own cleanup failed), and
- * chunks and stems of jobs no longer listed (removed while the disk was full). Inputs of unlisted
- * jobs stay: a page stores its file before it asks for the job, which may be what started this
- * context.
+ * Audio left behind: everything of failed and cancelled jobs (their own cleanup failed) but a
+ * recording, and chunks and stems of jobs no longer listed (removed while the disk was full).
+ * Inputs of unlisted jobs stay: a page stores its file before it asks for the job, which may be
+ * what started this context.
  */
 async function sweepStoredData() {
-  const states = new Map((await listJobs()).map((job) => [job.id, job.state]));
+  const jobs = await listJobs();
+  const states = new Map(jobs.map((job) => [job.id, job.state]));
+  const recorded = new Set(jobs.filter((job) => isRecording(job.source)).map((job) => job.id));
   // A live capture records its mix before its job is listed (when it stops).
   const live = await readLive();
   if (live && !live.ended) states.set(live.jobId, 'running');
@@ -477,8 +548,12 @@ async function sweepStoredData() {
   const { inputs, results } = await storedJobIds();
   const stale = new Set([...inputs].filter(ended));
   for (const id of results) if (!states.has(id) || ended(id)) stale.add(id);
-  for (const id of stale) await deleteJobData(id);
+  for (const id of stale) await (ended(id) && recorded.has(id) ? deleteAllButRecording(id) : deleteJobData(id));
 }
 
-resumeUnfinishedJobs();
-sweepStoredData().catch((e) => console.warn('demixer: sweep of stored audio', e));
+// The sweep after the resumption: a failed recording joined and run again at this start
+// (runAgain) is no longer failed when the sweep reads the list, so its new stems are left alone.
+resumeUnfinishedJobs()
+  .catch((e) => console.warn('demixer: resuming jobs', e))
+  .then(sweepStoredData)
+  .catch((e) => console.warn('demixer: sweep of stored audio', e));

@@ -5,6 +5,7 @@
  * gpu-fallback.js falls back to WASM when the GPU fails later.
  */
 import { t } from '../shared/i18n.js';
+import { errorText } from '../shared/errors.js';
 
 /**
  * @typedef {import('../shared/settings.js').ComputeSetting} ComputeSetting
@@ -32,7 +33,7 @@ export async function probeGpu(nav = /** @type {any} */ (globalThis.navigator)) 
   try {
     adapter = await nav.gpu.requestAdapter();
   } catch (error) {
-    return { adapter: null, reason: t('computeNoAdapter', error instanceof Error ? error.message : String(error)) };
+    return { adapter: null, reason: t('computeNoAdapter', errorText(error)) };
   }
   if (!adapter) return { adapter: null, reason: t('computeNoAdapter', 'requestAdapter() = null') };
   const info = adapter.info ?? {};

@@ -18,12 +18,7 @@
 import { DEFAULT_SETTINGS } from '../shared/settings.js';
 import { AudioInputError, limitText } from './decode.js';
 import { t } from '../shared/i18n.js';
-
-export class CancelledError extends Error {
-  constructor() {
-    super(t('jobsCancelled'));
-  }
-}
+import { CancelledError } from './cancelled.js';
 
 /** Body parts are joined into a Blob each time this much has arrived (the browser may page it out). */
 const BLOB_PART_BYTES = 4 * 1024 * 1024;

@@ -5,14 +5,12 @@
  * the rest of the job to a WASM runner, and the runner's `compute` says why.
  */
 import { t } from '../shared/i18n.js';
+import { errorText } from '../shared/errors.js';
 
 /**
  * @typedef {import('./model-runner.js').ModelRunner} ModelRunner
  * @typedef {import('./compute.js').Compute} Compute
  */
-
-/** @param {unknown} error */
-const text = (error) => (error instanceof Error ? error.message : String(error));
 
 /**
  * @param {Compute} compute  chooseCompute's answer
@@ -27,7 +25,7 @@ export async function createFallbackRunner(compute, makeGpu, makeCpu) {
     gpu = await makeGpu();
   } catch (error) {
     console.warn('demixer: WebGPU session not created, running on WASM', error);
-    return { ...(await makeCpu()), compute: { backend: 'wasm', reason: t('computeGpuSessionFailed', text(error)) } };
+    return { ...(await makeCpu()), compute: { backend: 'wasm', reason: t('computeGpuSessionFailed', errorText(error)) } };
   }
   /** @type {Promise<ModelRunner> | null} */
   let cpu = null;
@@ -55,7 +53,7 @@ export async function createFallbackRunner(compute, makeGpu, makeCpu) {
         // the first failure switches; another patch's run failing meanwhile joins it
         if (!cpu) {
           console.warn('demixer: WebGPU run failed, the rest of the job runs on WASM', error);
-          runner.compute = { backend: 'wasm', adapter: compute.adapter, reason: t('computeGpuRunFailed', text(error)) };
+          runner.compute = { backend: 'wasm', adapter: compute.adapter, reason: t('computeGpuRunFailed', errorText(error)) };
           cpu = makeCpu();
           gpu.release().catch(() => {});
         }

@@ -10,9 +10,11 @@ import { createPoolRunner, workerCount } from './worker-pool.js';
 import { chooseCompute } from './compute.js';
 import { createFallbackRunner } from './gpu-fallback.js';
 import { verifyModel } from './model-check.js';
+import { givingWayToLive } from './live-priority.js';
 import { CancelledError, separateJob } from './separator.js';
 import { getModel } from '../shared/store.js';
 import { t } from '../shared/i18n.js';
+import { errorText } from '../shared/errors.js';
 
 /**
  * @typedef {import('../shared/messages.js').RunJobData} RunJobData
@@ -30,6 +32,7 @@ export const MAX_STARTS = 3;
 const DOING_TEXT = {
   decoding: () => t('hostDoingDecoding'),
   separating: () => t('hostDoingSeparating'),
+  paused: () => t('hostDoingSeparating'),
   saving: () => t('hostDoingSaving'),
 };
 
@@ -138,6 +141,24 @@ export function createHost(report, { modelBase, workers }) {
   }
 
   /**
+   * A worker pool (worker-pool.js) is let go as soon as a long job's last model run is done and no
+   * job waits in the queue, before the job joins and saves its stems: terminating its workers
+   * gives their whole onnxruntime heaps back (Firefox, 2 workers: ~440 MB, which the saving of a
+   * 60-minute track's stems otherwise adds to its peak; README "Speed and memory"). The next job
+   * loads the model again (seconds), so only a streamed track (over `streamAboveS`) lets it go:
+   * a short track's stems are saved without a peak of note. One session with onnxruntime's own
+   * threads (Chromium's default) and a GPU session are kept.
+   * @param {NonNullable<typeof loaded>} slot
+   */
+  async function releaseIdlePool(slot) {
+    const pool = slot.key.startsWith('wasm:') && slot.key !== 'wasm:1';
+    if (!pool || !slot.runner || queue.length > 0) return;
+    const runner = slot.runner;
+    slot.runner = null;
+    await (await runner.catch(() => null))?.release().catch(() => {});
+  }
+
+  /**
    * What the job ran on: the GPU runner's own account (it may have fallen back mid-job), else
    * this job's choice (with why not the GPU).
    * @param {NonNullable<typeof loaded>} slot
@@ -170,17 +191,33 @@ export function createHost(report, { modelBase, workers }) {
       }
       const slot = /** @type {NonNullable<typeof loaded>} */ (loaded);
       const model = await slot.model;
+      const { signal } = current.controller;
+      /** @type {import('../shared/messages.js').JobProgressData | null} */
+      let last = null;
+      /** While it gives way to a live session, the job says so; then its last progress again. @param {boolean} paused */
+      const onPause = (paused) => {
+        if (last) report(MSG.JOB_PROGRESS, paused ? { ...last, phase: 'paused' } : last);
+      };
+      /** @type {import('./model-runner.js').ModelRunner | undefined} */
+      let used;
       const done = await separateJob(job, {
         descriptor: model.descriptor,
-        getRunner: () => getRunner(slot, model.source, job),
-        progress: (p) => report(MSG.JOB_PROGRESS, p),
-        signal: current.controller.signal,
+        getRunner: async () => {
+          used = await getRunner(slot, model.source, job);
+          return givingWayToLive(used, signal, onPause);
+        },
+        progress: (p) => {
+          last = p;
+          report(MSG.JOB_PROGRESS, p);
+        },
+        signal,
+        modelDone: (streamed) => (streamed ? releaseIdlePool(slot) : Promise.resolve()),
       });
       const compute = await computeOf(slot);
-      report(MSG.JOB_DONE, { ...done, madeBy: model.madeBy, threads: (await slot.runner)?.threads, compute });
+      report(MSG.JOB_DONE, { ...done, madeBy: model.madeBy, threads: used?.threads, compute });
     } catch (error) {
       const cancelled = error instanceof CancelledError;
-      const text = error instanceof Error ? error.message : String(error);
+      const text = errorText(error);
       report(MSG.JOB_FAILED, { jobId: job.jobId, error: text, cancelled });
       if (!cancelled) console.error('demixer job failed', error);
     } finally {

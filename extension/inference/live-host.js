@@ -7,7 +7,9 @@
 import { MSG } from '../shared/messages.js';
 import { createRunner } from './model-runner.js';
 import { startLive } from './live.js';
+import { holdForLive } from './live-priority.js';
 import { t } from '../shared/i18n.js';
+import { errorText } from '../shared/errors.js';
 
 /**
  * @typedef {import('../shared/messages.js').LiveCaptureData} LiveCaptureData
@@ -37,7 +39,7 @@ async function loadLiveDescriptor(url) {
  */
 export function createLiveHost(report, { modelBase, workletUrl }) {
   /** @type {{data: LiveCaptureData, session: import('./live.js').LiveSession | null, stopping: boolean,
-   *   gains: number[], stems: string[]} | null} */
+   *   gains: number[], stems: string[], release: () => void} | null} */
   let current = null;
   /** @type {Promise<import('./model-runner.js').ModelRunner> | null} */
   let runner = null;
@@ -52,15 +54,16 @@ export function createLiveHost(report, { modelBase, workletUrl }) {
     if (!live || live.data.jobId !== data.jobId || live.stopping) return;
     live.stopping = true;
     const health = live.session?.health() ?? null;
-    let kept = false;
-    let durationS = 0;
+    /** @type {import('./live.js').StopResult} */
+    let stopped = { kept: false, durationS: 0 };
     try {
-      if (live.session) ({ kept, durationS } = await live.session.stop(reason));
+      if (live.session) stopped = await live.session.stop(reason);
     } catch (failure) {
-      error ??= failure instanceof Error ? failure.message : String(failure);
+      error ??= errorText(failure);
     }
     current = null;
-    report(MSG.LIVE_ENDED, { jobId: data.jobId, name: data.name, kept, durationS, reason, health, error });
+    live.release();
+    report(MSG.LIVE_ENDED, { jobId: data.jobId, name: data.name, ...stopped, reason, health, error });
   }
 
   return {
@@ -76,7 +79,8 @@ export function createLiveHost(report, { modelBase, workletUrl }) {
         }); // prettier-ignore
         return;
       }
-      current = { data, session: null, stopping: false, gains: [], stems: [] };
+      // From before the model loads: its timing of the first hops (live.js) must not share the cores.
+      current = { data, session: null, stopping: false, gains: [], stems: [], release: holdForLive() };
       const live = current;
       /** @type {MediaStream | null} */
       let stream = null;
@@ -95,7 +99,7 @@ export function createLiveHost(report, { modelBase, workletUrl }) {
       } catch (failure) {
         console.error('demixer live start', failure);
         for (const track of stream?.getTracks() ?? []) track.stop();
-        const text = failure instanceof Error ? failure.message : String(failure);
+        const text = errorText(failure);
         await finish(data, 'failed', t('liveCouldNotDemix', text));
         return;
       }

@@ -23,9 +23,13 @@ import { createLiveSeparator } from './live-separator.js';
 import { createSilenceGate, isDigitalSilence } from './live-silence.js';
 import { createHopLog } from './live-timing.js';
 import { CAPTURED, HEALTH, QUANTUM } from './live-buffers.js';
-import { encodeSamples, wavHeader } from '../shared/wav.js';
-import { RECORDED_MIX, RECORDED_OUTPUT, deleteChunks, finishStem, putChunk } from '../shared/store.js';
+import { encodeSamples } from '../shared/wav.js';
+import {
+  RECORDED_MIX, RECORDED_OUTPUT, deleteChunks, deleteChunksFrom, finishStem, putChunk,
+} from '../shared/store.js';
+import { mixHeader } from '../shared/recordings.js';
 import { t } from '../shared/i18n.js';
+import { errorText } from '../shared/errors.js';
 
 /**
  * @typedef {import('../shared/messages.js').LiveCaptureData} LiveCaptureData
@@ -33,7 +37,9 @@ import { t } from '../shared/i18n.js';
  * @typedef {import('./separator.js').ModelDescriptor} ModelDescriptor
  * @typedef {import('./model-runner.js').ModelRunner} ModelRunner
  * @typedef {{health: () => LiveHealth, setMix: (mix: {gains?: number[], keep?: boolean}) => void,
- *   stop: (reason: string) => Promise<{kept: boolean, durationS: number}>, ended: Promise<string>}} LiveSession
+ *   stop: (reason: string) => Promise<StopResult>, ended: Promise<string>}} LiveSession
+ * @typedef {{kept: boolean, durationS: number, notSaved?: string, sampleRate?: number}} StopResult
+ *   notSaved: why the kept mix could not be joined (its chunks stay, at `sampleRate`)
  */
 
 /**
@@ -68,7 +74,7 @@ const POLL_MS = 10;
  * separator's latency and a hop, so the stems owed when it starts are silence: see separateLoop).
  */
 const PAUSE_S = 1;
-/** Recorded PCM: 16-bit, as the stems' default (the source is rarely finer). */
+/** Recorded PCM: 16-bit, as the stems' default (the source is rarely finer); mixHeader's format. */
 const RECORD_FORMAT = 'pcm16';
 
 /**
@@ -221,12 +227,24 @@ export async function startLive(stream, { descriptor, runner, workletUrl, jobId,
     return out;
   }
 
+  /**
+   * The first chunk of the mix the store refused (a full disk, a write error), -1 while none: the
+   * mix is kept up to it (what came after would have a hole), and nothing more is written.
+   */
+  let firstLost = -1;
+
   /** @param {Float32Array[]} channels */
   function record(channels) {
+    if (firstLost >= 0) return;
     recordedFrames += channels[0].length;
     const index = inputChunks++;
     const bytes = encodeSamples(channels, RECORD_FORMAT);
-    store(() => putChunk(jobId, RECORDED_MIX, index, new Blob([bytes])));
+    store(() =>
+      putChunk(jobId, RECORDED_MIX, index, new Blob([bytes])).catch((error) => {
+        if (firstLost < 0) firstLost = index;
+        throw error;
+      }),
+    );
   }
 
   function drainOutput() {
@@ -269,8 +287,9 @@ export async function startLive(stream, { descriptor, runner, workletUrl, jobId,
 
   /**
    * The recording takes every captured hop, whatever the separation does: only a page frozen for
-   * longer than the capture ring holds loses audio (then the capture ends: a mix with a hole in
-   * it is not what the user heard).
+   * longer than the capture ring holds loses audio. Then the capture ends there, and the
+   * recording with it: what came before the loss is whole and kept (stop), the rest would be a
+   * mix with a hole in it, which is not what the user heard.
    */
   async function recordLoop() {
     while (!stopping) {
@@ -345,7 +364,7 @@ export async function startLive(stream, { descriptor, runner, workletUrl, jobId,
     () => endWith('stopped'),
     (error) => {
       console.error('demixer live', error);
-      endWith(error instanceof Error ? error.message : String(error));
+      endWith(errorText(error));
     },
   );
   for (const track of stream.getAudioTracks()) {
@@ -387,11 +406,12 @@ export async function startLive(stream, { descriptor, runner, workletUrl, jobId,
   async function stop(_reason) {
     stopping = true;
     const [recording] = await Promise.allSettled(loops);
-    if (recording.status === 'rejected') keepStems = false;
-    // What was captured after the last whole hop belongs to the recording too.
+    // What was captured after the last whole hop belongs to the recording too, unless the
+    // recording stalled (recordLoop): it ends where audio was lost.
+    const stalled = recording.status === 'rejected';
     const captured = Atomics.load(captureState, CAPTURED);
     const rest = Math.min(captured - recordedUpTo, captureCapacity);
-    const last = rest > 0 ? readCapture(captured - rest, rest) : null;
+    const last = rest > 0 && !stalled ? readCapture(captured - rest, rest) : null;
     if (keepStems && last && !(recordGate.paused && isDigitalSilence(last))) record(last);
     drainOutput();
     for (const track of stream.getTracks()) track.stop();
@@ -400,17 +420,34 @@ export async function startLive(stream, { descriptor, runner, workletUrl, jobId,
     await context.close().catch(() => {});
     separator.dispose();
     await storing;
-    if (storeError) {
-      await deleteChunks(jobId).catch(() => {});
-      throw storeError;
+    const header = (/** @type {number} */ frames) => mixHeader(frames * 2 * 2, rate);
+    const kept = keepStems && recordedFrames > 0 && firstLost !== 0;
+    const durationS = recordedFrames / rate;
+    /** @type {StopResult} */
+    const result = { kept, durationS };
+    if (kept && firstLost > 0) {
+      // A chunk was refused mid-capture: what was stored before it is the recording, joined
+      // later (shared/recordings.js) as when the join below fails.
+      await deleteChunksFrom(jobId, RECORDED_MIX, firstLost).catch(() => {});
+      Object.assign(result, { notSaved: errorText(storeError), sampleRate: rate });
+    } else if (kept) {
+      try {
+        await finishStem(jobId, RECORDED_MIX, header(recordedFrames));
+      } catch (error) {
+        // The mix's chunks stay: its job is listed as failed, and the mix is joined again
+        // later (shared/recordings.js), so the only copy of what was heard is not lost.
+        console.error('demixer live: the recorded mix was not saved', error);
+        Object.assign(result, { notSaved: errorText(error), sampleRate: rate });
+      }
     }
-    const header = (/** @type {number} */ frames) =>
-      new Blob([wavHeader(frames * 2 * 2, rate, 2, RECORD_FORMAT)]);
-    if (recordRing) await finishStem(jobId, RECORDED_OUTPUT, header(outputDrained));
-    const kept = keepStems && recordedFrames > 0;
-    if (kept) await finishStem(jobId, RECORDED_MIX, header(recordedFrames));
-    else await deleteChunks(jobId);
-    return { kept, durationS: recordedFrames / rate };
+    // What was played (tests, bench) after the user's mix, and never at its cost; not joined
+    // with a hole in it.
+    if (recordRing && !storeError) {
+      await finishStem(jobId, RECORDED_OUTPUT, header(outputDrained)).catch((e) => console.warn('demixer live', e));
+    } else if (recordRing) await deleteChunksFrom(jobId, RECORDED_OUTPUT, 0).catch(() => {});
+    if (!kept) await deleteChunks(jobId).catch(() => {});
+    if (!kept && storeError) throw storeError; // nothing of the mix was stored
+    return result;
   }
 
   return {

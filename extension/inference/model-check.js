@@ -10,6 +10,7 @@ import { familyBlocks } from './families/index.js';
 import { createRunner } from './model-runner.js';
 import { SampleWindow } from './samples.js';
 import { getModel, putModel } from '../shared/store.js';
+import { errorText } from '../shared/errors.js';
 
 /** @typedef {import('./model-runner.js').ModelRunner} ModelRunner */
 
@@ -22,9 +23,6 @@ class Refusal extends Error {
     this.subs = subs.map(String);
   }
 }
-
-/** @param {unknown} error */
-const textOf = (error) => (error instanceof Error ? error.message : String(error));
 
 const NOISE_S = 1;
 
@@ -99,7 +97,7 @@ export async function verifyModel(modelId, options = {}) {
   try {
     runner = await createRunner(new Uint8Array(await record.model.arrayBuffer()), options);
   } catch (error) {
-    return { ok: false, key: 'bundleRuntimeRefused', subs: [textOf(error)] };
+    return { ok: false, key: 'bundleRuntimeRefused', subs: [errorText(error)] };
   }
   try {
     const { descriptor } = record;
@@ -117,7 +115,7 @@ export async function verifyModel(modelId, options = {}) {
     return { ok: true };
   } catch (error) {
     if (error instanceof Refusal) return { ok: false, key: error.key, subs: error.subs };
-    return { ok: false, key: 'bundleRunFailed', subs: [textOf(error)] };
+    return { ok: false, key: 'bundleRunFailed', subs: [errorText(error)] };
   } finally {
     await runner.release().catch(() => {});
   }

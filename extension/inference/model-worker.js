@@ -5,6 +5,7 @@
  * Requests arrive one at a time (the pool waits for each answer); outputs are transferred back.
  */
 import { createRunner } from './model-runner.js';
+import { errorText } from '../shared/errors.js';
 
 /**
  * @typedef {{type: 'create', modelUrl: string | Uint8Array}
@@ -36,6 +37,6 @@ scope.onmessage = async ({ data: request }) => {
       scope.postMessage({ ok: true, result }, Object.values(result).map((r) => r.buffer));
     }
   } catch (error) {
-    scope.postMessage({ ok: false, error: error instanceof Error ? error.message : String(error) });
+    scope.postMessage({ ok: false, error: errorText(error) });
   }
 };

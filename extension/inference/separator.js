@@ -9,14 +9,14 @@
  */
 import { familyBlocks } from './families/index.js';
 import { AudioInputError, openAudio } from './decode.js';
-import { CancelledError, fetchAudio } from './fetch-audio.js';
+import { fetchAudio } from './fetch-audio.js';
+import { CancelledError } from './cancelled.js';
 import { SampleWindow } from './samples.js';
 import { StreamResampler } from './resample.js';
 import { bytesPerSample, encodeSamples, wavHeader } from '../shared/wav.js';
 import { isWav } from '../shared/encode-audio.js';
-import {
-  RECORDED_MIX, deleteChunks, deleteFailedJobData, deleteInput, finishStem, getInput, getStem, putChunk,
-} from '../shared/store.js';
+import { RECORDED_MIX, deleteChunks, deleteInput, finishStem, getInput, getStem, putChunk } from '../shared/store.js';
+import { deleteFailedJob } from '../shared/recordings.js';
 import { t } from '../shared/i18n.js';
 
 /**
@@ -35,10 +35,13 @@ export { CancelledError };
 /**
  * @param {RunJobData} job
  * @param {{descriptor: ModelDescriptor, getRunner: () => Promise<ModelRunner>,
- *   progress: (p: JobProgressData) => void, signal: AbortSignal}} context
+ *   progress: (p: JobProgressData) => void, signal: AbortSignal,
+ *   modelDone?: (streamed: boolean) => Promise<void>}} context  modelDone: the job's last model run
+ *   is done (its stems are still to be joined and saved; `streamed`: a long track, decode.js), so
+ *   the host may let the sessions go
  * @returns {Promise<JobDoneData>}
  */
-export async function separateJob(job, { descriptor, getRunner, progress, signal }) {
+export async function separateJob(job, { descriptor, getRunner, progress, signal, modelDone }) {
   const timings = { fetch: 0, decode: 0, stft: 0, model: 0, istft: 0, encode: 0, store: 0 };
   let clock = performance.now();
   const lap = (/** @type {keyof typeof timings} */ step) => {
@@ -116,6 +119,7 @@ export async function separateJob(job, { descriptor, getRunner, progress, signal
       progress({ jobId, phase: 'separating', done: emitted, total });
       check();
     }
+    await modelDone?.(audio.streamed);
     const nbSamples = samples.total;
     if (nbSamples === 0) throw new AudioInputError(t('decodeNoSamples'));
     if (resamplers) await store(await Promise.all(resamplers.map((r) => r.flush())));
@@ -136,8 +140,8 @@ export async function separateJob(job, { descriptor, getRunner, progress, signal
     return { jobId, stems: results, durationS: nbSamples / descriptor.sampleRate, timings, decoder, replaced, model };
   } catch (error) {
     // Bounded, so that the failure is always reported; the background deletes again on
-    // JOB_FAILED and sweeps at its next start.
-    await deleteFailedJobData(jobId).catch(() => {});
+    // JOB_FAILED and sweeps at its next start. A recording stays (the only copy).
+    await deleteFailedJob(jobId, job.source).catch(() => {});
     throw error;
   }
 }

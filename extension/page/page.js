@@ -10,6 +10,7 @@ import { mountComputeSetting } from '../ui/compute-setting.js';
 import { mountModelsView } from '../ui/models-view.js';
 import { onFilesChosen } from '../ui/dom.js';
 import { localizePage, t } from '../shared/i18n.js';
+import { errorText } from '../shared/errors.js';
 
 const input = /** @type {HTMLInputElement} */ (document.getElementById('file'));
 const drop = /** @type {HTMLElement} */ (document.getElementById('drop'));
@@ -26,7 +27,7 @@ async function start(file) {
     await sendToBackground(MSG.START_FILE_JOB, { jobId, name, modelId: jobModel.value }); // '': the bundled model
     status.textContent = t('pageAdded', file.name);
   } catch (error) {
-    status.textContent = t('pageCouldNotAdd', file.name, error instanceof Error ? error.message : String(error));
+    status.textContent = t('pageCouldNotAdd', file.name, errorText(error));
   }
 }
 

@@ -11,6 +11,7 @@ import { unzipSync } from '../vendor/fflate.js';
 import { FAMILIES } from '../inference/families/index.js';
 import { safeFileName } from './names.js';
 import { t } from './i18n.js';
+import { errorText } from './errors.js';
 
 export const FORMAT = 'demixer-bundle';
 export const FORMAT_VERSION = 1;
@@ -77,7 +78,7 @@ export async function readBundle(file) {
     parts = unzipSync(bytes, { filter: checkEntry });
   } catch (error) {
     if (error instanceof BundleError) throw error;
-    throw new BundleError(t('bundleNotZip', error instanceof Error ? error.message : String(error)));
+    throw new BundleError(t('bundleNotZip', errorText(error)));
   }
   for (const name of Object.values(PARTS)) {
     if (!parts[name]) throw new BundleError(t('bundleMissingPart', name));

@@ -13,16 +13,19 @@ import { t } from './i18n.js';
  *   id: string, name: string, state: JobState,
  *   source: import('./messages.js').JobSource,
  *   phase?: import('./messages.js').Phase, done?: number, total?: number,
- *   createdAt: number, startedAt?: number, updatedAt: number,
+ *   createdAt: number, startedAt?: number, pausedAt?: number, updatedAt: number,
  *   error?: string, stems?: import('./messages.js').StemInfo[], durationS?: number,
  *   timings?: Record<string, number>, threads?: number, decoder?: Decoder,
  *   starts?: number, recording?: Recording, replaced?: import('./messages.js').Replaced,
  *   model?: string, modelId?: string, madeBy?: import('./messages.js').MadeBy,
- *   compute?: import('../inference/compute.js').Compute
+ *   compute?: import('../inference/compute.js').Compute,
+ *   unsaved?: import('./recordings.js').UnsavedRecording
  * }} Job
  *   modelId: the imported model asked for ('' the bundled one; absent: the default setting);
  *   madeBy: the model that made the stems; compute: GPU or CPU, and why not the GPU
- *   starts: how many times a host began the job (a restart begins it again; bounded)
+ *   starts: how many times a host began the job (a restart begins it again; bounded);
+ *   pausedAt: when it began giving way to a live session (phase 'paused');
+ *   unsaved: the job's recording is still in chunks, to be joined before it runs (shared/recordings.js)
  * @typedef {{tabId: number, frameId: number, token: string, ending?: boolean}} Recording
  *   a media element being recorded in a page (background.js recordMedia)
  * @typedef {import('./messages.js').Decoder} Decoder

@@ -19,6 +19,7 @@ export const MSG = Object.freeze({
   CANCEL_JOB: 'cancel-job',
   CLEAR_JOB: 'clear-job',
   STOP_RECORDING: 'stop-recording',
+  RETRY_JOB: 'retry-job', // a failed or cancelled job of a recording, run again from it (shared/recordings.js)
   CHECK_MODEL: 'check-model', // an imported bundle, stored as 'checking': run it once before offering it
   MODEL_REMOVED: 'model-removed', // the context menu's "Demix with…" follows the installed models
   // recorder (a content script this extension injected into a page; Firefox) -> background
@@ -57,12 +58,15 @@ export const MSG = Object.freeze({
  *   modelId?: string}
  *   & Partial<import('./settings.js').Settings>} RunJobData  starts: how many times a host began
  *   it before (inference/host.js MAX_STARTS); lastPhase: where the last start got to
- * @typedef {{kind: 'stored'} | {kind: 'url', url: string} | {kind: 'recorded'}} JobSource  recorded: a live
- *   capture's mix, stored as the job's RECORDED_MIX (shared/store.js), also offered for download
+ * @typedef {{kind: 'stored', recorded?: boolean} | {kind: 'url', url: string} | {kind: 'recorded'}} JobSource
+ *   recorded: a live capture's mix, stored as the job's RECORDED_MIX (shared/store.js), also
+ *   offered for download; stored with `recorded`: a page recording (Firefox) as the job's input.
+ *   Either is the only copy of what the user heard: kept when the job fails (shared/recordings.js)
  * @typedef {{jobId: string, phase: Phase, done: number, total: number, started?: boolean}} JobProgressData
  *   started: the host begins the job (again, after a restart); fetching: done/total in bytes
  *   (total 0: not known)
- * @typedef {'queued'|'fetching'|'decoding'|'separating'|'saving'} Phase
+ * @typedef {'queued'|'fetching'|'decoding'|'separating'|'paused'|'saving'} Phase  paused: the job gives way
+ *   to a live session (inference/live-priority.js)
  * @typedef {{jobId: string, stems: StemInfo[], durationS: number, timings: Record<string, number>,
  *   decoder: Decoder, replaced: Replaced, model: string, madeBy?: MadeBy,
  *   compute?: import('../inference/compute.js').Compute}} JobDoneData  compute: GPU or CPU, and why
@@ -100,7 +104,8 @@ export const MSG = Object.freeze({
  * @typedef {{jobId: string, tabId: number, name: string, stems: string[], gains: number[],
  *   keep: boolean, health: LiveHealth | null}} LiveStateData
  * @typedef {{jobId: string, name: string, kept: boolean, durationS: number, reason: string,
- *   health: LiveHealth | null, error?: string}} LiveEndedData
+ *   health: LiveHealth | null, error?: string, notSaved?: string, sampleRate?: number}} LiveEndedData
+ *   notSaved: the kept mix could not be joined at Stop (why): its chunks stay, at `sampleRate`
  * @typedef {Partial<LiveStateData> & Partial<LiveEndedData> & {jobId: string, stems: string[],
  *   gains: number[], keep: boolean, ended?: boolean, starting?: boolean, updatedAt?: number}} LiveRecord
  *   storage.session `live`, written by the background: the capture running, or the last one's end

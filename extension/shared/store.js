@@ -3,12 +3,20 @@
  * Audio at rest: IndexedDB, shared by every page of the extension's origin.
  * - inputs: jobId -> the user's file (Blob), until its job ends;
  * - chunks: [jobId, stem, index] -> encoded PCM pieces, written as separation proceeds;
- * - stems:  [jobId, stem] -> the finished WAV Blob (its parts stay on disk, not in memory);
+ * - stems:  [jobId, stem] -> the finished WAV: where the platform stores stems as files
+ *   (platform/<browser>/stem-storage.js: Firefox), the marker {file: stem} of its origin-private
+ *   file stems/<jobId>/<stem>.wav (shared/stem-file.js); otherwise (Chrome, and records saved
+ *   before 2026-12-01 in either) the WAV Blob itself (its parts stay on disk, not in memory).
+ *   getStem answers a Blob (or file-backed File) either way;
  * - models: id -> an imported model bundle (shared/bundle.js): its ONNX Blob, descriptor, report.
+ * A stem file is written before its marker and deleted after it: a file without a marker (an
+ * interrupted save or delete) is found by storedJobIds and swept with its job.
  */
 
+import { STEMS_AS_FILES } from '../platform/stem-storage.js';
 import { withDeadline } from './deadline.js';
 import { t } from './i18n.js';
+import { deleteStemFiles, readStemFile, stemFileJobs, writeStemFile } from './stem-file.js';
 
 export const DB_NAME = 'demixer';
 // 2: adds `models` (imported bundles); the upgrade from 1 creates only what is missing, so
@@ -122,10 +130,23 @@ export const putChunk = (jobId, stem, index, blob) =>
   run(STORE.CHUNKS, 'readwrite', (s) => s.put(blob, [jobId, stem, index]));
 
 /**
- * Join a stem's chunks behind `header` into its final WAV Blob, then drop the chunks.
+ * Join a stem's chunks behind `header` into its final WAV (a file or one Blob: see the header),
+ * then drop the chunks; a failed write keeps them.
  * @param {string} jobId @param {string} stem @param {Blob} header
+ * @returns {Promise<Blob>}
  */
 export async function finishStem(jobId, stem, header) {
+  if (STEMS_AS_FILES) {
+    /** @type {IDBValidKey[]} */
+    const keys = await run(STORE.CHUNKS, 'readonly', (s) => s.getAllKeys(partKeys(jobId, stem)));
+    const pieces = [async () => header, ...keys.map((key) => () => run(STORE.CHUNKS, 'readonly', (s) => s.get(key)))];
+    const file = await writeStemFile(jobId, stem, pieces).catch(async (e) => {
+      throw await storageError(e);
+    });
+    await run(STORE.STEMS, 'readwrite', (s) => s.put(/** @type {StemFileRecord} */ ({ file: stem }), [jobId, stem]));
+    await deleteParts(jobId, stem);
+    return file;
+  }
   const parts = await getParts(jobId, stem);
   const wav = new Blob([header, ...parts], { type: 'audio/wav' });
   await run(STORE.STEMS, 'readwrite', (s) => s.put(wav, [jobId, stem]));
@@ -133,12 +154,16 @@ export async function finishStem(jobId, stem, header) {
   return wav;
 }
 
-/** The chunks [jobId, part, i] of one stem or recording. @param {string} jobId @param {string} part */
-const partKeys = (jobId, part) => IDBKeyRange.bound([jobId, part, 0], [jobId, part, Infinity]);
+/**
+ * The chunks [jobId, part, i] of one stem or recording, from index `from` on.
+ * @param {string} jobId @param {string} part @param {number} [from]
+ */
+const partKeys = (jobId, part, from = 0) => IDBKeyRange.bound([jobId, part, from], [jobId, part, Infinity]);
 /** @param {string} jobId @param {string} part @returns {Promise<Blob[]>} in index order */
 const getParts = (jobId, part) => run(STORE.CHUNKS, 'readonly', (s) => s.getAll(partKeys(jobId, part)));
-/** @param {string} jobId @param {string} part */
-const deleteParts = (jobId, part) => run(STORE.CHUNKS, 'readwrite', (s) => s.delete(partKeys(jobId, part)));
+/** @param {string} jobId @param {string} part @param {number} [from] */
+const deleteParts = (jobId, part, from = 0) =>
+  run(STORE.CHUNKS, 'readwrite', (s) => s.delete(partKeys(jobId, part, from)));
 
 /**
  * A recording, stored as it arrives in chunks [jobId, part, index], becomes the job's input:
@@ -153,8 +178,15 @@ export async function inputFromChunks(jobId, part, type) {
   return (await getInput(jobId))?.size ?? 0;
 }
 
+/** A `stems` record that stands for the stem's file. @typedef {{file: string}} StemFileRecord */
+
 /** @param {string} jobId @param {string} stem @returns {Promise<Blob | undefined>} */
-export const getStem = (jobId, stem) => run(STORE.STEMS, 'readonly', (s) => s.get([jobId, stem]));
+export async function getStem(jobId, stem) {
+  /** @type {Blob | StemFileRecord | undefined} */
+  const record = await run(STORE.STEMS, 'readonly', (s) => s.get([jobId, stem]));
+  const filed = record && !(record instanceof Blob) && typeof record.file === 'string';
+  return filed ? readStemFile(jobId, record.file) : /** @type {Blob | undefined} */ (record);
+}
 
 /** Every [jobId, ...] key of a job. @param {string} jobId */
 const jobKeys = (jobId) => IDBKeyRange.bound([jobId], [jobId, []]);
@@ -169,6 +201,7 @@ export async function deleteJobData(jobId) {
   await run(STORE.INPUTS, 'readwrite', (s) => s.delete(jobId));
   await deleteChunks(jobId);
   await run(STORE.STEMS, 'readwrite', (s) => s.delete(jobKeys(jobId)));
+  if (STEMS_AS_FILES) await deleteStemFiles(jobId);
 }
 
 /**
@@ -187,15 +220,16 @@ export async function deleteInput(jobId) {
 
 /**
  * The jobs that own stored records: `inputs` holds input keys, `results` the jobs of chunk and
- * stem keys.
+ * stem keys and of stem files.
  */
 export async function storedJobIds() {
   /** @type {IDBValidKey[][]} */
   const [inputs, chunks, stems] = await Promise.all(
     [STORE.INPUTS, STORE.CHUNKS, STORE.STEMS].map((name) => run(name, 'readonly', (s) => s.getAllKeys())),
   );
+  const files = STEMS_AS_FILES ? await stemFileJobs() : [];
   const jobOf = (/** @type {IDBValidKey} */ key) => String(Array.isArray(key) ? key[0] : key);
-  return { inputs: new Set(inputs.map(jobOf)), results: new Set([...chunks, ...stems].map(jobOf)) };
+  return { inputs: new Set(inputs.map(jobOf)), results: new Set([...chunks, ...stems].map(jobOf).concat(files)) };
 }
 
 /**
@@ -215,3 +249,42 @@ export const getModel = (id) => run(STORE.MODELS, 'readonly', (s) => s.get(id));
 export const deleteModel = (id) => run(STORE.MODELS, 'readwrite', (s) => s.delete(id));
 /** @returns {Promise<ModelRecord[]>} every record, 'checking' ones included */
 export const allModels = () => run(STORE.MODELS, 'readonly', (s) => s.getAll());
+
+/**
+ * Recordings: a live capture's mix (stem RECORDED_MIX, or its chunks [jobId, RECORDED_MIX, i]
+ * until Stop joins them) and a page recording (chunks [jobId, RECORDING_PART, i], then the job's
+ * input). They are the only copy of what the user heard: a failed or cancelled job keeps them
+ * (shared/recordings.js), and only removing the job deletes them.
+ */
+export const RECORDING_PART = 'recording';
+
+/** @param {IDBValidKey} key  a chunk or stem key [jobId, part, ...] */
+const isRecordingKey = (key) => Array.isArray(key) && (key[1] === RECORDED_MIX || key[1] === RECORDING_PART);
+
+/** The chunks [jobId, part, i] of a recording, in order (not joined: nothing is written). */
+export const recordingChunks = getParts;
+
+/**
+ * A job's partial chunks and stems, its recording excepted; its input is left alone (a recorded
+ * job's input is its recording).
+ * @param {string} jobId
+ */
+export async function deleteAllButRecording(jobId) {
+  for (const name of [STORE.CHUNKS, STORE.STEMS]) {
+    /** @type {IDBValidKey[]} */
+    const keys = await run(name, 'readonly', (s) => s.getAllKeys(jobKeys(jobId)));
+    const drop = keys.filter((key) => !isRecordingKey(key));
+    if (drop.length) await run(name, 'readwrite', (s) => drop.forEach((key) => s.delete(key)));
+  }
+  if (STEMS_AS_FILES) await deleteStemFiles(jobId, [RECORDED_MIX, RECORDING_PART]);
+}
+
+/**
+ * Drop a recording's chunks from index `from` on: what followed a chunk the store refused would
+ * have a hole in it.
+ */
+export const deleteChunksFrom = deleteParts;
+
+/** deleteAllButRecording, bounded as deleteFailedJobData is. @param {string} jobId */
+export const deleteFailedResults = (jobId) =>
+  withDeadline(deleteAllButRecording(jobId), CLEANUP_LIMIT_MS, 'the cleanup of a failed job did not end');

@@ -27,13 +27,68 @@ const held = (value, limit) => (value > limit ? limit : value < -limit ? -limit 
 /** @param {SampleFormat} format */
 export const bytesPerSample = (format) => FORMATS[format].bytes;
 
+/** Typed arrays use the platform's byte order: little-endian, as WAV is, on every platform browsers run on. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 /**
- * Interleave planar channels into the sample format's bytes.
+ * Interleave planar channels into the sample format's bytes. One loop per format and channel,
+ * writing a typed array, the same bytes as the per-sample DataView loop it replaced
+ * (encodeSamplesPortable, still used where typed arrays are big-endian;
+ * tests/unit/test_spectral_speed_js.py), 5-6x faster (pcm16, Node, README "Speed and memory").
+ * Math.floor(y + 0.5) is Math.round(y) here, and 2.5x faster in V8: y is a float32 times at most
+ * 2^23, so y + 0.5 is exact except for |y| < 2^-5, where both give 0.
  * @param {Float32Array[]} channels  same length each
  * @param {SampleFormat} format
  * @returns {ArrayBuffer}
  */
 export function encodeSamples(channels, format) {
+  if (format !== 'pcm24' && !LITTLE_ENDIAN) return encodeSamplesPortable(channels, format);
+  const C = channels.length;
+  const frames = channels[0].length;
+  const buffer = new ArrayBuffer(frames * C * FORMATS[format].bytes);
+  if (format === 'pcm16') {
+    const out = new Int16Array(buffer);
+    for (let c = 0; c < C; c++) {
+      const channel = channels[c];
+      for (let i = 0, o = c; i < frames; i++, o += C) {
+        const v = channel[i];
+        const x = v > 1 ? 1 : v < -1 ? -1 : v === v ? v : 0; // held(v, 1), inlined
+        out[o] = Math.floor((x < 0 ? x * 0x8000 : x * 0x7fff) + 0.5); // Math.round(y): see above
+      }
+    }
+  } else if (format === 'pcm24') {
+    const out = new Uint8Array(buffer);
+    for (let c = 0; c < C; c++) {
+      const channel = channels[c];
+      for (let i = 0, o = 3 * c; i < frames; i++, o += 3 * C) {
+        const v = channel[i];
+        const x = v > 1 ? 1 : v < -1 ? -1 : v === v ? v : 0;
+        const s = Math.floor((x < 0 ? x * 0x800000 : x * 0x7fffff) + 0.5);
+        out[o] = s & 0xff;
+        out[o + 1] = (s >> 8) & 0xff;
+        out[o + 2] = (s >> 16) & 0xff;
+      }
+    }
+  } else {
+    const out = new Float32Array(buffer);
+    for (let c = 0; c < C; c++) {
+      const channel = channels[c];
+      for (let i = 0, o = c; i < frames; i++, o += C) {
+        const v = channel[i];
+        out[o] = v > FLOAT32_MAX ? FLOAT32_MAX : v < -FLOAT32_MAX ? -FLOAT32_MAX : v === v ? v : 0;
+      }
+    }
+  }
+  return buffer;
+}
+
+/**
+ * encodeSamples through a DataView, whatever the platform's byte order.
+ * @param {Float32Array[]} channels  same length each
+ * @param {SampleFormat} format
+ * @returns {ArrayBuffer}
+ */
+export function encodeSamplesPortable(channels, format) {
   const { bytes } = FORMATS[format];
   const frames = channels[0].length;
   const out = new DataView(new ArrayBuffer(frames * channels.length * bytes));

@@ -24,6 +24,12 @@ export async function mountComputeSetting(select, note) {
     saveSettings({ compute: /** @type {import('../shared/settings.js').ComputeSetting} */ (select.value) }),
   );
   const found = await probeGpu();
-  if (found.adapter === null) note.textContent = found.reason;
-  else note.textContent = t(found.software ? 'computeSoftwareFound' : 'computeGpuFound', found.adapter);
+  if (found.adapter === null) {
+    // A sentence for the user; the browser's own answer (what a job's details show) on hover.
+    const hasWebGpu = 'gpu' in globalThis.navigator;
+    note.textContent = t(hasWebGpu ? 'computeNoGpuNote' : 'computeNoWebGpuNote');
+    note.title = found.reason;
+  } else {
+    note.textContent = t(found.software ? 'computeSoftwareFound' : 'computeGpuFound', found.adapter);
+  }
 }

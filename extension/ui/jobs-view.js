@@ -8,13 +8,15 @@ import { MSG, TARGET, message } from '../shared/messages.js';
 import { listJobs, onJobsChanged } from '../shared/jobs.js';
 import { safeFileName } from '../shared/names.js';
 import { replacedWarning } from '../shared/bad-samples.js';
-import { RECORDED_MIX, getStem } from '../shared/store.js';
+import { getStem } from '../shared/store.js';
+import { isRecording, recordingFile } from '../shared/recordings.js';
 import { downloadZip } from '../vendor/client-zip.js';
 import { chosenFormat, stemFile, stemZipEntries } from './stem-files.js';
 import { stemColor } from '../shared/mix.js';
 import { renderMixer } from './mixer-view.js';
 import { t } from '../shared/i18n.js';
 import { el, saveBlob } from './dom.js';
+import { errorText } from '../shared/errors.js';
 
 /** @typedef {import('../shared/jobs.js').Job} Job */
 
@@ -40,6 +42,7 @@ const PHASE_TEXT = {
   fetching: () => t('jobsPhaseFetching'),
   decoding: () => t('jobsPhaseDecoding'),
   separating: () => t('jobsPhaseSeparating'),
+  paused: () => t('jobsPhasePausedForLive'),
   saving: () => t('jobsPhaseSaving'),
 };
 
@@ -77,7 +80,7 @@ async function downloading(status, action) {
   try {
     await action();
   } catch (error) {
-    status.textContent = t('formatsDownloadFailed', error instanceof Error ? error.message : String(error));
+    status.textContent = t('formatsDownloadFailed', errorText(error));
     status.hidden = false;
   }
 }
@@ -124,38 +127,92 @@ function renderDone(job) {
   ];
   if (job.source.kind !== 'recorded') return shown;
   // A live capture's job: the mix it recorded is the user's too.
-  const mix = el('button', { class: 'download-mix' }, [t('jobsRecordedMix')]);
-  mix.addEventListener('click', async () => {
-    const blob = await getStem(job.id, RECORDED_MIX);
-    if (blob) saveBlob(blob, `${safeFileName(job.name)}-mix.wav`);
-  });
-  return [...shown, mix];
+  return [...shown, recordingButton(job, failure, 'download-mix', t('jobsRecordedMix'))];
 }
+
+/**
+ * Download a job's recording (shared/recordings.js), its failure shown in `status`.
+ * @param {Job} job @param {HTMLElement} status @param {string} className @param {string} label
+ */
+function recordingButton(job, status, className, label) {
+  const button = el('button', { class: className, type: 'button' }, [label]);
+  button.addEventListener('click', () =>
+    downloading(status, async () => {
+      const { blob, suffix } = await recordingFile(job);
+      saveBlob(blob, `${safeFileName(job.name)}-${suffix}`);
+    }),
+  );
+  return button;
+}
+
+/**
+ * A failed or cancelled job of a recording keeps it (the only copy): offered for download, and
+ * to run the job again from it.
+ * @param {Job} job
+ */
+function renderKeptRecording(job) {
+  const status = el('div', { class: 'download-error', role: 'alert' });
+  status.hidden = true;
+  const name = safeFileName(job.name);
+  const download = recordingButton(job, status, 'download-recording', t('keepDownloadRecording'));
+  download.setAttribute('aria-label', t('keepDownloadRecordingLabel', name));
+  const retry = el('button', { class: 'retry', type: 'button', 'aria-label': t('keepTryAgainLabel', name) }, [
+    t('keepTryAgain'),
+  ]);
+  retry.addEventListener('click', async () => {
+    retry.disabled = true;
+    status.hidden = true;
+    try {
+      await sendToBackground(MSG.RETRY_JOB, { jobId: job.id });
+    } catch (error) {
+      status.textContent = errorText(error);
+      status.hidden = false;
+      retry.disabled = false;
+    }
+  });
+  return [el('div', { class: 'note' }, [t('keepRecordingKept')]), download, retry, status];
+}
+
+/**
+ * The questions open in the list, by `${jobId}/${button class}`: a row is rebuilt whenever its
+ * job's record changes (progress), and an open question must outlive that, or the user's second
+ * click finds nothing to press.
+ * @type {Set<string>}
+ */
+const asking = new Set();
 
 /**
  * A button whose action is asked for once more, in the page (a popup cannot show
  * window.confirm): the button gives way to the question, a confirming button and Keep; focus
  * moves to Keep, so a second Enter or Space by accident loses nothing.
  * @param {HTMLButtonElement} button @param {string} question @param {string} yes
- * @param {() => unknown} action
+ * @param {() => unknown} action @param {string} key this question in `asking`
+ * @returns {HTMLElement} what the row shows: the button, or the question where it was open
  */
-function confirmFirst(button, question, yes, action) {
+function confirmFirst(button, question, yes, action, key) {
+  const confirm = el('button', { class: 'confirm', type: 'button' }, [yes]);
+  const keep = el('button', { class: 'keep', type: 'button' }, [t('jobsConfirmKeep')]);
+  const text = el('span', {}, [question]);
+  const ask = el('span', { class: 'confirm-ask', role: 'group', 'aria-label': question, 'data-asks': key }, [
+    text, confirm, keep,
+  ]);
+  confirm.addEventListener('click', () => {
+    confirm.disabled = true;
+    asking.delete(key);
+    action();
+  });
+  keep.addEventListener('click', () => {
+    asking.delete(key);
+    ask.replaceWith(button);
+    button.focus();
+  });
   button.addEventListener('click', () => {
-    const confirm = el('button', { class: 'confirm', type: 'button' }, [yes]);
-    const keep = el('button', { class: 'keep', type: 'button' }, [t('jobsConfirmKeep')]);
-    const text = el('span', {}, [question]);
-    const ask = el('span', { class: 'confirm-ask', role: 'group', 'aria-label': question }, [text, confirm, keep]);
-    confirm.addEventListener('click', () => {
-      confirm.disabled = true;
-      action();
-    });
-    keep.addEventListener('click', () => {
-      ask.replaceWith(button);
-      button.focus();
-    });
+    asking.add(key);
     button.replaceWith(ask);
     keep.focus();
   });
+  // a rebuilt row asks again where the old one was asking (the focus follows in mountJobsView)
+  return asking.has(key) ? ask : button;
 }
 
 /** @param {number} epochMs */
@@ -206,24 +263,43 @@ function renderJob(job) {
   } else if (job.state === 'queued' || job.state === 'running') {
     const fraction = job.total ? (job.done ?? 0) / job.total : 0;
     const bar = el('progress', { max: '1', value: String(fraction) });
-    const cancel = el('button', { class: 'cancel' }, [t('jobsCancel')]);
-    confirmFirst(cancel, t('jobsConfirmCancel'), t('jobsConfirmCancelYes'), () =>
-      sendToBackground(MSG.CANCEL_JOB, { jobId: job.id }),
+    const cancel = confirmFirst(
+      el('button', { class: 'cancel' }, [t('jobsCancel')]), t('jobsConfirmCancel'), t('jobsConfirmCancelYes'),
+      () => sendToBackground(MSG.CANCEL_JOB, { jobId: job.id }), `${job.id}/cancel`,
     );
     item.append(bar, el('span', { class: 'progress-text' }, [progressText(job)]), cancel);
   } else {
     if (job.state === 'done') item.append(...renderDone(job));
     if (job.state === 'failed') item.append(el('div', { class: 'error', role: 'alert' }, [job.error ?? t('jobsFailed')]));
     if (job.state === 'cancelled') item.append(el('div', { class: 'note' }, [t('jobsCancelled')]));
+    if (job.state !== 'done' && isRecording(job.source)) item.append(...renderKeptRecording(job));
   }
   // In every state: a running job is cancelled, then removed (the background does both).
   const remove = el('button', { class: 'remove' }, [t('jobsRemove')]);
   const clear = () => sendToBackground(MSG.CLEAR_JOB, { jobId: job.id });
-  // asked first only where something is lost: stems, or a job's progress
-  if (job.state === 'failed' || job.state === 'cancelled') remove.addEventListener('click', clear);
-  else confirmFirst(remove, t('jobsConfirmRemove'), t('jobsConfirmRemoveYes'), clear);
-  item.append(remove);
+  // asked first only where something is lost: stems, a job's progress, or a kept recording
+  if ((job.state === 'failed' || job.state === 'cancelled') && !isRecording(job.source)) {
+    remove.addEventListener('click', clear);
+    item.append(remove);
+  } else {
+    item.append(confirmFirst(remove, t('jobsConfirmRemove'), t('jobsConfirmRemoveYes'), clear, `${job.id}/remove`));
+  }
   return item;
+}
+
+/**
+ * Replace a job's row; a keyboard user's focus in it moves to the same control in the new one
+ * (or, where that control is gone, the row's first button) instead of falling to the page.
+ * @param {HTMLElement} old @param {HTMLElement} row
+ */
+function replaceKeepingFocus(old, row) {
+  const focused = document.activeElement;
+  const had = focused instanceof HTMLElement && old.contains(focused) ? focused : null;
+  old.replaceWith(row);
+  if (!had) return;
+  const stem = had.dataset.stem ? `[data-stem="${CSS.escape(had.dataset.stem)}"]` : '';
+  const same = had.classList[0] ? row.querySelector(`${had.tagName}.${CSS.escape(had.classList[0])}${stem}`) : null;
+  /** @type {HTMLElement | null} */ (same ?? row.querySelector('button:not([disabled])'))?.focus();
 }
 
 /** @param {HTMLElement} container */
@@ -243,7 +319,11 @@ export async function mountJobsView(container) {
       const known = rows.get(job.id);
       if (known?.record === record) return known.row;
       const row = renderJob(job);
-      known?.row.replaceWith(row);
+      for (const key of asking) {
+        // a question whose button is gone (the job ended) is not asked again later
+        if (key.startsWith(`${job.id}/`) && !row.querySelector(`[data-asks="${CSS.escape(key)}"]`)) asking.delete(key);
+      }
+      if (known) replaceKeepingFocus(known.row, row);
       rows.set(job.id, { record, row });
       return row;
     });
@@ -252,6 +332,7 @@ export async function mountJobsView(container) {
       if (ids.has(id)) continue;
       row.remove();
       rows.delete(id);
+      for (const key of asking) if (key.startsWith(`${id}/`)) asking.delete(key);
     }
     wanted.forEach((row, index) => {
       if (list.children[index] !== row) list.insertBefore(row, list.children[index] ?? null);

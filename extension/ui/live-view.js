@@ -11,6 +11,7 @@ import { tabStreamId } from '../platform/tab-capture.js';
 import { sendToBackground } from './jobs-view.js';
 import { t } from '../shared/i18n.js';
 import { el } from './dom.js';
+import { errorText } from '../shared/errors.js';
 
 const PENDING_KEY = 'live-pending';
 /** A menu click opens the popup at once; an older request is not the user's any more. */
@@ -54,6 +55,14 @@ export function liveStatusText(live) {
 export async function mountLiveView(container, { offerStart = false } = {}) {
   const section = el('section', { class: 'live', 'aria-label': t('liveRegion') });
   const start = el('button', { id: 'live-start' }, [t('liveDemixTab')]);
+  if (offerStart) {
+    // The keyboard's way (manifest `commands`), as the user has set it in the browser, if at all.
+    const command = (await api.commands.getAll().catch(() => [])).find((c) => c.name === 'demix-tab');
+    if (command?.shortcut) {
+      start.setAttribute('aria-keyshortcuts', command.shortcut);
+      start.title = t('liveDemixTabShortcut', command.shortcut);
+    }
+  }
   const tabName = el('p', { class: 'live-tab' });
   const status = el('p', { class: 'live-status', role: 'status', 'aria-live': 'polite' });
   const mixer = el('div', { class: 'live-mixer' });
@@ -75,7 +84,7 @@ export async function mountLiveView(container, { offerStart = false } = {}) {
       const streamId = await tabStreamId(tab.id);
       await sendToBackground(MSG.START_LIVE, { tabId: tab.id, title: tab.title, streamId });
     } catch (error) {
-      status.textContent = t('liveCouldNotDemix', error instanceof Error ? error.message : String(error));
+      status.textContent = t('liveCouldNotDemix', errorText(error));
     } finally {
       start.disabled = false;
     }

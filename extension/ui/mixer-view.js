@@ -20,6 +20,7 @@ import {
   sampleRateOf, stemColor,
 } from '../shared/mix.js';
 import { el, saveBlob } from './dom.js';
+import { errorText } from '../shared/errors.js';
 
 /** @typedef {import('../shared/jobs.js').Job} Job */
 /** @typedef {import('../shared/mix.js').Strip} Strip */
@@ -165,7 +166,7 @@ export function renderMixer(job) {
         },
         (error) => {
           root.dataset.state = 'failed';
-          root.append(el('p', { class: 'error', role: 'alert' }, [error instanceof Error ? error.message : String(error)]));
+          root.append(el('p', { class: 'error', role: 'alert' }, [errorText(error)]));
         },
       );
     } else if (!root.open && dispose) {
@@ -196,7 +197,7 @@ async function openMixer(root, job) {
     buffers = await Promise.all(files.map(async (blob) => context.decodeAudioData(await blob.arrayBuffer())));
   } catch (error) {
     context.close();
-    throw new Error(t('mixerDecodeFailed', error instanceof Error ? error.message : String(error)));
+    throw new Error(t('mixerDecodeFailed', errorText(error)));
   }
   const master = context.createGain();
   master.connect(context.destination);
@@ -360,7 +361,7 @@ async function exportMix(job, stems, buffers, gains, preset, button, status) {
     saveBlob(file, `${safeFileName(job.name)}-${mixSuffix(preset)}.${format.extension}`);
     status.textContent = t('mixerExported');
   } catch (error) {
-    status.textContent = t('mixerExportFailed', error instanceof Error ? error.message : String(error));
+    status.textContent = t('mixerExportFailed', errorText(error));
   } finally {
     button.disabled = false;
   }

@@ -14,6 +14,7 @@ import { loadSettings, saveSettings } from '../shared/settings.js';
 import { allModels, deleteModel, putModel } from '../shared/store.js';
 import { sendToBackground } from './jobs-view.js';
 import { fillModelSelect, readyModels } from './model-choice.js';
+import { errorText } from '../shared/errors.js';
 
 /** @typedef {import('../shared/store.js').ModelRecord} ModelRecord */
 
@@ -39,7 +40,7 @@ export function mountModelsView({ list, picker, drop, status, defaultSelect, job
     }).catch((error) => {
       // e.g. storage failing: said, and the next import still runs
       status.dataset.state = 'refused';
-      status.textContent = t('bundleRefused', file.name, error instanceof Error ? error.message : String(error));
+      status.textContent = t('bundleRefused', file.name, errorText(error));
     });
   };
   onFilesChosen(picker, drop, add);
@@ -86,7 +87,7 @@ async function importBundle(file) {
     return { ok: true, name: descriptor.name };
   } catch (error) {
     await deleteModel(id).catch(() => {});
-    return { ok: false, error: error instanceof Error ? error.message : String(error) };
+    return { ok: false, error: errorText(error) };
   }
 }
 

@@ -13,11 +13,13 @@ import soundfile as sf
 
 from builder.config import BuildConfig, Paths
 from builder.demix import DemixOptions, separate_file
-from builder.package import PackageConfig, package
+from builder.package import CHROME_ID, PackageConfig, package
 from models.spec import DEFAULT_PRECISION, Precision
 from tests.conftest import DATA
 from tests.e2e.chromium import ChromiumSession
 from tests.e2e.firefox import FirefoxSession
+from tests.e2e.live_scripts import MUSIC_PAGE
+from tests.e2e.servers import serve_directory
 from tests.protocol import STORE, open_db_js, to_background
 
 
@@ -196,3 +198,30 @@ def wait_running(session, min_fraction=0.0):
         return job and job["state"] == "running" and fraction > min_fraction and job
 
     return wait_for(running, 120, interval=0.2, what="the job to run")
+
+
+@pytest.fixture
+def site(tmp_path):
+    """A local site whose index.html plays real music through MediaSource (a blob: address), for
+    the live tests; other.html is a page without music."""
+    root = tmp_path / "site"
+    root.mkdir()
+    (root / "index.html").write_text(MUSIC_PAGE)
+    (root / "clip.webm").write_bytes((DATA / "live-clip.webm").read_bytes())
+    (root / "other.html").write_text("<!doctype html><title>Elsewhere</title><p>no music</p>")
+    server, base = serve_directory(root)
+    yield base
+    server.shutdown()
+
+
+@pytest.fixture
+def chromium(packaged, tmp_path):
+    """The packaged Chrome build in a Chromium that lets it capture tabs with no click (the
+    allowlisted id is pinned by the manifest key) and plays media without a gesture."""
+    session = ChromiumSession.start(
+        packaged() / "chrome",
+        tmp_path,
+        [f"--allowlisted-extension-id={CHROME_ID}", "--autoplay-policy=no-user-gesture-required"],
+    )
+    yield session
+    session.quit()

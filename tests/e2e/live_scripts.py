@@ -44,3 +44,18 @@ def read_stem_bytes(session, job_id: str, key: str, end: int | None = None) -> b
     too big to move whole), or None if it is not stored."""
     data = session.call(_READ_STEM, job_id, key, 0, end)
     return None if data is None else base64.b64decode(data)
+
+
+# What the page plays: MediaSource fed the whole WebM/Opus clip, so the element's src is blob:.
+MUSIC_PAGE = """<!doctype html><title>Live music</title><audio controls></audio>
+<script>
+const audio = document.querySelector('audio');
+audio.loop = true; // a slow start must not outlast the 40-s clip: its end is a pause (silence)
+const source = new MediaSource();
+audio.src = URL.createObjectURL(source);
+source.addEventListener('sourceopen', async () => {
+  const buffer = source.addSourceBuffer('audio/webm; codecs="opus"');
+  buffer.appendBuffer(await (await fetch('clip.webm')).arrayBuffer());
+  buffer.addEventListener('updateend', () => { source.endOfStream(); audio.play(); }, {once: true});
+});
+</script>"""

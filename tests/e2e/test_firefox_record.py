@@ -30,7 +30,7 @@ import soundfile as sf
 from builder.validate import sdr_db
 from models.spec import Precision
 from tests.conftest import WESNOTH_MUSIC as WESNOTH
-from tests.e2e.conftest import wait_for
+from tests.e2e.conftest import stored_counts, wait_for
 from tests.e2e.servers import serve_directory
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -179,6 +179,15 @@ def context_menu_click(session, selector: str, item_suffix: str) -> None:
         assert clicked
 
 
+def set_default_model(session, model_id: str) -> None:
+    """The default model setting ('' the bundled one): a removed imported model fails the job."""
+    session.call(
+        "const {settings} = await ext.storage.local.get('settings');"
+        "await ext.storage.local.set({settings: {...(settings ?? {}), defaultModel: args[0]}});",
+        model_id,
+    )
+
+
 def badge_text(session) -> str:
     return session.call("return await ext.action.getBadgeText({});")
 
@@ -258,7 +267,9 @@ def test_blob_media_element_is_recorded_and_its_stems_match_the_native_pipeline(
 
 def test_tab_closed_mid_recording_keeps_what_was_recorded(packaged, audio_device, player_site, tmp_path):
     """Closing the tab ends the recording (tabs.onRemoved) with the chunks already sent: the job
-    runs on them and the badge goes."""
+    runs on them and the badge goes. The job fails the first time (its model was removed): the
+    recording is its only copy, so it stays (before: deleted with the job's data), offered for
+    download and "Try again", which makes the stems once the model is back."""
     from tests.e2e.firefox import FirefoxSession
 
     xpi = next(packaged(Precision.INT8_WEIGHTS).glob("*-firefox.xpi"))
@@ -273,16 +284,34 @@ def test_tab_closed_mid_recording_keeps_what_was_recorded(packaged, audio_device
         session.open("popup/popup.html")
         popup = m.current_window_handle
         job = wait_for(lambda: [j for j in session.jobs() if j["state"] == "recording"], 10, what="a recording")[0]
+        set_default_model(session, "a-model-since-removed")
         time.sleep(6)
         m.switch_to_window(page)
         m.close()
         m.switch_to_window(popup)
-        done = wait_for(
-            lambda: [j for j in session.jobs() if j["id"] == job["id"] and j["state"] in ("done", "failed")],
-            90,
-            what="the job of the closed tab's recording",
-        )[0]
-        assert done["state"] == "done", done
+
+        def ended():
+            return [j for j in session.jobs() if j["id"] == job["id"] and j["state"] in ("done", "failed")]
+
+        failed = wait_for(ended, 90, what="the job of the closed tab's recording")[0]
+        assert failed["state"] == "failed" and "has been removed" in failed["error"], failed
+        assert stored_counts(session, job["id"]) == {"inputs": 1, "chunks": 0, "stems": 0}  # the recording
+        row = f"li.job[data-job='{job['id']}']"
+        wait_for(lambda: session.click_all(f"{row} button.download-recording"), 10, what="Download recording")
+        # Firefox names an Opus download by the type it sniffs (.ogx: README), whatever the page says
+        [recording] = wait_for(
+            lambda: [p for p in session.downloads.glob("Player-recording.og*") if p.suffix != ".part"],
+            30,
+            what="the recording's download",
+        )
+        time.sleep(0.5)
+        assert 0.5 < sf.info(recording).duration < 9.0
+        set_default_model(session, "")
+        assert session.click_all(f"{row} button.retry") == 1
+        done = wait_for(lambda: (j := ended()) and j[0]["state"] == "done" and j, 90, what="the job tried again")[0]
+        assert abs(done["durationS"] - sf.info(recording).duration) < 0.05, (done["durationS"], sf.info(recording))
+        print(f"firefox: the failed job kept its recording ({recording.name}, {sf.info(recording).duration:.2f} s);"
+              f" tried again: done, {done['durationS']:.2f} s")  # fmt: skip
         assert 0.5 < done["durationS"] < 9.0, done["durationS"]  # what was sent before the close
         assert badge_text(session) == ""
     finally:
@@ -415,3 +444,54 @@ def ogg_opus_timeline(data: bytes) -> list[tuple[int, int]]:
         at = body + sum(lacing)
         page += 1
     return timeline
+
+
+def test_a_recording_ends_when_its_page_navigates_or_its_media_stays_paused(
+    packaged, audio_device, player_site, tmp_path
+):
+    """The two other ends of a page recording, each kept as a job with what was played: the page
+    loading another address (tabs.onUpdated in the background), and the media paused for longer
+    than the recorder waits (10 s, page-recorder.js): the pause itself is not in the recording."""
+    from tests.e2e.firefox import FirefoxSession
+
+    xpi = next(packaged(Precision.INT8_WEIGHTS).glob("*-firefox.xpi"))
+    session = FirefoxSession.start(xpi, tmp_path, PREFS)
+    m = session.marionette
+    try:
+        for how in ("navigate", "pause"):
+            session.open_url(f"{player_site}/player.html")
+            page = m.current_window_handle
+            m.execute_async_script("const done = arguments[0]; window.wrappedJSObject.ready.then(done, done);")
+            session.script("document.querySelector('audio').play();")
+            context_menu_click(session, "audio", "demix-media")
+            m.switch_to_window(m.open(type="tab")["handle"])
+            session.open("popup/popup.html")
+            popup = m.current_window_handle
+            recording = wait_for(lambda: [j for j in session.jobs() if j["state"] == "recording"], 10, what=how)[0]
+            time.sleep(4)
+            m.switch_to_window(page)
+            since = time.monotonic()
+            if how == "navigate":
+                m.navigate(f"{player_site}/")  # in this tab (open_url opens a new one)
+            else:
+                session.script("document.querySelector('audio').pause();")
+            m.switch_to_window(popup)
+
+            def ended(job_id=recording["id"]):
+                return [j for j in session.jobs() if j["id"] == job_id and j["state"] != "recording"]
+
+            wait_for(ended, 30, 0.2, f"the recording to end ({how})")
+            took = time.monotonic() - since
+            job = wait_for(lambda: (j := ended()) and j[0]["state"] in ("done", "failed") and j[0], 90, what=how)
+            print(f"firefox {how}: the recording ended after {took:.1f} s, kept {job['durationS']:.2f} s")
+            assert job["state"] == "done", job
+            # 4 s played, not the pause; a page that goes away takes its last second (the chunk
+            # being recorded) with it, and the recorder starts a moment after the click
+            assert (1.0 if how == "navigate" else 2.5) < job["durationS"] < 7.5, (how, job["durationS"])
+            if how == "pause":
+                assert 9.0 < took < 20.0, took  # the recorder's 10 s
+            assert badge_text(session) == ""
+            m.close()
+            m.switch_to_window(page)
+    finally:
+        session.quit()

@@ -16,54 +16,15 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from builder.package import CHROME_ID
 from tests.conftest import DATA
-from tests.e2e.chromium import ChromiumSession
 from tests.e2e.conftest import wait_for
 from tests.e2e.live_scripts import LIVE_STATE, START_LIVE, read_stem_bytes
-from tests.e2e.servers import serve_directory
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 RATE = 44100
 LISTEN_S = 30
 PAUSE_S = 6  # the page's media paused this long mid-capture
-# What the page plays: MediaSource fed the whole WebM/Opus clip, so the element's src is blob:.
-PAGE = """<!doctype html><title>Live music</title><audio controls></audio>
-<script>
-const audio = document.querySelector('audio');
-audio.loop = true; // a slow start must not outlast the 40-s clip: its end is a pause (silence)
-const source = new MediaSource();
-audio.src = URL.createObjectURL(source);
-source.addEventListener('sourceopen', async () => {
-  const buffer = source.addSourceBuffer('audio/webm; codecs="opus"');
-  buffer.appendBuffer(await (await fetch('clip.webm')).arrayBuffer());
-  buffer.addEventListener('updateend', () => { source.endOfStream(); audio.play(); }, {once: true});
-});
-</script>"""
-
-
-@pytest.fixture
-def site(tmp_path):
-    root = tmp_path / "site"
-    root.mkdir()
-    (root / "index.html").write_text(PAGE)
-    (root / "clip.webm").write_bytes((DATA / "live-clip.webm").read_bytes())
-    (root / "other.html").write_text("<!doctype html><title>Elsewhere</title><p>no music</p>")
-    server, base = serve_directory(root)
-    yield base
-    server.shutdown()
-
-
-@pytest.fixture
-def chromium(packaged, tmp_path):
-    session = ChromiumSession.start(
-        packaged() / "chrome",
-        tmp_path,
-        [f"--allowlisted-extension-id={CHROME_ID}", "--autoplay-policy=no-user-gesture-required"],
-    )
-    yield session
-    session.quit()
 
 
 def read_wav(session, job_id: str, key: str) -> np.ndarray:
@@ -232,3 +193,99 @@ def test_the_capture_ends_cleanly_when_the_tab_navigates_or_closes(chromium, sit
                      what="playback")  # fmt: skip
             session.driver.switch_to.window(panel)
     assert session.script("return document.querySelector('#live-start').hidden") is False
+
+
+def test_an_offline_job_gives_way_to_the_live_capture_then_finishes(chromium, site):
+    """A job started while a tab is demixed live waits before its first model run and says why
+    (inference/live-priority.js: the live hops need the cores, and in Chrome onnxruntime's
+    worker); it finishes once the capture stops."""
+    session = chromium
+    open_music_then_popup(session, site)
+    session.open("page/page.html")
+    started = session.call(START_LIVE, False)
+    wait_live(session)
+    session.pick_file(DATA / "excerpt.flac")
+
+    def paused():
+        job = next((j for j in session.jobs() if j["name"] == "excerpt"), None)
+        return job if job and job.get("phase") == "paused" else None
+
+    job = wait_for(paused, 60, what="the job to give way to live")
+    assert job["state"] == "running" and not job.get("done"), job
+    row = f'return document.querySelector(`[data-job="{job["id"]}"]`)?.textContent ?? ""'
+    wait_for(lambda: "Paused while a tab is demixed live" in session.script(row), 10, what="the paused row")
+    time.sleep(3)  # still waiting: nothing of it ran meanwhile
+    again = next(j for j in session.jobs() if j["id"] == job["id"])
+    assert again["state"] == "running" and again["phase"] == "paused" and not again.get("done"), again
+    print("live health while the job waited:", session.call(LIVE_STATE)["health"])
+    assert session.click_all("#live-stop") == 1
+    assert wait_ended(session)["jobId"] == started["jobId"]
+    job = finished(session, job["id"])
+    assert [s["stem"] for s in job["stems"]] == ["vocals", "accompaniment"]
+    assert abs(job["durationS"] - sf.info(DATA / "excerpt.flac").duration) < 0.05, job
+
+
+def test_a_stalled_capture_keeps_what_it_recorded_before(chromium, site):
+    """The extension's pages share one main thread in Chromium: frozen for longer than the capture
+    ring holds (the computer too busy), the capture loses audio and ends, saying why; what it
+    recorded before the loss is kept as a job (it was dropped with the rest)."""
+    session = chromium
+    open_music_then_popup(session, site)
+    started = session.call(START_LIVE, False)
+    wait_live(session)
+    time.sleep(4)
+    before = session.call(LIVE_STATE)["health"]["capturedS"]
+    session.script("const end = Date.now() + 12000; while (Date.now() < end);")  # the page and the offscreen document
+    ended = wait_ended(session, timeout=30)
+    print("stalled:", {k: ended.get(k) for k in ("reason", "kept", "durationS", "error")}, "captured before", before)
+    assert ended["jobId"] == started["jobId"] and "stalled" in ended["reason"] and ended["kept"], ended
+    job = finished(session, started["jobId"])
+    # what was recorded up to the freeze, and at most what the ring held after it
+    assert before - 1 <= job["durationS"] <= before + 12, (before, job["durationS"])
+    assert "stalled" in session.script("return document.querySelector('.live-status').textContent")
+
+
+def press_demix_tab_key(session) -> None:
+    """Alt+Shift+L (the manifest's `demix-tab` command) in the current tab, as the keyboard sends it."""
+    for kind in ("rawKeyDown", "keyUp"):
+        key = {
+            "type": kind,
+            "modifiers": 1 | 8,
+            "key": "L",
+            "code": "KeyL",
+            "windowsVirtualKeyCode": 76,
+            "nativeVirtualKeyCode": 76,
+        }
+        session.driver.execute_cdp_cmd("Input.dispatchKeyEvent", key)
+
+
+def test_the_keyboard_shortcut_starts_the_tab_live_without_the_allowlist(packaged, site, tmp_path):
+    """A Chromium that does not exempt the extension (no --allowlisted-extension-id): capturing
+    the music tab is refused until the user invokes the extension for it; Alt+Shift+L on the tab
+    does (as the context menu's "Demix this tab" does), and the popup, opened within seconds of it,
+    starts the capture of that tab by itself (background.js offerLive -> ui/live-view.js). Headless
+    Chromium shows no popup for `action.openPopup()` (nothing starts until a popup page opens): the
+    test opens the popup page in its tab instead."""
+    from tests.e2e.chromium import ChromiumSession
+
+    session = ChromiumSession.start(packaged() / "chrome", tmp_path, ["--autoplay-policy=no-user-gesture-required"])
+    try:
+        open_music_then_popup(session, site)
+        # the popup's button tells the shortcut (to a screen reader too)
+        shortcut = session.script("return document.querySelector('#live-start').getAttribute('aria-keyshortcuts')")
+        assert shortcut == "Alt+Shift+L"
+        with pytest.raises(Exception, match="not been invoked"):
+            session.call(START_LIVE, False)
+        music, panel = session.driver.window_handles
+        session.driver.switch_to.window(music)
+        press_demix_tab_key(session)
+        session.driver.switch_to.window(panel)
+        session.open("popup/popup.html")
+        live = wait_live(session)
+        tab = session.call("return (await ext.tabs.query({})).find((t) => t.url.endsWith('/index.html')).id;")
+        assert live["tabId"] == tab and live["stems"] == ["vocals", "accompaniment"], live
+        wait_for(lambda: session.call(LIVE_STATE)["health"]["hops"] > 0, 30, what="separated hops")
+        assert session.click_all("#live-stop") == 1
+        assert wait_ended(session)["jobId"] == live["jobId"]
+    finally:
+        session.quit()

@@ -17,12 +17,20 @@ from builder.validate import sdr_db
 from models.spec import Precision
 from tests.conftest import DATA
 from tests.e2e.chromium import ChromiumSession
-from tests.e2e.conftest import STEMS, finished_job
+from tests.e2e.conftest import STEMS, finished_job, wait_for
 from tests.e2e.firefox import FirefoxSession
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 FLOOR_DB = 40.0  # fp32 browser vs native, as test_separation
 WEBGPU = ["--enable-unsafe-webgpu"]
+
+
+def compute_note(session) -> tuple[str, str]:
+    """The settings' note beside the compute control: its sentence and its tooltip."""
+    read = "const n = document.getElementById('compute-note'); return [n.textContent, n.title];"
+    wait_for(lambda: session.call(read)[0], 30, what="the compute note")
+    text, title = session.call(read)
+    return text, title
 
 
 def clip(tmp_path, name: str, seconds: float):
@@ -78,6 +86,11 @@ def test_gpu_setting_without_an_adapter_runs_on_wasm_and_says_why(packaged, tmp_
     session = ChromiumSession.start(packaged() / "chrome", tmp_path)
     try:
         session.open("page/page.html")
+        # The settings say it in words; the browser's own answer is the tooltip.
+        assert compute_note(session) == (
+            "No GPU is available to this browser: jobs run on the CPU.",
+            "no WebGPU adapter (requestAdapter() = null)",
+        )
         job = run_job(session, clip(tmp_path, "noadapter", 1.0), "gpu")
         assert job["compute"] == {"backend": "wasm", "reason": "no WebGPU adapter (requestAdapter() = null)"}
         assert "CPU: no WebGPU adapter" in facts_of(session, job["id"])
@@ -96,6 +109,7 @@ def test_firefox_gpu_setting_falls_back_or_runs_on_webgpu(packaged, tmp_path):
         # Firefox 153 on Linux: no navigator.gpu; a Firefox that has it runs on it, or says why not
         if not session.call("return 'gpu' in navigator;"):
             assert compute == {"backend": "wasm", "reason": "this browser has no WebGPU"}, compute
+            assert compute_note(session)[0] == "This browser has no WebGPU: jobs run on the CPU."
         assert compute["backend"] == "webgpu" or compute["reason"], compute
         assert "CPU: this browser has no WebGPU" in facts_of(session, job["id"]) or compute["backend"] == "webgpu"
         assert [s["stem"] for s in job["stems"]] == list(STEMS)

@@ -11,6 +11,7 @@
 import { complexFft } from '../complex-fft.js';
 import { hannPeriodic } from '../window.js';
 import { t } from '../../shared/i18n.js';
+import { errorText } from '../../shared/errors.js';
 
 /**
  * @typedef {{nFft: number, nHop: number}} DemucsStft
@@ -275,7 +276,7 @@ async function runSegment(runner, feeds, descriptor) {
   try {
     return await runner.runNamed(feeds);
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = errorText(error);
     if (!OUT_OF_MEMORY.test(message)) throw error;
     throw new Error(t('htdemucsSegmentMemory', descriptor.name ?? '', message));
   }

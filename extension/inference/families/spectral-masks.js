@@ -78,6 +78,63 @@ export function synthesisePair(fft, window, gain, limit, maskedLeft, maskedRight
   if (right) for (let n = 0; n < nFft; n++) right[offset + n] += y[2 * n + 1] * window[n] * scale;
 }
 
+/**
+ * extendMask, maskFrame and packRealPair of a pair of channels in one pass over the bins: each
+ * masked bin goes straight into the FFT's input, with their arithmetic (the products unrounded,
+ * each of packRealPair's `+=` rounded to float32 in the same order), so the same samples come out
+ * (tests/unit/test_spectral_speed_js.py) without the two Float64 frames in between.
+ * Writes bins 0 .. limit - 1 and their mirrors only: the rest of `z` must be zero (synthesise
+ * clears it once per chunk; the inverse FFT only reads its input).
+ * @param {Float32Array} z  the FFT's input (interleaved re, im), N = z.length / 2 points
+ * @param {{re: Float32Array, im: Float32Array}} left @param {{re: Float32Array, im: Float32Array}} right
+ * @param {number} at  the frame's first bin in `left`/`right`
+ * @param {Float32Array} gainsLeft @param {number} leftAt @param {Float32Array} gainsRight @param {number} rightAt
+ *   each channel's mask over bins 0 .. limit - 1, from these offsets
+ * @param {number} limit  bins that are not zero (at most N / 2 + 1)
+ */
+export function packMaskedPair(z, left, right, at, gainsLeft, leftAt, gainsRight, rightAt, limit) {
+  const N = z.length / 2;
+  const half = N / 2;
+  const top = Math.min(limit, half);
+  const { re: lr, im: li } = left;
+  const { re: rr, im: ri } = right;
+  // DC and Nyquist: imaginary parts taken as 0, no mirror
+  z[0] = 0 + lr[at] * gainsLeft[leftAt];
+  z[1] = 0 + rr[at] * gainsRight[rightAt];
+  for (let k = 1; k < top; k++) {
+    const a = at + k;
+    const ml = gainsLeft[leftAt + k];
+    const mr = gainsRight[rightAt + k];
+    const xr = Math.fround(0 + lr[a] * ml);
+    const xi = li[a] * ml;
+    const yr = rr[a] * mr;
+    const yi = ri[a] * mr;
+    const j = 2 * (N - k);
+    z[2 * k] = xr - yi;
+    z[2 * k + 1] = Math.fround(0 + xi) + yr;
+    z[j] = xr + yi;
+    z[j + 1] = Math.fround(0 - xi) + yr;
+  }
+  if (limit > half) {
+    z[N] = 0 + lr[at + half] * gainsLeft[leftAt + half];
+    z[N + 1] = 0 + rr[at + half] * gainsRight[rightAt + half];
+  }
+}
+
+/**
+ * The last inverse FFT's two real signals (real part: `left`, imaginary: `right`), windowed, times
+ * `scale`, overlap-added at `offset`.
+ * @param {Float32Array} y  the FFT's output @param {Float32Array} window @param {number} scale
+ * @param {Float32Array} left @param {Float32Array} right @param {number} offset
+ */
+export function overlapAddPair(y, window, scale, left, right, offset) {
+  const nFft = window.length;
+  for (let n = 0; n < nFft; n++) {
+    left[offset + n] += y[2 * n] * window[n] * scale;
+    right[offset + n] += y[2 * n + 1] * window[n] * scale;
+  }
+}
+
 export class SpectralChunker {
   /**
    * @param {StftParams} stft
@@ -166,16 +223,22 @@ export class SpectralChunker {
     const { nbFrames: T, nbBins: F } = this.stft;
     const kept = this.keptBins;
     const nbPatches = Math.ceil(nbFrames / T);
-    const data = new Float32Array(nbPatches * this.nbChannels * T * F);
-    spectrum.forEach(({ re, im }, c) => {
+    const C = this.nbChannels;
+    const data = new Float32Array(nbPatches * C * T * F);
+    for (let c = 0; c < spectrum.length; c++) {
+      const { re, im } = spectrum[c];
       for (let frame = 0; frame < nbFrames; frame++) {
         const p = Math.floor(frame / T);
-        const out = ((p * this.nbChannels + c) * T + (frame % T)) * F;
+        const out = ((p * C + c) * T + (frame % T)) * F;
         const at = frame * kept;
         // Math.sqrt, not Math.hypot: the same value here (no overflow in float32 range), 15x faster in V8
-        for (let k = 0; k < F; k++) data[out + k] = Math.sqrt(re[at + k] * re[at + k] + im[at + k] * im[at + k]);
+        for (let k = 0; k < F; k++) {
+          const x = re[at + k];
+          const y = im[at + k];
+          data[out + k] = Math.sqrt(x * x + y * y);
+        }
       }
-    });
+    }
     return { data, dims: [nbPatches, this.nbChannels, T, F] };
   }
 
@@ -194,24 +257,40 @@ export class SpectralChunker {
     const C = this.nbChannels;
     const outLength = (nbFrames - 1) * nHop + nFft;
     const ready = nbFrames * nHop;
-    const mask = new Float32Array(nbBinsAll);
     // With 'zeros' every bin above F is masked to 0: only the first F bins reach the inverse FFT.
     const limit = extension === 'zeros' ? F : nbBinsAll;
+    /** per channel of a pair: the mask extended above F ('average'; with 'zeros' the model's masks are read in place) */
+    const extended = limit > F ? [new Float32Array(nbBinsAll), new Float32Array(nbBinsAll)] : null;
+    const single = new Float32Array(nbBinsAll);
+    const z = this.fft.input;
+    z.fill(0); // packMaskedPair writes only the bins below `limit` and their mirrors
+    const scale = this.gain / nFft; // the inverse FFT is not divided by its size
     return Array.from({ length: this.nbStems }, (_, s) => {
       const out = Array.from({ length: C }, () => new Float32Array(outLength));
       for (let c = 0; c < C; c++) out[c].set(this.tails[s][c]);
       for (let frame = 0; frame < nbFrames; frame++) {
         const p = Math.floor(frame / T);
+        const at = frame * this.keptBins;
         // Two channels per inverse FFT: ifft(L + iR) has L in its real part and R in its imaginary.
         for (let c0 = 0; c0 < C; c0 += 2) {
-          for (let c = c0; c < Math.min(c0 + 2, C); c++) {
-            const m = ((p * this.nbStems + s) * C + c) * T * F + (frame % T) * F;
-            extendMask(masks, m, F, mask, limit);
-            maskFrame(spectrum[c], frame * this.keptBins, mask, limit, this.masked[c - c0]);
+          const m = ((p * this.nbStems + s) * C + c0) * T * F + (frame % T) * F;
+          if (c0 + 1 === C) {
+            // An unpaired last channel (the models are stereo: not reached today); packRealPair
+            // clears the whole input and leaves zeros where packMaskedPair expects them.
+            extendMask(masks, m, F, single, limit);
+            maskFrame(spectrum[c0], at, single, limit, this.masked[0]);
+            synthesisePair(this.fft, this.window, this.gain, limit, this.masked[0], null, out[c0], null, frame * nHop);
+            continue;
           }
-          const right = c0 + 1 < C;
-          synthesisePair(this.fft, this.window, this.gain, limit, this.masked[0], right ? this.masked[1] : null,
-            out[c0], right ? out[c0 + 1] : null, frame * nHop);
+          if (extended) {
+            extendMask(masks, m, F, extended[0], limit);
+            extendMask(masks, m + T * F, F, extended[1], limit);
+            packMaskedPair(z, spectrum[c0], spectrum[c0 + 1], at, extended[0], 0, extended[1], 0, limit);
+          } else {
+            packMaskedPair(z, spectrum[c0], spectrum[c0 + 1], at, masks, m, masks, m + T * F, limit);
+          }
+          this.fft.inverse();
+          overlapAddPair(this.fft.output, this.window, scale, out[c0], out[c0 + 1], frame * nHop);
         }
       }
       for (let c = 0; c < C; c++) this.tails[s][c] = out[c].slice(ready);
