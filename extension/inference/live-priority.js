@@ -96,5 +96,6 @@ export function givingWayToLive(runner, signal, onPause) {
       return runner.runNamed(feeds);
     },
     release: () => runner.release(),
+    recycle: runner.recycle,
   };
 }

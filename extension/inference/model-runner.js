@@ -11,8 +11,10 @@ import * as ortWasm from '../vendor/ort/ort.wasm.bundle.min.mjs';
  * @typedef {{run: (data: Float32Array, dims: number[]) => Promise<Float32Array>,
  *   runNamed: (feeds: Record<string, {data: Float32Array, dims: number[]}>) =>
  *     Promise<Record<string, Float32Array>>,
- *   threads: number, release: () => Promise<void>, compute?: import('./compute.js').Compute}} ModelRunner
+ *   threads: number, release: () => Promise<void>, compute?: import('./compute.js').Compute,
+ *   recycle?: (result: Float32Array) => void}} ModelRunner
  *   threads: the cores it uses (ORT's threads, or worker-pool.js's single-threaded workers);
+ *   recycle: takes back a result of run() its caller has done reading (worker-pool.js reuses its memory);
  *   compute: where it runs (gpu-fallback.js sets it; absent: WASM)
  */
 

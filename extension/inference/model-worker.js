@@ -2,16 +2,20 @@
 /**
  * One single-threaded onnxruntime-web session in a dedicated worker: worker-pool.js starts one
  * per core where the page gets no SharedArrayBuffer (Firefox), so ORT has no threads of its own.
- * Requests arrive one at a time (the pool waits for each answer); outputs are transferred back.
+ * Requests arrive one at a time (the pool waits for each answer); outputs are transferred back,
+ * written into the pool's own buffers where it lends them.
  */
 import { createRunner } from './model-runner.js';
 import { errorText } from '../shared/errors.js';
 
 /**
  * @typedef {{type: 'create', modelUrl: string | Uint8Array}
- *   | {type: 'run', data: Float32Array, dims: number[]}
+ *   | {type: 'run', data: Float32Array, dims: number[], into?: Float32Array}
  *   | {type: 'runNamed', feeds: Record<string, {data: Float32Array, dims: number[]}>}} WorkerRequest
- * @typedef {{ok: true, result?: Float32Array | Record<string, Float32Array>} | {ok: false, error: string}} WorkerReply
+ *   into: where to put the output, when it has its size (a buffer the pool reuses)
+ * @typedef {{ok: true, result?: Float32Array | Record<string, Float32Array>, lent?: Float32Array[]}
+ *   | {ok: false, error: string}} WorkerReply
+ *   lent: the pool's buffers this request brought that are not the result, handed back for reuse
  */
 
 const scope = /** @type {{onmessage: ((event: MessageEvent<WorkerRequest>) => void) | null,
@@ -30,8 +34,11 @@ scope.onmessage = async ({ data: request }) => {
     }
     if (!runner) throw new Error('model worker: no session yet');
     if (request.type === 'run') {
-      const result = await (await runner).run(request.data, request.dims);
-      scope.postMessage({ ok: true, result }, [result.buffer]);
+      const { data, dims, into } = request;
+      const output = await (await runner).run(data, dims);
+      const result = into?.length === output.length ? (into.set(output), into) : output;
+      const lent = into && into !== result ? [data, into] : [data];
+      scope.postMessage({ ok: true, result, lent }, [result.buffer, ...lent.map((a) => a.buffer)]);
     } else {
       const result = await (await runner).runNamed(request.feeds);
       scope.postMessage({ ok: true, result }, Object.values(result).map((r) => r.buffer));

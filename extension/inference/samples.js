@@ -37,9 +37,18 @@ export class SampleWindow {
   /**
    * Copy of samples [start, end) per channel; zeros before 0 and past the end of the track.
    * @param {number} start @param {number} end @param {number} nbChannels
+   * @param {Float32Array[] | null} [into]  an earlier read's result its caller is done with,
+   *   filled again if its size is right (a long track's chunks would otherwise leave their
+   *   copies to the GC)
    */
-  read(start, end, nbChannels) {
-    const out = Array.from({ length: nbChannels }, () => new Float32Array(end - start));
+  read(start, end, nbChannels, into = null) {
+    const reuse = into?.length === nbChannels && into.every((c) => c.length === end - start);
+    const out = reuse && into ? into : Array.from({ length: nbChannels }, () => new Float32Array(end - start));
+    // The chunks held are contiguous: zeros outside them (a new array has them already).
+    const held = this.chunks[0]?.start ?? this.available;
+    const lo = Math.min(Math.max(held - start, 0), end - start);
+    const hi = Math.max(Math.min(this.available - start, end - start), lo);
+    if (reuse) for (const c of out) c.fill(0, 0, lo).fill(0, hi);
     for (const { start: at, channels } of this.chunks) {
       const lo = Math.max(start, at);
       const hi = Math.min(end, at + channels[0].length);

@@ -5,8 +5,12 @@
  * worker is free and put back in order. Where a page has no SharedArrayBuffer (Firefox's
  * extension pages are not cross-origin isolated) this is the only way onnxruntime-web uses more
  * than one core. Memory: each worker holds the model once and the activations of one patch.
+ * The patches' buffers go to the workers and come back (transferred, not copied), and are reused
+ * for the next chunk's: a long track would otherwise leave ~34 MB of them per chunk for the
+ * page's GC, which in Firefox lets a few hundred MB pile up (the 60-minute peak).
  */
 import { t } from '../shared/i18n.js';
+import { BufferBank } from './buffer-bank.js';
 
 /**
  * Workers to start: `requested` (0: one per core), at most one per core.
@@ -15,15 +19,17 @@ import { t } from '../shared/i18n.js';
 export function workerCount(requested, cores) {
   return Math.max(1, Math.min(requested || cores, cores));
 }
+
 class ModelWorker {
-  /** @param {URL} script */
-  constructor(script) {
+  /** @param {URL} script @param {BufferBank} bank  where the buffers a reply hands back go */
+  constructor(script, bank) {
     this.worker = new Worker(script, { type: 'module' });
     /** @type {{resolve: (value: any) => void, reject: (error: Error) => void} | null} */
     this.pending = null;
     this.worker.onmessage = ({ data }) => {
       const pending = this.pending;
       this.pending = null;
+      for (const array of data.lent ?? []) bank.give(array);
       if (data.ok) pending?.resolve(data.result);
       else pending?.reject(new Error(t('speedWorkerFailed', data.error)));
     };
@@ -55,7 +61,8 @@ class ModelWorker {
  */
 export async function createPoolRunner(modelUrl, { workers }) {
   const script = new URL('./model-worker.js', import.meta.url);
-  const all = Array.from({ length: workers }, () => new ModelWorker(script));
+  const bank = new BufferBank();
+  const all = Array.from({ length: workers }, () => new ModelWorker(script, bank));
   try {
     await Promise.all(all.map((w) => w.ask({ type: 'create', modelUrl })));
   } catch (error) {
@@ -89,19 +96,28 @@ export async function createPoolRunner(modelUrl, { workers }) {
     }
   }
 
+  /** A patch's output length by its input's, once a reply has told it (then workers write into lent buffers). */
+  /** @type {Map<number, number>} */
+  const outputLengths = new Map();
   /** @type {import('./model-runner.js').ModelRunner['run']} */
   async function run(data, dims) {
     const [P, ...patchDims] = dims;
     const size = data.length / P;
     const parts = await Promise.all(Array.from({ length: P }, (_, p) => {
-      const patch = data.slice(p * size, (p + 1) * size); // a copy: transferred to the worker
-      return onFreeWorker({ type: 'run', data: patch, dims: [1, ...patchDims] }, [patch.buffer]);
+      const patch = bank.take(size);
+      patch.set(data.subarray(p * size, (p + 1) * size)); // a copy: transferred to the worker
+      const length = outputLengths.get(size);
+      const into = length ? bank.take(length) : undefined;
+      const transfer = into ? [patch.buffer, into.buffer] : [patch.buffer];
+      return onFreeWorker({ type: 'run', data: patch, dims: [1, ...patchDims], into }, transfer);
     })); // prettier-ignore
-    const out = new Float32Array(parts.reduce((n, part) => n + part.length, 0));
+    outputLengths.set(size, parts[0].length);
+    const out = bank.take(parts.reduce((n, part) => n + part.length, 0));
     let at = 0;
     for (const part of parts) {
       out.set(part, at);
       at += part.length;
+      bank.give(part);
     }
     return out;
   }
@@ -111,6 +127,7 @@ export async function createPoolRunner(modelUrl, { workers }) {
     run,
     // HTDemucs's segments are not batched: each run is one request to a free worker.
     runNamed: (feeds) => onFreeWorker({ type: 'runNamed', feeds }),
+    recycle: (result) => bank.give(result),
     release: async () => {
       for (const w of all) w.worker.terminate();
     },

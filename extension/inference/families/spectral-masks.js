@@ -9,6 +9,7 @@
  */
 import { complexFft } from '../complex-fft.js';
 import { hannPeriodic } from '../window.js';
+import { BufferBank } from '../buffer-bank.js';
 
 /**
  * @typedef {{nFft: number, nHop: number, nbBins: number, nbFrames: number}} StftParams
@@ -156,6 +157,8 @@ export class SpectralChunker {
      * @type {{re: Float32Array, im: Float32Array}[][]}
      */
     this.spare = [];
+    /** magnitudePatches()'s buffers, handed back by recycleInput() */
+    this.inputs = new BufferBank(2);
     this.nbStems = nbStems;
     this.nbChannels = nbChannels;
     this.window = hannPeriodic(stft.nFft);
@@ -215,6 +218,11 @@ export class SpectralChunker {
     if (this.spare.length < 2) this.spare.push(spectrum);
   }
 
+  /** Hand back a magnitudePatches() result the model has done with. @param {Float32Array} data */
+  recycleInput(data) {
+    this.inputs.give(data);
+  }
+
   /**
    * Model input (nbPatches, nbChannels, T, F), the last patch zero-padded.
    * @param {{re: Float32Array, im: Float32Array}[]} spectrum @param {number} nbFrames
@@ -224,7 +232,8 @@ export class SpectralChunker {
     const kept = this.keptBins;
     const nbPatches = Math.ceil(nbFrames / T);
     const C = this.nbChannels;
-    const data = new Float32Array(nbPatches * C * T * F);
+    const data = this.inputs.take(nbPatches * C * T * F);
+    if (nbFrames < nbPatches * T) data.fill(0); // the last patch's padding (a spare holds old values)
     for (let c = 0; c < spectrum.length; c++) {
       const { re, im } = spectrum[c];
       for (let frame = 0; frame < nbFrames; frame++) {
@@ -353,7 +362,8 @@ export async function runPatches(runner, { data, dims }, lastFrames, nbStems) {
  * (and its consumer stores) the previous, so `lap('model')` is only the wait beyond that work.
  * @param {import('../samples.js').SampleWindow} samples  the track at the model's rate
  * @param {{stems: string[], nbChannels: number, stft: StftParams, maskExtension: MaskExtension}} descriptor
- * @param {{run: (data: Float32Array, dims: number[]) => Promise<Float32Array>}} runner
+ * @param {{run: (data: Float32Array, dims: number[]) => Promise<Float32Array>,
+ *   recycle?: (result: Float32Array) => void}} runner
  * @param {(step: 'decode' | 'stft' | 'model' | 'istft') => void} lap
  * @returns {AsyncGenerator<Float32Array[][]>}
  */
@@ -363,6 +373,8 @@ export async function* spectralBlocks(samples, descriptor, runner, lap) {
   const chunkFrames = stft.nbFrames * PATCHES_PER_CHUNK;
   const chunker = await SpectralChunker.create(stft, stems.length, descriptor.nbChannels, descriptor.maskExtension);
 
+  /** @type {Float32Array[] | null} */
+  let spareSegment = null;
   /** The chunk whose first frame is `first`, analysed; null past the track's end. @param {number} first */
   async function prepare(first) {
     // Frame i starts at sample i * nHop - nFft (n_fft zeros are prepended to the track).
@@ -372,9 +384,10 @@ export async function* spectralBlocks(samples, descriptor, runner, lap) {
     const nbFramesTotal = samples.ended ? Math.ceil((samples.total + nFft) / nHop) : Infinity;
     const nbFrames = Math.min(chunkFrames, nbFramesTotal - first);
     if (nbFrames <= 0) return null;
-    const segment = samples.read(start, start + (nbFrames - 1) * nHop + nFft, descriptor.nbChannels);
+    const segment = samples.read(start, start + (nbFrames - 1) * nHop + nFft, descriptor.nbChannels, spareSegment);
     samples.discardBefore(start + nbFrames * nHop);
     const spectrum = chunker.analyse(segment, nbFrames);
+    spareSegment = segment; // analyse() keeps nothing of it
     const patches = chunker.magnitudePatches(spectrum, nbFrames);
     const nbPatches = patches.dims[0];
     const last = first + nbFrames === nbFramesTotal; // the track's last chunk
@@ -392,9 +405,11 @@ export async function* spectralBlocks(samples, descriptor, runner, lap) {
     const ready = await masks;
     lap('model');
     masks = next && run(next);
-    const { first, nbFrames, spectrum } = current;
+    const { first, nbFrames, spectrum, patches } = current;
+    chunker.recycleInput(patches.data); // (a no-op where onnxruntime's proxy worker took it)
     const blocks = chunker.synthesise(spectrum, ready, nbFrames);
     chunker.recycle(spectrum);
+    runner.recycle?.(ready);
     lap('istft');
     // Drop the prepended frame and everything past the input's end.
     const outStart = first * nHop;
