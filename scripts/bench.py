@@ -300,6 +300,23 @@ def ab_comparisons(tmp: Path, rounds: int, seconds: float) -> tuple[list[dict], 
     return runs, ratios
 
 
+def cpu_model() -> str:
+    """The CPU's name and its widest x86 vector extension: the native rows (onnxruntime's MLAS,
+    TensorFlow) use AVX-512 where it is, the browsers' WASM SIMD never, so ratios differ between
+    machines."""
+    flags: set[str] = set()
+    name = platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    for line in cpuinfo.read_text().splitlines() if cpuinfo.exists() else []:
+        key, _, value = line.partition(":")
+        if key.strip() == "model name":
+            name = f"{value.strip()} ({platform.machine()})"
+        elif key.strip() == "flags":
+            flags = set(value.split())
+    widest = next((f for f in ("avx512f", "avx2", "avx") if f in flags), None)
+    return f"{name}, {widest.upper()}" if widest else name
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tf-python", help="a Python with tensorflow-cpu, to time the original Spleeter")
@@ -362,7 +379,7 @@ def main() -> None:
             print(f"  {label:44} {value:6.3f}")
     header = f"{'runtime':32} {'precision':13} {'thr':>3} {'seconds':>8} {'÷native':>8} {'÷Spleeter':>9}"
     if rows:
-        print(f"\n{TRACK.name} (179.5 s), {cores} cores, {platform.processor() or platform.machine()}\n")
+        print(f"\n{TRACK.name} (179.5 s), {cores} cores, {cpu_model()}\n")
         print(f"{header} {'peak RSS':>8} {'peak PSS':>8}  split (s)")
     for r in rows:
         ratio = r["seconds"] / reference(r["precision"] if r["precision"] in ("int8-weights", "fp32") else "fp32")
@@ -372,7 +389,7 @@ def main() -> None:
               f"{spleeter:>9} {r['peak_rss_mb']:>8} {r.get('peak_pss_mb', 'n/a'):>8}  {split}")  # fmt: skip
     args.out.mkdir(exist_ok=True)
     stamp = datetime.date.today().isoformat()
-    result = {"date": stamp, "track": TRACK.name, "cores": cores, "machine": platform.machine(), "rows": rows,
+    result = {"date": stamp, "track": TRACK.name, "cores": cores, "machine": cpu_model(), "rows": rows,
               "ab": {"rounds": args.ab_rounds, "seconds": args.ab_seconds, "ratios": ab, "runs": ab_runs}}  # fmt: skip
     (args.out / f"results-{stamp}.json").write_text(json.dumps(result, indent=1) + "\n")
     print(f"\nwrote {args.out / f'results-{stamp}.json'}")
