@@ -44,11 +44,13 @@ export class SampleWindow {
   read(start, end, nbChannels, into = null) {
     const reuse = into?.length === nbChannels && into.every((c) => c.length === end - start);
     const out = reuse && into ? into : Array.from({ length: nbChannels }, () => new Float32Array(end - start));
-    // The chunks held are contiguous: zeros outside them (a new array has them already).
-    const held = this.chunks[0]?.start ?? this.available;
-    const lo = Math.min(Math.max(held - start, 0), end - start);
-    const hi = Math.max(Math.min(this.available - start, end - start), lo);
-    if (reuse) for (const c of out) c.fill(0, 0, lo).fill(0, hi);
+    if (reuse) {
+      // The chunks held are contiguous: zeros outside them (a new array has them already).
+      const length = end - start;
+      const heldFrom = Math.min(Math.max((this.chunks[0]?.start ?? this.available) - start, 0), length);
+      const heldTo = Math.max(Math.min(this.available - start, length), heldFrom);
+      for (const c of out) c.fill(0, 0, heldFrom).fill(0, heldTo);
+    }
     for (const { start: at, channels } of this.chunks) {
       const lo = Math.max(start, at);
       const hi = Math.min(end, at + channels[0].length);
