@@ -38,6 +38,25 @@ export function threadCount(requested) {
  */
 const SESSION_CONFIG = { session: { disable_quant_qdq: '1' } };
 
+/** onnxruntime-web's CPU build (worker-pool.js compiles it once for all its workers). */
+export const WASM_URL = new URL('../vendor/ort/ort-wasm-simd-threaded.wasm', import.meta.url);
+
+/**
+ * onnxruntime-web compiles its .wasm itself (WebAssembly.instantiateStreaming) and takes no
+ * compiled module: where one is given, the next instantiation (this page's first session's, the
+ * only one) uses it instead. worker-pool.js's workers so share one copy of the code, where each
+ * compiled its own (Firefox: ~37 MB of machine code each).
+ * @param {WebAssembly.Module} compiled
+ */
+function instantiateFrom(compiled) {
+  const own = WebAssembly.instantiateStreaming;
+  WebAssembly.instantiateStreaming = async (response, imports) => {
+    WebAssembly.instantiateStreaming = own;
+    (await response).body?.cancel().catch(() => {});
+    return { module: compiled, instance: await WebAssembly.instantiate(compiled, imports) };
+  };
+}
+
 /** @type {number | undefined} */
 let poolThreads;
 
@@ -46,8 +65,9 @@ let gpuThreads;
 
 /**
  * @param {string | Uint8Array} model  an extension URL of the .onnx file, or its bytes (an imported model)
- * @param {{threads?: number, inWorker?: boolean, backend?: 'wasm' | 'webgpu'}} [options]  inWorker:
- *   in one of worker-pool.js's model workers: one thread, run right there (no proxy worker);
+ * @param {{threads?: number, inWorker?: boolean, backend?: 'wasm' | 'webgpu', compiled?: WebAssembly.Module}} [options]
+ *   inWorker: in one of worker-pool.js's model workers: one thread, run right there (no proxy worker);
+ *   compiled: WASM_URL's module, compiled by the pool (instantiateFrom);
  *   backend 'webgpu': onnxruntime's WebGPU provider (throws where it cannot start; the caller falls back)
  * @returns {Promise<ModelRunner>}
  */
@@ -55,11 +75,12 @@ export async function createRunner(model, options = {}) {
   if (options.backend === 'webgpu') return createGpuRunner(model, options);
   // The WASM thread pool is sized once, when the first session of the page initializes the
   // runtime; later values of numThreads are ignored, so the first one is what runs.
+  if (poolThreads === undefined && options.compiled) instantiateFrom(options.compiled);
   poolThreads ??= options.inWorker ? 1 : threadCount(options.threads);
   // Run in onnxruntime's own worker: this page's thread stays free for the STFT/iSTFT of the
   // neighbouring chunks (families/spectral-masks.js pipelines them), for messages (cancel) and for storage.
   return openSession(ortWasm, model, {
-    wasm: new URL('../vendor/ort/ort-wasm-simd-threaded.wasm', import.meta.url),
+    wasm: WASM_URL,
     threads: poolThreads,
     proxy: !options.inWorker,
     provider: 'wasm',

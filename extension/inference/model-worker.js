@@ -9,7 +9,7 @@ import { createRunner } from './model-runner.js';
 import { errorText } from '../shared/errors.js';
 
 /**
- * @typedef {{type: 'create', modelUrl: string | Uint8Array}
+ * @typedef {{type: 'create', modelUrl: string | Uint8Array, compiled?: WebAssembly.Module}
  *   | {type: 'run', data: Float32Array, dims: number[], into?: Float32Array}
  *   | {type: 'runNamed', feeds: Record<string, {data: Float32Array, dims: number[]}>}} WorkerRequest
  *   into: where to put the output, when it has its size (a buffer the pool reuses)
@@ -27,7 +27,7 @@ let runner = null;
 scope.onmessage = async ({ data: request }) => {
   try {
     if (request.type === 'create') {
-      runner ??= createRunner(request.modelUrl, { inWorker: true });
+      runner ??= createRunner(request.modelUrl, { inWorker: true, compiled: request.compiled });
       await runner;
       scope.postMessage({ ok: true });
       return;

@@ -4,13 +4,15 @@
  * are independent, so a run of P patches becomes P one-patch runs, handed in order to whichever
  * worker is free and put back in order. Where a page has no SharedArrayBuffer (Firefox's
  * extension pages are not cross-origin isolated) this is the only way onnxruntime-web uses more
- * than one core. Memory: each worker holds the model once and the activations of one patch.
+ * than one core. Memory: each worker holds the model once and the activations of one patch;
+ * onnxruntime's compiled code is shared.
  * The patches' buffers go to the workers and come back (transferred, not copied), and are reused
  * for the next chunk's: a long track would otherwise leave ~34 MB of them per chunk for the
  * page's GC, which in Firefox lets a few hundred MB pile up (the 60-minute peak).
  */
 import { t } from '../shared/i18n.js';
 import { BufferBank } from './buffer-bank.js';
+import { WASM_URL } from './model-runner.js';
 
 /**
  * Workers to start: `requested` (0: one per core), at most one per core.
@@ -64,7 +66,9 @@ export async function createPoolRunner(modelUrl, { workers }) {
   const bank = new BufferBank();
   const all = Array.from({ length: workers }, () => new ModelWorker(script, bank));
   try {
-    await Promise.all(all.map((w) => w.ask({ type: 'create', modelUrl })));
+    // Compiled once here and shared: each worker would compile onnxruntime's code for itself.
+    const compiled = await WebAssembly.compile(await (await fetch(WASM_URL)).arrayBuffer());
+    await Promise.all(all.map((w) => w.ask({ type: 'create', modelUrl, compiled })));
   } catch (error) {
     for (const w of all) w.worker.terminate();
     throw error;

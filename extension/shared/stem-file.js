@@ -63,32 +63,70 @@ async function jobDir(jobId, create) {
 }
 
 /**
- * Write `pieces` (read one at a time, in order) as the stem's file, replacing any earlier one
- * only once all is written (a writable stream writes aside and swaps in at close, so a failed
- * write leaves the earlier file, or an empty one, never half a stem).
- * @param {string} jobId @param {string} stem
- * @param {Array<() => Promise<Blob>>} pieces
- * @returns {Promise<File>}
+ * @typedef {{write: (bytes: ArrayBuffer) => Promise<void>,
+ *   finish: (header?: ArrayBuffer | null) => Promise<File>, abort: () => Promise<void>}} StemFile
+ *   write: the next piece; finish: `header` written over the room left for it, and the file in
+ *   place; abort: nothing written stays. A failed write or finish aborts.
  */
-export async function writeStemFile(jobId, stem, pieces) {
+
+/**
+ * A stem's file, written as it is made: `headerBytes` of room first (a WAV header's sizes are
+ * known only at the end), then its pieces in order. A writable stream writes aside and swaps in
+ * at close, so until `finish` an earlier file, or an empty one, stays: never half a stem.
+ * @param {string} jobId @param {string} stem @param {number} [headerBytes]
+ * @returns {Promise<StemFile>}
+ */
+export async function openStemFile(jobId, stem, headerBytes = 0) {
   const opening = jobDir(jobId, true).then(async (dir) => {
     const handle = await /** @type {FileSystemDirectoryHandle} */ (dir).getFileHandle(fileName(stem), { create: true });
     return { handle, out: await handle.createWritable() };
   });
   const { handle, out } = await bounded(opening);
-  try {
-    for (const read of pieces) {
+  const abort = () => bounded(out.abort()).catch(() => {});
+  /** @param {unknown} error @returns {Promise<never>} */
+  const failed = async (error) => {
+    await abort();
+    throw error;
+  };
+  if (headerBytes > 0) await bounded(out.write(new ArrayBuffer(headerBytes))).catch(failed);
+  return {
+    write: (bytes) => bounded(out.write(bytes)).catch(failed),
+    async finish(header = null) {
+      try {
+        if (header) await bounded(out.write({ type: 'write', position: 0, data: header }));
+        await bounded(out.close());
+      } catch (error) {
+        return failed(error);
+      }
+      return bounded(handle.getFile());
+    },
+    abort,
+  };
+}
+
+/**
+ * Write `pieces` (read one at a time, in order) as the stem's file, replacing any earlier one
+ * only once all is written (openStemFile).
+ * @param {string} jobId @param {string} stem
+ * @param {Array<() => Promise<Blob>>} pieces
+ * @returns {Promise<File>}
+ */
+export async function writeStemFile(jobId, stem, pieces) {
+  const file = await openStemFile(jobId, stem);
+  for (const read of pieces) {
+    /** @type {ArrayBuffer} */
+    let bytes;
+    try {
       // Bytes, not the Blob: Firefox wrote 635 MB of IndexedDB-backed Blobs in 38 s, of their
       // bytes in 6.5 s (probe_opfs.py, 2026-12-01); one piece at a time is held.
-      const bytes = await (await read()).arrayBuffer();
-      await bounded(out.write(bytes));
+      bytes = await (await read()).arrayBuffer();
+    } catch (error) {
+      await file.abort();
+      throw error;
     }
-    await bounded(out.close());
-  } catch (error) {
-    await out.abort().catch(() => {});
-    throw error;
+    await file.write(bytes);
   }
-  return bounded(handle.getFile());
+  return file.finish();
 }
 
 /** @param {string} jobId @param {string} stem @returns {Promise<File | undefined>} */

@@ -2,7 +2,8 @@
 /**
  * Audio at rest: IndexedDB, shared by every page of the extension's origin.
  * - inputs: jobId -> the user's file (Blob), until its job ends;
- * - chunks: [jobId, stem, index] -> encoded PCM pieces, written as separation proceeds;
+ * - chunks: [jobId, stem, index] -> encoded PCM pieces, written as separation proceeds (where
+ *   stems are files, the pieces go straight into them instead: openStems) and as recordings are made;
  * - stems:  [jobId, stem] -> the finished WAV: where the platform stores stems as files
  *   (platform/<browser>/stem-storage.js: Firefox), the marker {file: stem} of its origin-private
  *   file stems/<jobId>/<stem>.wav (shared/stem-file.js); otherwise (Chrome, and records saved
@@ -16,7 +17,7 @@
 import { STEMS_AS_FILES } from '../platform/stem-storage.js';
 import { withDeadline } from './deadline.js';
 import { t } from './i18n.js';
-import { deleteStemFiles, readStemFile, stemFileJobs, writeStemFile } from './stem-file.js';
+import { deleteStemFiles, openStemFile, readStemFile, stemFileJobs, writeStemFile } from './stem-file.js';
 
 export const DB_NAME = 'demixer';
 // 2: adds `models` (imported bundles); the upgrade from 1 creates only what is missing, so
@@ -152,6 +153,62 @@ export async function finishStem(jobId, stem, header) {
   await run(STORE.STEMS, 'readwrite', (s) => s.put(wav, [jobId, stem]));
   await deleteParts(jobId, stem);
   return wav;
+}
+
+/**
+ * @typedef {{append: (pieces: ArrayBuffer[]) => Promise<void>,
+ *   finish: (header: ArrayBuffer) => Promise<Blob[]>, abort: () => Promise<void>}} StemWriter
+ *   append: the next piece of each stem, in the stems' order; finish: each stem's WAV with
+ *   `header` before it, in order; abort: the pieces written are dropped (a failed job's)
+ */
+
+/**
+ * A job's stems, written as separation makes them. Where stems are files (Firefox) each piece goes
+ * straight into its stem's file, which `finish` completes: no second pass over stored parts at the
+ * end (the saving of a 3-minute track's two stems: ~0.7 s of Firefox's 1.2 s of storing). Elsewhere
+ * the pieces are chunks, and `finish` joins them (finishStem).
+ * @param {string} jobId @param {string[]} stems @param {number} headerBytes  the header's size
+ * @returns {Promise<StemWriter>}
+ */
+export async function openStems(jobId, stems, headerBytes) {
+  if (!STEMS_AS_FILES) {
+    let index = 0;
+    return {
+      async append(pieces) {
+        const at = index++;
+        await Promise.all(pieces.map((bytes, s) => putChunk(jobId, stems[s], at, new Blob([bytes]))));
+      },
+      async finish(header) {
+        const done = [];
+        for (const stem of stems) done.push(await finishStem(jobId, stem, new Blob([header])));
+        return done;
+      },
+      abort: async () => {},
+    };
+  }
+  /** @type {import('./stem-file.js').StemFile[]} */
+  const files = [];
+  const abort = async () => {
+    await Promise.all(files.map((file) => file.abort()));
+  };
+  /** @param {unknown} error @returns {Promise<never>} */
+  const failed = async (error) => {
+    await abort();
+    throw await storageError(/** @type {DOMException | null} */ (error));
+  };
+  for (const stem of stems) files.push(await openStemFile(jobId, stem, headerBytes).catch(failed));
+  return {
+    append: (pieces) => Promise.all(pieces.map((bytes, s) => files[s].write(bytes))).then(() => {}, failed),
+    async finish(header) {
+      const done = [];
+      for (const [s, stem] of stems.entries()) {
+        done.push(await files[s].finish(header).catch(failed));
+        await run(STORE.STEMS, 'readwrite', (st) => st.put(/** @type {StemFileRecord} */ ({ file: stem }), [jobId, stem]));
+      }
+      return done;
+    },
+    abort,
+  };
 }
 
 /**

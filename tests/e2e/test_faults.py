@@ -367,3 +367,49 @@ def test_a_stem_is_one_file_deleted_with_its_job(browser):
     with contextlib.suppress(TimeoutError):
         wait_for(lambda: session.call(ORPHAN_FILES) is None, 20, what="the sweep of the orphan file")
     assert session.call(ORPHAN_FILES) is None
+
+
+# A job's stems through store.js's openStems, as inference/separator.js writes them: two pieces
+# each, counted in the chunks store before `finish`, read back after; then a second writing of the
+# same job aborted part-way (a failed or cancelled job), and the first stems read again.
+STEMS_AS_MADE = f"""
+const store = await import('/shared/store.js');
+{open_db_js()}
+const count = () => new Promise((ok) => {{
+  const r = db.transaction({json.dumps(STORE["CHUNKS"])}).objectStore({json.dumps(STORE["CHUNKS"])})
+    .count(IDBKeyRange.bound(['made'], ['made', []]));
+  r.onsuccess = () => ok(r.result); }});
+const bytes = (text) => new TextEncoder().encode(text).buffer;
+const header = bytes('RIFF'.padEnd(44, '_'));
+const writer = await store.openStems('made', ['vocals', 'accompaniment'], 44);
+await writer.append([bytes('v1'), bytes('a1')]);
+await writer.append([bytes('v2'), bytes('a2')]);
+const out = {{chunksWhileWriting: await count()}};
+const done = await writer.finish(header);
+const read = () => Promise.all(['vocals', 'accompaniment'].map(async (s) => (await store.getStem('made', s))?.text()));
+out.finished = await Promise.all(done.map((blob) => blob.text()));
+out.read = await read();
+out.chunksAfter = await count();
+const again = await store.openStems('made', ['vocals', 'accompaniment'], 44);
+await again.append([bytes('x1'), bytes('y1')]);
+await again.abort();
+out.afterAbort = await read();
+await store.deleteJobData('made');
+return out;
+"""
+
+
+def test_stems_are_written_as_they_are_made(browser):
+    """Where stems are files (Firefox), each piece goes straight into its file: no parts in the
+    chunks store to copy at the end; elsewhere the parts are chunks joined at `finish`. An aborted
+    writing leaves the finished stems as they were."""
+    session = browser()
+    session.open("page/page.html")
+    out = session.call(STEMS_AS_MADE)
+    print(f"{session.name}: {out}")
+    head = "RIFF".ljust(44, "_")
+    stems = [head + "v1v2", head + "a1a2"]
+    as_files = session.name == "firefox"
+    assert out["finished"] == stems and out["read"] == stems and out["chunksAfter"] == 0
+    assert out["chunksWhileWriting"] == (0 if as_files else 4)
+    assert out["afterAbort"] == stems
