@@ -52,7 +52,8 @@ function instantiateFrom(compiled) {
   const own = WebAssembly.instantiateStreaming;
   WebAssembly.instantiateStreaming = async (response, imports) => {
     WebAssembly.instantiateStreaming = own;
-    (await response).body?.cancel().catch(() => {});
+    // onnxruntime's own fetch of the file is not needed: not waited for, its body not read.
+    Promise.resolve(response).then((r) => r.body?.cancel()).catch(() => {});
     return { module: compiled, instance: await WebAssembly.instantiate(compiled, imports) };
   };
 }

@@ -130,6 +130,10 @@ export const getInput = (jobId) => run(STORE.INPUTS, 'readonly', (s) => s.get(jo
 export const putChunk = (jobId, stem, index, blob) =>
   run(STORE.CHUNKS, 'readwrite', (s) => s.put(blob, [jobId, stem, index]));
 
+/** The record of a stem written as a file (written after the file). @param {string} jobId @param {string} stem */
+const markFiled = (jobId, stem) =>
+  run(STORE.STEMS, 'readwrite', (s) => s.put(/** @type {StemFileRecord} */ ({ file: stem }), [jobId, stem]));
+
 /**
  * Join a stem's chunks behind `header` into its final WAV (a file or one Blob: see the header),
  * then drop the chunks; a failed write keeps them.
@@ -144,7 +148,7 @@ export async function finishStem(jobId, stem, header) {
     const file = await writeStemFile(jobId, stem, pieces).catch(async (e) => {
       throw await storageError(e);
     });
-    await run(STORE.STEMS, 'readwrite', (s) => s.put(/** @type {StemFileRecord} */ ({ file: stem }), [jobId, stem]));
+    await markFiled(jobId, stem);
     await deleteParts(jobId, stem);
     return file;
   }
@@ -165,7 +169,7 @@ export async function finishStem(jobId, stem, header) {
 /**
  * A job's stems, written as separation makes them. Where stems are files (Firefox) each piece goes
  * straight into its stem's file, which `finish` completes: no second pass over stored parts at the
- * end (the saving of a 3-minute track's two stems: ~0.7 s of Firefox's 1.2 s of storing). Elsewhere
+ * end (a 3-minute track's `store` step in Firefox: 0.87-1.44 s -> 0.12-0.16 s, README). Elsewhere
  * the pieces are chunks, and `finish` joins them (finishStem).
  * @param {string} jobId @param {string[]} stems @param {number} headerBytes  the header's size
  * @returns {Promise<StemWriter>}
@@ -180,7 +184,8 @@ export async function openStems(jobId, stems, headerBytes) {
       },
       async finish(header) {
         const done = [];
-        for (const stem of stems) done.push(await finishStem(jobId, stem, new Blob([header])));
+        const before = new Blob([header]);
+        for (const stem of stems) done.push(await finishStem(jobId, stem, before));
         return done;
       },
       abort: async () => {},
@@ -203,7 +208,7 @@ export async function openStems(jobId, stems, headerBytes) {
       const done = [];
       for (const [s, stem] of stems.entries()) {
         done.push(await files[s].finish(header).catch(failed));
-        await run(STORE.STEMS, 'readwrite', (st) => st.put(/** @type {StemFileRecord} */ ({ file: stem }), [jobId, stem]));
+        await markFiled(jobId, stem);
       }
       return done;
     },
