@@ -409,9 +409,9 @@ const handlers = {
       }
       Object.assign(job, { phase, done, total, updatedAt: now });
     }),
-  [MSG.JOB_DONE]: async ({ jobId, stems, durationS, timings, threads, decoder, replaced, model, madeBy, compute }) => {
+  [MSG.JOB_DONE]: async ({ jobId, stems, durationS, timings, threads, sharedCode, decoder, replaced, model, madeBy, compute }) => {
     const job = await saveEnd(jobId, {
-      state: 'done', stems, durationS, timings, threads, decoder, replaced, model, madeBy, compute, phase: undefined,
+      state: 'done', stems, durationS, timings, threads, sharedCode, decoder, replaced, model, madeBy, compute, phase: undefined,
     });
     if (job) {
       const names = `${job.name}: ${stems.map((/** @type {{stem: string}} */ s) => s.stem).join(', ')}`;

@@ -214,7 +214,7 @@ export function createHost(report, { modelBase, workers }) {
         modelDone: (streamed) => (streamed ? releaseIdlePool(slot) : Promise.resolve()),
       });
       const compute = await computeOf(slot);
-      report(MSG.JOB_DONE, { ...done, madeBy: model.madeBy, threads: used?.threads, compute });
+      report(MSG.JOB_DONE, { ...done, madeBy: model.madeBy, threads: used?.threads, sharedCode: used?.sharedCode, compute });
     } catch (error) {
       const cancelled = error instanceof CancelledError;
       const text = errorText(error);

@@ -12,8 +12,9 @@ import * as ortWasm from '../vendor/ort/ort.wasm.bundle.min.mjs';
  *   runNamed: (feeds: Record<string, {data: Float32Array, dims: number[]}>) =>
  *     Promise<Record<string, Float32Array>>,
  *   threads: number, release: () => Promise<void>, compute?: import('./compute.js').Compute,
- *   recycle?: (result: Float32Array) => void}} ModelRunner
+ *   recycle?: (result: Float32Array) => void, sharedCode?: boolean}} ModelRunner
  *   threads: the cores it uses (ORT's threads, or worker-pool.js's single-threaded workers);
+ *   sharedCode: worker-pool.js's runner only: every worker instantiated the pool's one compiled module;
  *   recycle: takes back a result of run() its caller has done reading (worker-pool.js reuses its memory);
  *   compute: where it runs (gpu-fallback.js sets it; absent: WASM)
  */
@@ -52,6 +53,7 @@ function instantiateFrom(compiled) {
   const own = WebAssembly.instantiateStreaming;
   WebAssembly.instantiateStreaming = async (response, imports) => {
     WebAssembly.instantiateStreaming = own;
+    compiledUsed = true;
     // onnxruntime's own fetch of the file is not needed: not waited for, its body not read.
     Promise.resolve(response).then((r) => r.body?.cancel()).catch(() => {});
     return { module: compiled, instance: await WebAssembly.instantiate(compiled, imports) };
@@ -60,6 +62,18 @@ function instantiateFrom(compiled) {
 
 /** @type {number | undefined} */
 let poolThreads;
+
+/** Whether this page's onnxruntime instance was made from a module given to createRunner. */
+let compiledUsed = false;
+
+/**
+ * Whether instantiateFrom's stand-in was used: onnxruntime-web has no option for a compiled
+ * module, so a later version that stops calling instantiateStreaming would silently compile its
+ * own again (worker-pool.js reports it; tests/e2e/test_model_workers.py checks it).
+ */
+export function usedCompiledModule() {
+  return compiledUsed;
+}
 
 /** @type {number | undefined} */
 let gpuThreads;

@@ -5,7 +5,7 @@
  * Requests arrive one at a time (the pool waits for each answer); outputs are transferred back,
  * written into the pool's own buffers where it lends them.
  */
-import { createRunner } from './model-runner.js';
+import { createRunner, usedCompiledModule } from './model-runner.js';
 import { errorText } from '../shared/errors.js';
 
 /**
@@ -13,9 +13,11 @@ import { errorText } from '../shared/errors.js';
  *   | {type: 'run', data: Float32Array, dims: number[], into?: Float32Array}
  *   | {type: 'runNamed', feeds: Record<string, {data: Float32Array, dims: number[]}>}} WorkerRequest
  *   into: where to put the output, when it has its size (a buffer the pool reuses)
- * @typedef {{ok: true, result?: Float32Array | Record<string, Float32Array>, lent?: Float32Array[]}
- *   | {ok: false, error: string}} WorkerReply
+ * @typedef {{ok: true, result?: Float32Array | Record<string, Float32Array>, lent?: Float32Array[],
+ *   sharedCode?: boolean} | {ok: false, error: string, lent?: Float32Array[]}} WorkerReply
  *   lent: the pool's buffers this request brought that are not the result, handed back for reuse
+ *   (after a failed run too: the pool's next job takes them);
+ *   sharedCode: the answer to 'create': the session's onnxruntime was made from `compiled`
  */
 
 const scope = /** @type {{onmessage: ((event: MessageEvent<WorkerRequest>) => void) | null,
@@ -29,7 +31,7 @@ scope.onmessage = async ({ data: request }) => {
     if (request.type === 'create') {
       runner ??= createRunner(request.modelUrl, { inWorker: true, compiled: request.compiled });
       await runner;
-      scope.postMessage({ ok: true });
+      scope.postMessage({ ok: true, sharedCode: usedCompiledModule() });
       return;
     }
     if (!runner) throw new Error('model worker: no session yet');
@@ -44,6 +46,8 @@ scope.onmessage = async ({ data: request }) => {
       scope.postMessage({ ok: true, result }, Object.values(result).map((r) => r.buffer));
     }
   } catch (error) {
-    scope.postMessage({ ok: false, error: errorText(error) });
+    const lent = request.type === 'run' ? [request.data, request.into].filter((a) => a?.buffer.byteLength) : [];
+    const arrays = /** @type {Float32Array[]} */ (lent);
+    scope.postMessage({ ok: false, error: errorText(error), lent: arrays }, arrays.map((a) => a.buffer));
   }
 };

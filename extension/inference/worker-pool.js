@@ -32,7 +32,7 @@ class ModelWorker {
       const pending = this.pending;
       this.pending = null;
       for (const array of data.lent ?? []) bank.give(array);
-      if (data.ok) pending?.resolve(data.result);
+      if (data.ok) pending?.resolve(data);
       else pending?.reject(new Error(t('speedWorkerFailed', data.error)));
     };
     this.worker.onerror = (event) => {
@@ -44,7 +44,7 @@ class ModelWorker {
   }
 
   /**
-   * One request; the pool sends the next only after the answer.
+   * One request; the pool sends the next only after the answer (a reply that is `ok`).
    * @param {import('./model-worker.js').WorkerRequest} request @param {Transferable[]} [transfer]
    * @returns {Promise<any>}
    */
@@ -65,10 +65,12 @@ export async function createPoolRunner(modelUrl, { workers }) {
   const script = new URL('./model-worker.js', import.meta.url);
   const bank = new BufferBank();
   const all = Array.from({ length: workers }, () => new ModelWorker(script, bank));
+  let sharedCode = false;
   try {
     // Compiled once here and shared: each worker would compile onnxruntime's code for itself.
     const compiled = await WebAssembly.compile(await (await fetch(WASM_URL)).arrayBuffer());
-    await Promise.all(all.map((w) => w.ask({ type: 'create', modelUrl, compiled })));
+    const replies = await Promise.all(all.map((w) => w.ask({ type: 'create', modelUrl, compiled })));
+    sharedCode = replies.every((reply) => reply.sharedCode);
   } catch (error) {
     for (const w of all) w.worker.terminate();
     throw error;
@@ -94,7 +96,7 @@ export async function createPoolRunner(modelUrl, { workers }) {
   async function onFreeWorker(request, transfer) {
     const w = await acquire();
     try {
-      return await w.ask(request, transfer);
+      return (await w.ask(request, transfer)).result;
     } finally {
       releaseWorker(w);
     }
@@ -128,6 +130,7 @@ export async function createPoolRunner(modelUrl, { workers }) {
 
   return {
     threads: workers,
+    sharedCode,
     run,
     // HTDemucs's segments are not batched: each run is one request to a free worker.
     runNamed: (feeds) => onFreeWorker({ type: 'runNamed', feeds }),

@@ -15,14 +15,15 @@ import { t } from './i18n.js';
  *   phase?: import('./messages.js').Phase, done?: number, total?: number,
  *   createdAt: number, startedAt?: number, pausedAt?: number, updatedAt: number,
  *   error?: string, stems?: import('./messages.js').StemInfo[], durationS?: number,
- *   timings?: Record<string, number>, threads?: number, decoder?: Decoder,
+ *   timings?: Record<string, number>, threads?: number, sharedCode?: boolean, decoder?: Decoder,
  *   starts?: number, recording?: Recording, replaced?: import('./messages.js').Replaced,
  *   model?: string, modelId?: string, madeBy?: import('./messages.js').MadeBy,
  *   compute?: import('../inference/compute.js').Compute,
  *   unsaved?: import('./recordings.js').UnsavedRecording
  * }} Job
  *   modelId: the imported model asked for ('' the bundled one; absent: the default setting);
- *   madeBy: the model that made the stems; compute: GPU or CPU, and why not the GPU
+ *   madeBy: the model that made the stems; compute: GPU or CPU, and why not the GPU;
+ *   sharedCode: its model workers shared one compiled onnxruntime (worker-pool.js)
  *   starts: how many times a host began the job (a restart begins it again; bounded);
  *   pausedAt: when it began giving way to a live session (phase 'paused');
  *   unsaved: the job's recording is still in chunks, to be joined before it runs (shared/recordings.js)

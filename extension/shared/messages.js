@@ -68,8 +68,9 @@ export const MSG = Object.freeze({
  * @typedef {'queued'|'fetching'|'decoding'|'separating'|'paused'|'saving'} Phase  paused: the job gives way
  *   to a live session (inference/live-priority.js)
  * @typedef {{jobId: string, stems: StemInfo[], durationS: number, timings: Record<string, number>,
- *   decoder: Decoder, replaced: Replaced, model: string, madeBy?: MadeBy,
- *   compute?: import('../inference/compute.js').Compute}} JobDoneData  compute: GPU or CPU, and why
+ *   decoder: Decoder, replaced: Replaced, model: string, madeBy?: MadeBy, threads?: number,
+ *   sharedCode?: boolean, compute?: import('../inference/compute.js').Compute}} JobDoneData
+ *   compute: GPU or CPU, and why; threads, sharedCode: the model runner's (model-runner.js ModelRunner)
  * @typedef {{name: string, sha256: string, precision: string, imported: boolean}} MadeBy  the model
  *   that made a job's stems
  * @typedef {{notNumbers: number, outOfRange: number}} Replaced  input samples replaced by silence
