@@ -35,8 +35,9 @@ const liveStreamMessage = () => t('fetchLiveStream');
 
 /**
  * @typedef {{signal: AbortSignal, onBytes?: (received: number, total: number) => void,
- *   headersS?: number, stallS?: number, maxBytes?: number}} FetchOptions
- *   onBytes: total is 0 when the server did not say
+ *   onAccepted?: () => void, headersS?: number, stallS?: number, maxBytes?: number}} FetchOptions
+ *   onBytes: total is 0 when the server did not say; onAccepted: once, when the server's answer
+ *   passed every check of its headers and its body starts (not for file: URLs)
  */
 
 /** @param {number} bytes */
@@ -54,6 +55,7 @@ export async function fetchAudio(url, options) {
   const {
     signal,
     onBytes = () => {},
+    onAccepted = () => {},
     headersS = DEFAULT_SETTINGS.fetchHeadersS,
     stallS = DEFAULT_SETTINGS.fetchStallS,
     maxBytes = DEFAULT_SETTINGS.maxInputBytes,
@@ -107,6 +109,7 @@ export async function fetchAudio(url, options) {
     let pendingBytes = 0;
     let received = 0;
     let reported = 0;
+    onAccepted();
     onBytes(0, total);
     let mark = 0;
     const watch = () => {

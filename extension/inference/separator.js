@@ -62,15 +62,26 @@ export async function separateJob(job, { descriptor, getRunner, progress, signal
   try {
     await deleteChunks(jobId); // left over if this job was interrupted and is starting over
     // The model loads while the input is fetched and decoded, not after them (a 3-minute track's
-    // decode: ~0.7 s in Firefox, ~0.3 s in Chromium; README "Speed and memory").
-    const runnerReady = getRunner();
-    runnerReady.catch(() => {}); // awaited below: a job that fails before reports its own error
+    // decode: ~0.7 s in Firefox, ~0.3 s in Chromium; README "Speed and memory"); for a URL, once
+    // its server has answered with what may be audio: an address that does not answer, or answers
+    // with an error, a web page or a live stream, loads no model (hundreds of MB).
+    /** @type {ReturnType<typeof getRunner> | null} */
+    let runnerReady = null;
+    const startRunner = () => {
+      if (!runnerReady) {
+        runnerReady = getRunner();
+        runnerReady.catch(() => {}); // awaited below: a job that fails before reports its own error
+      }
+      return runnerReady;
+    };
+    if (job.source.kind !== 'url') startRunner();
     progress({ jobId, phase: 'fetching', done: 0, total: 0 });
     const blob =
       job.source.kind === 'url'
         ? await fetchAudio(job.source.url, {
           signal,
           onBytes: (done, total) => progress({ jobId, phase: 'fetching', done, total }),
+          onAccepted: startRunner,
           headersS: job.fetchHeadersS,
           stallS: job.fetchStallS,
           maxBytes: job.maxInputBytes,
@@ -78,6 +89,7 @@ export async function separateJob(job, { descriptor, getRunner, progress, signal
         : job.source.kind === 'recorded' ? await getStem(jobId, RECORDED_MIX)
         : await getInput(jobId); // prettier-ignore
     if (!blob) throw new AudioInputError(t('decodeInputGone'));
+    startRunner(); // a file: URL's
     lap('fetch');
     check();
 
@@ -88,7 +100,7 @@ export async function separateJob(job, { descriptor, getRunner, progress, signal
     lap('decode');
     check();
 
-    const runner = await runnerReady;
+    const runner = await startRunner();
     clock = performance.now(); // the wait for the model is in no step
     const { stems } = descriptor;
     // A streamed track can be read again only by decoding it again (HTDemucs's second pass).
