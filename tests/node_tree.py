@@ -39,9 +39,11 @@ def node_tree() -> Path:
 
 def staged_script(path: Path, script: str) -> Path:
     """The Chrome build staged at ``path`` (``builder.package.stage``: the modules at the top,
-    vendor/ filled) with ``script`` beside them as ``check.mjs``, for ``node check.mjs`` there."""
+    vendor/ filled) with ``script`` beside them as ``check.mjs``, for ``node check.mjs`` there
+    (``[*NODE, "check.mjs"]`` where it imports shared/i18n.js: the stub is staged beside it too)."""
     from builder.package import stage
 
     stage("chrome", path)
     (path / "check.mjs").write_text(script)
+    (path / "i18n-stub.mjs").write_text(I18N_STUB.replace("./extension/_locales", "./_locales"))
     return path

@@ -46,8 +46,9 @@ scope.onmessage = async ({ data: request }) => {
       scope.postMessage({ ok: true, result }, Object.values(result).map((r) => r.buffer));
     }
   } catch (error) {
-    const lent = request.type === 'run' ? [request.data, request.into].filter((a) => a?.buffer.byteLength) : [];
-    const arrays = /** @type {Float32Array[]} */ (lent);
-    scope.postMessage({ ok: false, error: errorText(error), lent: arrays }, arrays.map((a) => a.buffer));
+    // A run's buffers still here (not detached by a transfer) go back to the pool.
+    const lent = /** @type {Float32Array[]} */ (request.type === 'run' ? [request.data, request.into] : [])
+      .filter((a) => a?.buffer.byteLength);
+    scope.postMessage({ ok: false, error: errorText(error), lent }, lent.map((a) => a.buffer));
   }
 };

@@ -21,7 +21,7 @@ from builder.separate import last_patch_frames, separate
 from builder.validate import sdr_db
 from models import catalog, htdemucs
 from models.spec import MaskExtension, ModelFamily
-from tests.node_tree import I18N_STUB, staged_script
+from tests.node_tree import NODE, staged_script
 
 pytestmark = pytest.mark.slow  # stages the extension; HTDemucs: builds a (random) demucs model
 FULL_SCALE = 1.0
@@ -106,7 +106,6 @@ fs.writeFileSync('calls.json', JSON.stringify(calls));
 @pytest.fixture(scope="module")
 def staged(tmp_path_factory):
     path = staged_script(tmp_path_factory.mktemp("twins"), SCRIPT)
-    (path / "i18n-stub.mjs").write_text(I18N_STUB.replace("./extension/_locales", "./_locales"))
     (path / "cores.json").write_text(json.dumps([MASK_BIAS, WAVE_GAINS, SPEC_GAINS]))
     return path
 
@@ -115,7 +114,7 @@ def _browser_stems(staged, waveform: np.ndarray, descriptor: dict, mode: str = "
     """(nb_stems, nb_samples, nb_channels), as the native side returns them."""
     np.ascontiguousarray(waveform.T, np.float32).tofile(staged / "x.f32")
     (staged / "descriptor.json").write_text(json.dumps(descriptor))
-    subprocess.run(["node", "--import", "./i18n-stub.mjs", "check.mjs", mode], cwd=staged, check=True, timeout=600)
+    subprocess.run([*NODE, "check.mjs", mode], cwd=staged, check=True, timeout=600)
     stems = np.fromfile(staged / "stems.f32", np.float32)
     return stems.reshape(len(descriptor["stems"]), 2, -1).transpose(0, 2, 1)
 
