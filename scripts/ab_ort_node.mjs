@@ -10,8 +10,9 @@
  *   node scripts/ab_ort_node.mjs CONFIGS.json [rounds=5] [patches=2] [threads=1]
  *
  * CONFIGS.json: [{"name": "int8", "model": "dist/models/….onnx", "options": {…}}, …]; options
- * are merged over the extension's (model-runner.js: wasm, graphOptimizationLevel all, the int8
- * weights folded at load; `"extra": {}` runs without that). Input:
+ * are merged over the extension's WASM ones (model-runner.js sessionOptions: graphOptimizationLevel
+ * all, the int8 weights dequantized at each run; `"extra": {"session": {"disable_quant_qdq": "1"}}`
+ * folds them at load, as its WebGPU sessions do). Input:
  * (patches, 2, 512, 1024) magnitudes, fixed pseudo-random.
  */
 import { execSync } from 'node:child_process';
@@ -52,7 +53,6 @@ for (const config of configs) {
   const session = await ort.InferenceSession.create(readFileSync(config.model), {
     executionProviders: ['wasm'],
     graphOptimizationLevel: 'all',
-    extra: { session: { disable_quant_qdq: '1' } },
     ...config.options,
   });
   const loadMs = performance.now() - started;

@@ -104,6 +104,12 @@ def main() -> None:
     parser.add_argument("--firefox-workers", type=int, nargs="+", default=[0], help="`workers` settings to run")
     parser.add_argument("--out", type=Path, default=ROOT / "bench")
     parser.add_argument("--tag", default="", help="suffix of the output file: long-<date><tag>.json")
+    parser.add_argument(
+        "--dist",
+        type=Path,
+        help="a packaged build to measure (a `builder.cli package --dist` "
+        "folder; default: the built model packaged from this tree), for A/Bs of builds",
+    )
     args = parser.parse_args()
     bench.PeakMemory = SeriesMemory  # _browser_run measures with it
     cores = os.cpu_count() or 1
@@ -111,7 +117,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         song = _long_track(args.minutes, tmp / f"{args.minutes}-minutes.flac")
-        dist = package_built_model(tmp / "dist")
+        dist = args.dist or package_built_model(tmp / "dist")
         runs = [("chromium", cores, 0)] if "chromium" in args.browsers else []
         if "firefox" in args.browsers:
             runs += [("firefox", 1, workers) for workers in args.firefox_workers]
@@ -124,7 +130,19 @@ def main() -> None:
     stamp = datetime.date.today().isoformat()
     args.out.mkdir(exist_ok=True)
     out = args.out / f"long-{stamp}{args.tag}.json"
-    out.write_text(json.dumps({"date": stamp, "minutes": args.minutes, "cores": cores, "rows": rows}, indent=1) + "\n")
+    out.write_text(
+        json.dumps(
+            {
+                "date": stamp,
+                "dist": str(args.dist or "this tree"),
+                "minutes": args.minutes,
+                "cores": cores,
+                "rows": rows,
+            },
+            indent=1,
+        )
+        + "\n"
+    )
     print(f"wrote {out}")
 
 
