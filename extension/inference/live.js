@@ -27,7 +27,7 @@ import { encodeSamples } from '../shared/wav.js';
 import {
   RECORDED_MIX, RECORDED_OUTPUT, deleteChunks, deleteChunksFrom, finishStem, putChunk,
 } from '../shared/store.js';
-import { mixHeader } from '../shared/recordings.js';
+import { MIX_FORMAT, mixBytes, mixHeader } from '../shared/recordings.js';
 import { t } from '../shared/i18n.js';
 import { errorText } from '../shared/errors.js';
 
@@ -74,9 +74,6 @@ const POLL_MS = 10;
  * separator's latency and a hop, so the stems owed when it starts are silence: see separateLoop).
  */
 const PAUSE_S = 1;
-/** Recorded PCM: 16-bit, as the stems' default (the source is rarely finer); mixHeader's format. */
-const RECORD_FORMAT = 'pcm16';
-
 /**
  * onnxruntime's proxy worker takes the input's buffer (transferred: detached here), while the
  * live separator reuses its window buffer from hop to hop: it gets a copy.
@@ -238,7 +235,7 @@ export async function startLive(stream, { descriptor, runner, workletUrl, jobId,
     if (firstLost >= 0) return;
     recordedFrames += channels[0].length;
     const index = inputChunks++;
-    const bytes = encodeSamples(channels, RECORD_FORMAT);
+    const bytes = encodeSamples(channels, MIX_FORMAT);
     store(() =>
       putChunk(jobId, RECORDED_MIX, index, new Blob([bytes])).catch((error) => {
         if (firstLost < 0) firstLost = index;
@@ -262,7 +259,7 @@ export async function startLive(stream, { descriptor, runner, workletUrl, jobId,
     }
     outputDrained = written;
     const index = outputChunks++;
-    const bytes = encodeSamples(out, RECORD_FORMAT);
+    const bytes = encodeSamples(out, MIX_FORMAT);
     store(() => putChunk(jobId, RECORDED_OUTPUT, index, new Blob([bytes])));
   }
 
@@ -420,7 +417,7 @@ export async function startLive(stream, { descriptor, runner, workletUrl, jobId,
     await context.close().catch(() => {});
     separator.dispose();
     await storing;
-    const header = (/** @type {number} */ frames) => mixHeader(frames * 2 * 2, rate);
+    const header = (/** @type {number} */ frames) => mixHeader(mixBytes(frames), rate);
     const kept = keepStems && recordedFrames > 0 && firstLost !== 0;
     const durationS = recordedFrames / rate;
     /** @type {StopResult} */

@@ -11,7 +11,7 @@ import {
   RECORDED_MIX, RECORDING_PART, deleteFailedJobData, deleteFailedResults, finishStem, getInput, getStem,
   inputFromChunks, recordingChunks,
 } from './store.js';
-import { wavHeader } from './wav.js';
+import { bytesPerSample, wavHeader } from './wav.js';
 import { t } from './i18n.js';
 
 /**
@@ -21,12 +21,19 @@ import { t } from './i18n.js';
  *   RECORDED_MIX stem once joined) or a page recording (the job's input, of MIME `type`)
  */
 
-/** A live capture records its mix as 16-bit stereo PCM (inference/live.js). */
-const MIX_FORMAT = 'pcm16';
+/**
+ * A live capture records what it captured and what it played as 16-bit stereo PCM
+ * (inference/live.js encodes its chunks in this format, mixHeader heads them): as the stems'
+ * default, the source is rarely finer.
+ */
+export const MIX_FORMAT = 'pcm16';
 const MIX_CHANNELS = 2;
 
+/** @param {number} frames */
+export const mixBytes = (frames) => frames * MIX_CHANNELS * bytesPerSample(MIX_FORMAT);
+
 /**
- * The WAV header of a live capture's mix of `dataBytes` bytes.
+ * The WAV header of a live capture's recording of `dataBytes` bytes.
  * @param {number} dataBytes @param {number} sampleRate
  */
 export const mixHeader = (dataBytes, sampleRate) =>
