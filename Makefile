@@ -1,6 +1,6 @@
 # Targets named in the README. Everything runs from the repository's own virtualenv (.venv).
 PY      := .venv/bin/python
-APT_PKGS := chromium chromium-driver firefox-esr wesnoth-1.16-music ffmpeg pulseaudio
+APT_PKGS := chromium chromium-driver firefox-esr wesnoth-1.16-music ffmpeg pulseaudio espeak-ng
 SONG    ?= tests/data/excerpt.flac
 
 .PHONY: demo setup system-deps build build-model weights test test-fast check fix clean bench

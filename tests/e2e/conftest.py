@@ -225,3 +225,32 @@ def chromium(packaged, tmp_path):
     )
     yield session
     session.quit()
+
+
+@pytest.fixture(scope="session")
+def heard(tmp_path_factory):
+    """A PulseAudio null sink as the audio device of every browser started after this fixture
+    (PULSE_SERVER set for the session), whose output `heard.record(path)` records
+    (tests/e2e/heard.py)."""
+    from tests.e2e.heard import audio_server
+
+    with audio_server(tmp_path_factory.mktemp("pulse")) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def video_site(tmp_path_factory, wesnoth_track):
+    """(base URL, {name: Clip}) of the loopback video site (tests/e2e/video_site.py): 40 s of
+    `loyalists.ogg` with a known voice as fragmented MP4/AAC (`song-mp4`) and as WebM/Opus
+    (`song-webm`), and an 8-s "ad" of other music (`ad`); pages at `{base}/player.html?clip=NAME`."""
+    from tests.e2e.video_site import make_clip
+
+    root = tmp_path_factory.mktemp("video-site")
+    clips = {
+        "song-mp4": make_clip(root, "song-mp4", "mp4", wesnoth_track("loyalists.ogg"), 20, 40),
+        "song-webm": make_clip(root, "song-webm", "webm", wesnoth_track("loyalists.ogg"), 20, 40),
+        "ad": make_clip(root, "ad", "mp4", wesnoth_track("knolls.ogg"), 30, 8, seed=3),
+    }
+    server, base = serve_directory(root)
+    yield base, clips
+    server.shutdown()

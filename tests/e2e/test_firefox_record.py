@@ -17,7 +17,6 @@ from __future__ import annotations
 import base64
 import functools
 import http.server
-import os
 import shutil
 import subprocess
 import threading
@@ -31,6 +30,7 @@ from builder.validate import sdr_db
 from models.spec import Precision
 from tests.conftest import WESNOTH_MUSIC as WESNOTH
 from tests.e2e.conftest import stored_counts, wait_for
+from tests.e2e.heard import audio_server
 from tests.e2e.servers import serve_directory
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -86,36 +86,8 @@ throw new Error('the recording never became the job input');
 @pytest.fixture(scope="module")
 def audio_device(tmp_path_factory):
     """A PulseAudio daemon with a null sink, for the Firefox started after it (PULSE_SERVER)."""
-    if not shutil.which("pulseaudio"):
-        pytest.fail("pulseaudio is needed for media to play in headless Firefox (Makefile APT_PKGS)")
-    home = tmp_path_factory.mktemp("pulse")
-    socket = home / "socket"
-    env = {**os.environ, "HOME": str(home), "PULSE_RUNTIME_PATH": str(home)}
-    daemon = subprocess.Popen(
-        [
-            "pulseaudio",
-            "--daemonize=no",
-            "--exit-idle-time=-1",
-            "-n",
-            "--load=module-null-sink",
-            f"--load=module-native-protocol-unix auth-anonymous=1 socket={socket}",
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_for(socket.exists, 15, interval=0.1, what="the PulseAudio socket")
-        before = os.environ.get("PULSE_SERVER")
-        os.environ["PULSE_SERVER"] = f"unix:{socket}"  # mozrunner hands os.environ to Firefox
-        yield
-    finally:
-        if before is None:
-            os.environ.pop("PULSE_SERVER", None)
-        else:
-            os.environ["PULSE_SERVER"] = before
-        daemon.terminate()
-        daemon.wait(10)
+    with audio_server(tmp_path_factory.mktemp("pulse")) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
