@@ -395,7 +395,7 @@ const handlers = {
     const unsaved = notSaved ? { into: /** @type {const} */ ('mix'), sampleRate: end.sampleRate ?? 0 } : undefined;
     await addJob({ id: end.jobId, name: end.name, source: { kind: 'recorded' }, error: notSaved, unsaved });
   },
-  [MSG.JOB_PROGRESS]: ({ jobId, phase, done, total, started }) =>
+  [MSG.JOB_PROGRESS]: ({ jobId, phase, done, total, started, audioS }) =>
     changeJobs((jobs) => {
       const job = jobs.find((j) => j.id === jobId);
       if (!job || (job.state !== 'queued' && job.state !== 'running')) return;
@@ -408,6 +408,8 @@ const handlers = {
         job.startedAt += now - job.pausedAt;
       }
       Object.assign(job, { phase, done, total, updatedAt: now });
+      if (audioS === undefined) delete job.audioS;
+      else job.audioS = audioS;
     }),
   [MSG.JOB_DONE]: async ({ jobId, stems, durationS, timings, threads, sharedCode, decoder, replaced, model, madeBy, compute }) => {
     const job = await saveEnd(jobId, {

@@ -9,16 +9,13 @@
  * line lies is a setting (shared/settings.js streamAboveS).
  */
 import { ALL_FORMATS, AudioSampleSink, BlobSource, Input } from '../vendor/mediabunny.js';
-import { DEFAULT_SETTINGS } from '../shared/settings.js';
+import { DEFAULT_SETTINGS, MAX_DURATION_S } from '../shared/settings.js';
 import { SampleCheck } from '../shared/bad-samples.js';
 import { mp3Gapless } from './mp3-gapless.js';
 import { StreamResampler } from './resample.js';
 import { joinPlanar } from './samples.js';
 import { t } from '../shared/i18n.js';
 
-// Streamed or not, the stems of longer audio take more time and disk than a user expects from a
-// click (75 minutes: ~1.3 GB of 16-bit stems); the whole-file path also holds it all in memory.
-export const MAX_DURATION_S = 75 * 60;
 // What Web Audio (our resampler, the whole-file decoder) accepts; beyond it a file is not music
 // (a WAV declaring 1 Hz), and the browser's own message ("Unable to decode audio data") says nothing.
 const MIN_RATE_HZ = 3000;

@@ -8,8 +8,13 @@
  *   counted on the decoded bytes as they arrive (so `Content-Encoding: gzip` cannot multiply
  *   them) and the download aborted beyond it; the body is gathered in Blobs of a few MB, which
  *   the browser may keep on disk, and never goes to the HTTP cache (`no-store`);
- * - an endless stream (internet radio) is recognised from its ICY headers before reading, or
- *   as audio without a length still arriving at the limit.
+ * - an endless stream (internet radio) is recognised from its ICY headers before reading (where
+ *   CORS lets us see them: not without a host grant), else, for a response without a length,
+ *   by the audio time it brings (audio-time.js reads it from the container as the bytes come):
+ *   audio arriving at no more than LIVE_RATE_FACTOR times the speed it plays, for a window of
+ *   `liveWindowS` (a file from a web server comes many times faster than it plays), or more
+ *   audio than the duration limit; a container audio-time.js does not cover still ends at the
+ *   size limit.
  *
  * Browsers report every network failure as the same opaque TypeError; a second request that
  * does not follow redirects tells a redirect apart (explainFailure). The host that answered
@@ -19,6 +24,8 @@ import { DEFAULT_SETTINGS } from '../shared/settings.js';
 import { AudioInputError, limitText } from './decode.js';
 import { t } from '../shared/i18n.js';
 import { CancelledError } from './cancelled.js';
+import { AudioTimeCounter } from './audio-time.js';
+import { liveStreamAdvice } from '../platform/tab-capture.js';
 
 /** Body parts are joined into a Blob each time this much has arrived (the browser may page it out). */
 const BLOB_PART_BYTES = 4 * 1024 * 1024;
@@ -31,13 +38,24 @@ const STALL_MIN_BYTES = 16 * 1024;
 const PROGRESS_EVERY_MS = 500;
 /** What radio servers (Icecast, SHOUTcast) send with an endless stream. */
 const ICY_HEADERS = ['icy-name', 'icy-metaint', 'icy-br'];
-const liveStreamMessage = () => t('fetchLiveStream');
+/**
+ * A response without a length that brings at most this many seconds of audio per second, for
+ * the live window, is a live stream: a radio sends about 1 (plus a burst at the start), a web
+ * server sends a file many times faster than it plays.
+ */
+export const LIVE_RATE_FACTOR = 1.5;
+/** The audio rate is looked at at most this often (a point of the sliding window). */
+const RATE_POINT_MS = 250;
+/** What this browser offers for a live stream instead (platform/<browser>/tab-capture.js). */
+const liveStreamMessage = () => t('fetchLiveStream', liveStreamAdvice());
 
 /**
- * @typedef {{signal: AbortSignal, onBytes?: (received: number, total: number) => void,
- *   onAccepted?: () => void, headersS?: number, stallS?: number, maxBytes?: number}} FetchOptions
- *   onBytes: total is 0 when the server did not say; onAccepted: once, when the server's answer
- *   passed every check of its headers and its body starts (not for file: URLs)
+ * @typedef {{signal: AbortSignal, onBytes?: (received: number, total: number, audioS?: number) => void,
+ *   onAccepted?: () => void, headersS?: number, stallS?: number, maxBytes?: number,
+ *   maxDurationS?: number, liveWindowS?: number}} FetchOptions
+ *   onBytes: total is 0 when the server did not say; audioS: the audio time received, where the
+ *   response has no length and its container is one audio-time.js reads; onAccepted: once, when
+ *   the server's answer passed every check of its headers and its body starts (not for file: URLs)
  */
 
 /** @param {number} bytes */
@@ -59,6 +77,8 @@ export async function fetchAudio(url, options) {
     headersS = DEFAULT_SETTINGS.fetchHeadersS,
     stallS = DEFAULT_SETTINGS.fetchStallS,
     maxBytes = DEFAULT_SETTINGS.maxInputBytes,
+    maxDurationS = DEFAULT_SETTINGS.maxDurationS,
+    liveWindowS = DEFAULT_SETTINGS.liveWindowS,
   } = options;
   // One controller for the request and its body: the job's Cancel and our deadlines abort it.
   const controller = new AbortController();
@@ -100,6 +120,8 @@ export async function fetchAudio(url, options) {
     // A live stream has no length; a file sent compressed has one, but not of what we count.
     const endless = !length && /^(audio|video)\/|^application\/ogg$/.test(type);
     const total = encoded ? 0 : length;
+    // Without a length, only the audio itself tells a stream from a file.
+    const clock = length ? null : new LiveStreamRule(maxDurationS, liveWindowS);
     if (!response.body) throw new AudioInputError(t('fetchNoBody', shown));
     const reader = response.body.getReader();
     /** @type {Blob[]} */
@@ -140,6 +162,16 @@ export async function fetchAudio(url, options) {
             : t('fetchLargerThanLimit', shown, limitText(maxBytes)),
         );
       }
+      const verdict = clock?.push(value, performance.now());
+      if (verdict) {
+        onBytes(received, total, clock?.audioS); // what it came to
+        reader.cancel().catch(() => {});
+        throw new AudioInputError(
+          verdict === 'too-long'
+            ? t('fetchLongerThanDuration', shown, Math.round(maxDurationS / 60), liveStreamAdvice())
+            : liveStreamMessage(),
+        );
+      }
       pending.push(value);
       pendingBytes += value.byteLength;
       if (pendingBytes >= BLOB_PART_BYTES) {
@@ -150,10 +182,10 @@ export async function fetchAudio(url, options) {
       const now = performance.now();
       if (now - reported >= PROGRESS_EVERY_MS) {
         reported = now;
-        onBytes(received, total);
+        onBytes(received, total, clock?.audioS);
       }
     }
-    onBytes(received, total);
+    onBytes(received, total, clock?.audioS);
     return new Blob([...parts, new Blob(pending)], { type });
   } catch (error) {
     if (signal.aborted) throw new CancelledError();
@@ -162,6 +194,45 @@ export async function fetchAudio(url, options) {
     clearTimeout(timer);
     signal.removeEventListener('abort', onCancel);
     controller.abort(); // ends a body we stopped reading
+  }
+}
+
+/**
+ * The audio time of a response without a length, and whether it is a live stream: over a
+ * sliding window of `windowS` seconds of wall time, the audio time that arrived is at most
+ * LIVE_RATE_FACTOR times the window ('live'); or the audio goes beyond `maxDurationS`
+ * ('too-long'). Nothing is decided while the container is not one audio-time.js reads.
+ */
+export class LiveStreamRule {
+  /** @param {number} maxDurationS @param {number} windowS */
+  constructor(maxDurationS, windowS) {
+    this.maxDurationS = maxDurationS;
+    this.windowMs = windowS * 1000;
+    this.counter = new AudioTimeCounter();
+    /** @type {{ms: number, audioS: number}[]} points of the window, oldest first */
+    this.points = [];
+  }
+
+  get audioS() {
+    return this.counter.format ? this.counter.seconds : undefined;
+  }
+
+  /**
+   * @param {Uint8Array} bytes  the next bytes of the body @param {number} nowMs
+   * @returns {'live' | 'too-long' | null}
+   */
+  push(bytes, nowMs) {
+    this.counter.push(bytes);
+    if (!this.counter.format) return null;
+    const audioS = this.counter.seconds;
+    if (audioS > this.maxDurationS) return 'too-long';
+    const last = this.points.at(-1);
+    if (!last || nowMs - last.ms >= RATE_POINT_MS) this.points.push({ ms: nowMs, audioS });
+    // Keep one point at least a window old: the window's start.
+    while (this.points.length > 1 && nowMs - this.points[1].ms >= this.windowMs) this.points.shift();
+    const start = this.points[0];
+    const spanMs = nowMs - start.ms;
+    return spanMs >= this.windowMs && audioS - start.audioS <= (LIVE_RATE_FACTOR * spanMs) / 1000 ? 'live' : null;
   }
 }
 

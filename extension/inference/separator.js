@@ -80,11 +80,13 @@ export async function separateJob(job, { descriptor, getRunner, progress, signal
       job.source.kind === 'url'
         ? await fetchAudio(job.source.url, {
           signal,
-          onBytes: (done, total) => progress({ jobId, phase: 'fetching', done, total }),
+          onBytes: (done, total, audioS) => progress({ jobId, phase: 'fetching', done, total, audioS }),
           onAccepted: startRunner,
           headersS: job.fetchHeadersS,
           stallS: job.fetchStallS,
           maxBytes: job.maxInputBytes,
+          maxDurationS: job.maxDurationS,
+          liveWindowS: job.liveWindowS,
         })
         : job.source.kind === 'recorded' ? await getStem(jobId, RECORDED_MIX)
         : await getInput(jobId); // prettier-ignore

@@ -12,7 +12,7 @@ import { t } from './i18n.js';
  * @typedef {{
  *   id: string, name: string, state: JobState,
  *   source: import('./messages.js').JobSource,
- *   phase?: import('./messages.js').Phase, done?: number, total?: number,
+ *   phase?: import('./messages.js').Phase, done?: number, total?: number, audioS?: number,
  *   createdAt: number, startedAt?: number, pausedAt?: number, updatedAt: number,
  *   error?: string, stems?: import('./messages.js').StemInfo[], durationS?: number,
  *   timings?: Record<string, number>, threads?: number, sharedCode?: boolean, decoder?: Decoder,
@@ -22,6 +22,7 @@ import { t } from './i18n.js';
  *   unsaved?: import('./recordings.js').UnsavedRecording
  * }} Job
  *   modelId: the imported model asked for ('' the bundled one; absent: the default setting);
+ *   audioS: the audio time a download without a length brought so far (inference/audio-time.js);
  *   madeBy: the model that made the stems; compute: GPU or CPU, and why not the GPU;
  *   sharedCode: its model workers shared one compiled onnxruntime (worker-pool.js)
  *   starts: how many times a host began the job (a restart begins it again; bounded);

@@ -62,9 +62,10 @@ export const MSG = Object.freeze({
  *   recorded: a live capture's mix, stored as the job's RECORDED_MIX (shared/store.js), also
  *   offered for download; stored with `recorded`: a page recording (Firefox) as the job's input.
  *   Either is the only copy of what the user heard: kept when the job fails (shared/recordings.js)
- * @typedef {{jobId: string, phase: Phase, done: number, total: number, started?: boolean}} JobProgressData
+ * @typedef {{jobId: string, phase: Phase, done: number, total: number, started?: boolean, audioS?: number}} JobProgressData
  *   started: the host begins the job (again, after a restart); fetching: done/total in bytes
- *   (total 0: not known)
+ *   (total 0: not known), audioS: the audio time received (a download without a length, in a
+ *   container inference/audio-time.js reads)
  * @typedef {'queued'|'fetching'|'decoding'|'separating'|'paused'|'saving'} Phase  paused: the job gives way
  *   to a live session (inference/live-priority.js)
  * @typedef {{jobId: string, stems: StemInfo[], durationS: number, timings: Record<string, number>,

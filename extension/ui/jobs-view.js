@@ -54,7 +54,9 @@ export function progressText(job) {
     // A slow download is visible: bytes so far, and of how many when the server said.
     return job.total
       ? t('jobsDownloadingOf', (job.done / 1e6).toFixed(1), megabytes(job.total))
-      : t('jobsReceived', megabytes(job.done));
+      : job.audioS !== undefined
+        ? t('jobsReceivedAudio', megabytes(job.done), clock(job.audioS))
+        : t('jobsReceived', megabytes(job.done));
   }
   if (phase !== 'separating' || !job.total) return PHASE_TEXT[phase]?.() ?? `${phase[0].toUpperCase()}${phase.slice(1)}…`;
   const fraction = (job.done ?? 0) / job.total;
