@@ -86,7 +86,8 @@ const [songPath, shortPath] = process.argv.slice(2);
 const song = readFileSync(songPath);     // 179.5 s of Ogg Vorbis
 const short = readFileSync(shortPath);   // 14.2 s of Ogg Vorbis
 const rateOf = (bytes, seconds, factor) => (bytes.length / seconds) * factor;
-// Send `body` in 4 KB pieces (0.4 s of this audio) at `rate` bytes/s (Infinity: at once), `repeat` times or without end.
+// Send `body` in 4 KB pieces (0.4 s of this audio) at `rate` bytes/s (Infinity: at once),
+// `repeat` times or without end.
 const send = (res, body, rate, repeat) => {
   res.writeHead(200, { 'content-type': 'audio/ogg' }); // chunked: no length
   let at = 0;
