@@ -3,11 +3,13 @@ cookie, a counting proxy, and a site of misbehaving media servers."""
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import socket
 import socketserver
 import struct
 import threading
+import time
 import zlib
 from functools import partial
 from pathlib import Path
@@ -240,3 +242,77 @@ def one_hz_wav(frames: int = 1000) -> bytes:
     fmt = struct.pack("<HHIIHH", 1, 1, 1, 2, 2, 16)
     riff = b"RIFF" + struct.pack("<I", 36 + len(data)) + b"WAVE"
     return riff + b"fmt " + struct.pack("<I", 16) + fmt + b"data" + struct.pack("<I", len(data)) + data
+
+
+class StreamSite(_LoopbackSite):
+    """Loopback servers of real audio without a Content-Length (issue #34), chunked as a live
+    stream or a server that does not know a file's length sends it. ``ogg`` and ``mp3`` are
+    repeated without end (each repeat a new link of the Ogg chain, or more MP3 frames):
+
+    ``/ogg-icy`` at ``rate`` bytes/s with an Icecast's ``icy-*`` headers, which CORS hides from
+    a page without a host grant (no ``Access-Control-Expose-Headers``); ``/ogg`` the same without
+    them; ``/mp3`` the MP3 at ``rate``; ``/ogg-fast`` the Ogg as fast as loopback takes it;
+    ``/song`` the finite ``song`` once, as fast; ``/song-4x`` once, at 4 times its own byte rate
+    (``song_seconds`` long). Endless answers end when the browser lets go or ``close()``."""
+
+    def __init__(self, ogg: bytes, mp3: bytes, song: bytes, song_seconds: float, rate: int = 16_000) -> None:
+        self.stop = threading.Event()
+        site = self
+        piece = 4096
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _send(self, body: bytes, content_type: str, rate: float | None, endless: bool, extra=None) -> None:
+                self.send_response(200)
+                self.send_header("Access-Control-Allow-Origin", "*")
+                self.send_header("Content-Type", content_type)
+                self.send_header("Transfer-Encoding", "chunked")
+                self.send_header("Cache-Control", "no-cache")
+                for name, value in (extra or {}).items():
+                    self.send_header(name, value)
+                self.end_headers()
+                start = time.monotonic()
+                sent = 0
+                at = 0
+                while not site.stop.is_set():
+                    if at >= len(body):
+                        if not endless:
+                            break
+                        at = 0
+                    size = piece if rate else 64 * 1024
+                    part = body[at : at + size]
+                    at += len(part)
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+                    sent += len(part)
+                    if rate:
+                        self.wfile.flush()
+                        site.stop.wait(max(0.0, start + sent / rate - time.monotonic()))
+                self.wfile.write(b"0\r\n\r\n")
+                self.wfile.flush()
+
+            def do_GET(self) -> None:
+                icy = {"icy-name": "Test FM", "icy-br": "128", "icy-genre": "test"}
+                routes = {
+                    "/ogg-icy": lambda: self._send(ogg, "audio/ogg", rate, True, icy),
+                    "/ogg": lambda: self._send(ogg, "audio/ogg", rate, True),
+                    "/mp3": lambda: self._send(mp3, "audio/mpeg", rate, True),
+                    "/ogg-fast": lambda: self._send(ogg, "audio/ogg", None, True),
+                    "/song": lambda: self._send(song, "audio/ogg", None, False),
+                    "/song-4x": lambda: self._send(song, "audio/ogg", 4 * len(song) / song_seconds, False),
+                }
+                route = routes.get(self.path.split("?")[0])
+                if not route:
+                    self.send_error(404)
+                    return
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the browser let go
+                    route()
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self._serve(Handler)
+
+    def close(self) -> None:
+        self.stop.set()
+        super().close()
