@@ -44,6 +44,8 @@ const ICY_HEADERS = ['icy-name', 'icy-metaint', 'icy-br'];
  * server sends a file many times faster than it plays.
  */
 export const LIVE_RATE_FACTOR = 1.5;
+/** A chunk is judged this much at a time, so that a verdict comes within this many bytes. */
+const RULE_PIECE_BYTES = 64 * 1024;
 /** The audio rate is looked at at most this often (a point of the sliding window). */
 const RATE_POINT_MS = 250;
 /** What this browser offers for a live stream instead (platform/<browser>/tab-capture.js). */
@@ -164,7 +166,8 @@ export async function fetchAudio(url, options) {
       }
       const verdict = clock?.push(value, performance.now());
       if (verdict) {
-        onBytes(received, total, clock?.audioS); // what it came to
+        // What it came to: up to the bytes that decided (the rest of a big chunk is dropped).
+        onBytes(received - (clock?.unread ?? 0), total, clock?.audioS);
         reader.cancel().catch(() => {});
         throw new AudioInputError(
           verdict === 'too-long'
@@ -211,6 +214,8 @@ export class LiveStreamRule {
     this.counter = new AudioTimeCounter();
     /** @type {{ms: number, audioS: number}[]} points of the window, oldest first */
     this.points = [];
+    /** Bytes of the last chunk after the piece that decided. */
+    this.unread = 0;
   }
 
   get audioS() {
@@ -219,9 +224,23 @@ export class LiveStreamRule {
 
   /**
    * @param {Uint8Array} bytes  the next bytes of the body @param {number} nowMs
-   * @returns {'live' | 'too-long' | null}
+   * @returns {'live' | 'too-long' | null}  when not null, `unread` bytes at the end of `bytes`
+   *   were not looked at (a browser may hand over many MB at once: Firefox on loopback)
    */
   push(bytes, nowMs) {
+    for (let at = 0; at < bytes.length; at += RULE_PIECE_BYTES) {
+      const piece = bytes.subarray(at, at + RULE_PIECE_BYTES);
+      const verdict = this.pushPiece(piece, nowMs);
+      if (verdict) {
+        this.unread = bytes.length - at - piece.length;
+        return verdict;
+      }
+    }
+    return null;
+  }
+
+  /** @param {Uint8Array} bytes @param {number} nowMs */
+  pushPiece(bytes, nowMs) {
     this.counter.push(bytes);
     if (!this.counter.format) return null;
     const audioS = this.counter.seconds;
