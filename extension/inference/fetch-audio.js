@@ -34,6 +34,8 @@ const BLOB_PART_BYTES = 4 * 1024 * 1024;
  * byte a second never goes quiet, yet would hold the (one-job-at-a-time) host for weeks.
  */
 const STALL_MIN_BYTES = 16 * 1024;
+/** The body's reading lets other tasks (a Cancel) run at least this often. */
+const YIELD_EVERY_MS = 50;
 /** Progress is reported at most this often (each report is a write of the job list). */
 const PROGRESS_EVERY_MS = 500;
 /** What radio servers (Icecast, SHOUTcast) send with an endless stream. */
@@ -133,6 +135,7 @@ export async function fetchAudio(url, options) {
     let pendingBytes = 0;
     let received = 0;
     let reported = 0;
+    let yielded = performance.now();
     onAccepted();
     onBytes(0, total);
     let mark = 0;
@@ -187,6 +190,12 @@ export async function fetchAudio(url, options) {
         reported = now;
         onBytes(received, total, clock?.audioS);
       }
+      if (now - yielded >= YIELD_EVERY_MS) {
+        // While the body is queued faster than we read it, each read resolves at once (a
+        // microtask) and no task runs: a Cancel message would wait for the flood to end.
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        yielded = performance.now();
+      }
     }
     onBytes(received, total, clock?.audioS);
     return new Blob([...parts, new Blob(pending)], { type });
@@ -204,7 +213,8 @@ export async function fetchAudio(url, options) {
  * The audio time of a response without a length, and whether it is a live stream: over a
  * sliding window of `windowS` seconds of wall time, the audio time that arrived is at most
  * LIVE_RATE_FACTOR times the window ('live'); or the audio goes beyond `maxDurationS`
- * ('too-long'). Nothing is decided while the container is not one audio-time.js reads.
+ * ('too-long'). Nothing is decided before audio-time.js has read some audio (a container it
+ * does not cover, or bytes that only look like one, are left to the size limit).
  */
 export class LiveStreamRule {
   /** @param {number} maxDurationS @param {number} windowS */
@@ -218,8 +228,9 @@ export class LiveStreamRule {
     this.unread = 0;
   }
 
+  /** The audio time so far; undefined until some audio was read (a container we read, a first granule or frame). */
   get audioS() {
-    return this.counter.format ? this.counter.seconds : undefined;
+    return this.counter.format && this.counter.seconds > 0 ? this.counter.seconds : undefined;
   }
 
   /**
@@ -242,8 +253,8 @@ export class LiveStreamRule {
   /** @param {Uint8Array} bytes @param {number} nowMs */
   pushPiece(bytes, nowMs) {
     this.counter.push(bytes);
-    if (!this.counter.format) return null;
-    const audioS = this.counter.seconds;
+    const audioS = this.audioS;
+    if (audioS === undefined) return null;
     if (audioS > this.maxDurationS) return 'too-long';
     const last = this.points.at(-1);
     if (!last || nowMs - last.ms >= RATE_POINT_MS) this.points.push({ ms: nowMs, audioS });
