@@ -179,7 +179,8 @@ export class AudioTimeCounter {
       this.format = 'ogg';
       return 0;
     }
-    if (['RIFF', 'fLaC', '\x1aE\xdf\xa3', 'FORM'].some((magic) => startsWith(d, 0, magic)) || startsWith(d, 4, 'ftyp')) {
+    const foreign = ['RIFF', 'fLaC', '\x1aE\xdf\xa3', 'FORM'].some((magic) => startsWith(d, 0, magic));
+    if (foreign || startsWith(d, 4, 'ftyp')) {
       this.format = null;
       return 0;
     }
