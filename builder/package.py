@@ -271,6 +271,7 @@ _VENDOR_TYPES = {
         "  addBuffers(channels: Float32Array[], transfer?: Transferable[]): Promise<number>;\n"
         "  dropBuffers(toSeconds?: number): Promise<object>;\n"
         "  latency(): Promise<number>;\n"
+        "  configure(config: {blockMs?: number, intervalMs?: number, splitComputation?: boolean}): Promise<void>;\n"
         "}\n"
         "declare function SignalsmithStretch(context: BaseAudioContext, options?: AudioWorkletNodeOptions):"
         " Promise<StretchNode>;\n"
