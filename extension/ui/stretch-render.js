@@ -24,8 +24,7 @@ const CHUNK_FRAMES = 1 << 16;
 const channelCopies = (buffer) => Array.from({ length: buffer.numberOfChannels }, (_, c) => buffer.getChannelData(c).slice());
 
 /**
- * Loads `buffer` into `node` and schedules its play from song time `from`, at output time
- * `when`, at the practice's key and tempo, looping over its loop (if any).
+ * Loads a copy of `buffer` into `node` (transferred: the mixer keeps its own).
  * @param {import('./stretch-node.js').StretchNode} node @param {AudioBuffer} buffer
  */
 export async function loadStretch(node, buffer) {
