@@ -8,6 +8,7 @@ template; nothing else differs.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import shutil
@@ -126,6 +127,8 @@ def _vendor(target: Path) -> None:
     shutil.copy2(NODE_MODULES / "fflate" / "esm" / "browser.js", vendor / "fflate.js")
     # waveform-data (LGPL-3.0, unmodified, as its own file): the mixer's waveform peaks.
     shutil.copy2(NODE_MODULES / "waveform-data" / "dist" / "waveform-data.esm.js", vendor / "waveform-data.js")
+    # Signalsmith Stretch (MIT): the mixer's key and tempo (ui/stretch-node.js).
+    _vendor_stretch(vendor)
     # Each library's licence travels with it (MIT and BSD ask for their notice in copies).
     for name, notice in _vendor_notices().items():
         shutil.copy2(notice, vendor / name)
@@ -150,7 +153,47 @@ def _vendor_notices() -> dict[str, Path]:
         "flac-encoder.libFLAC.LICENSE.txt": LICENCES / "libFLAC.BSD-3-Clause.txt",
         "fflate.LICENSE.txt": NODE_MODULES / "fflate" / "LICENSE",
         "waveform-data.LICENSE.txt": NODE_MODULES / "waveform-data" / "LICENSE",
+        # the npm package ships no licence file, only `"license": "MIT"` in its package.json
+        "signalsmith-stretch.LICENSE.txt": LICENCES / "signalsmith-stretch.MIT.txt",
     }
+
+
+# Signalsmith Stretch's web build is one file that is both the main thread's module and its
+# AudioWorklet (it registers the processor when loaded in an AudioWorkletGlobalScope), and it
+# embeds its WASM as a base64 data: URI; left alone it hands the worklet to `addModule` as a
+# blob: URL, which the extension's CSP refuses (script-src 'self'). At packaging its WASM is
+# written out as vendor/signalsmith-stretch.wasm and three edits let the file load it from there:
+# the data: URI becomes a bare name (never fetched: an AudioWorkletGlobalScope has no fetch), the
+# Emscripten glue takes `Module.wasmBinary`, and the processor passes it the bytes that
+# ui/stretch-node.js fetches from the extension and hands over in `processorOptions`. ui/stretch-
+# node.js points the library's `moduleUrl` at the vendored file, so no blob: URL is made.
+STRETCH_MJS = NODE_MODULES / "signalsmith-stretch" / "SignalsmithStretch.mjs"
+STRETCH_FILES = ("signalsmith-stretch.mjs", "signalsmith-stretch.wasm")
+STRETCH_WASM_URI = re.compile(r'var f="data:application/octet-stream;base64,([A-Za-z0-9+/=]+)";return f')
+STRETCH_EDITS = (
+    ("var wasmBinary;", 'var wasmBinary=Module["wasmBinary"];'),
+    (
+        "Module().then(wasmModule => {",
+        "Module({wasmBinary: options.processorOptions?.wasmBinary}).then(wasmModule => {",
+    ),
+)
+
+
+def _vendor_stretch(vendor: Path) -> None:
+    text = STRETCH_MJS.read_text(encoding="utf-8")
+    found = STRETCH_WASM_URI.findall(text)
+    if len(found) != 1:
+        raise PackageError(f"{STRETCH_MJS}: its embedded WASM changed; review STRETCH_WASM_URI in builder/package.py")
+    wasm = base64.b64decode(found[0])
+    if not wasm.startswith(b"\0asm"):
+        raise PackageError(f"{STRETCH_MJS}: its embedded data is not WebAssembly")
+    text = STRETCH_WASM_URI.sub(f'var f="{STRETCH_FILES[1]}";return f', text)
+    for old, new in STRETCH_EDITS:
+        if text.count(old) != 1:
+            raise PackageError(f"{STRETCH_MJS}: {old!r} changed; review STRETCH_EDITS in builder/package.py")
+        text = text.replace(old, new)
+    (vendor / STRETCH_FILES[0]).write_text(text, encoding="utf-8")
+    (vendor / STRETCH_FILES[1]).write_bytes(wasm)
 
 
 # npm package under @mediabunny/ -> its encoder worker's file under vendor/
@@ -219,6 +262,22 @@ _VENDOR_TYPES = {
     "fflate.d.ts": "export * from 'fflate';\n",
     "waveform-data.d.ts": "export { default } from 'waveform-data';\n",
     "pffft/pffft.d.ts": "export default function PFFFT(moduleArg?: object): Promise<any>;\n",
+    "signalsmith-stretch.d.mts": (
+        "export interface StretchNode extends AudioWorkletNode {\n"
+        "  inputTime: number;\n"
+        "  schedule(change: object): Promise<object>;\n"
+        "  start(when?: number | object): Promise<object>;\n"
+        "  stop(when?: number): Promise<object>;\n"
+        "  addBuffers(channels: Float32Array[], transfer?: Transferable[]): Promise<number>;\n"
+        "  dropBuffers(toSeconds?: number): Promise<object>;\n"
+        "  latency(): Promise<number>;\n"
+        "  configure(config: {blockMs?: number, intervalMs?: number, splitComputation?: boolean}): Promise<void>;\n"
+        "}\n"
+        "declare function SignalsmithStretch(context: BaseAudioContext, options?: AudioWorkletNodeOptions):"
+        " Promise<StretchNode>;\n"
+        "declare namespace SignalsmithStretch { let moduleUrl: string | undefined; }\n"
+        "export default SignalsmithStretch;\n"
+    ),
 }
 
 
