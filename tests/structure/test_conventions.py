@@ -45,7 +45,12 @@ def test_every_message_type_has_exactly_one_handler_in_each_build(staged):
 
 # Functions injected into a page by scripting.executeScript run alone, serialised, in the
 # content-script world: they cannot import browser-api.js, so they name the API themselves.
-INJECTED_FUNCTIONS = [EXTENSION / "platform" / "firefox" / "page-recorder.js"]
+# Sync mode's registered content scripts are classic scripts, registered alone: no imports either.
+INJECTED_FUNCTIONS = [
+    EXTENSION / "platform" / "firefox" / "page-recorder.js",
+    EXTENSION / "sync" / "tap.js",
+    EXTENSION / "sync" / "relay.js",
+]
 
 
 def test_only_the_platform_api_file_names_the_browser_api():
@@ -90,8 +95,14 @@ def test_no_platform_branches_in_shared_code():
 
 # tabCapture (Chrome): "Demix this tab" live (inference/live.js); it grants nothing by itself,
 # only a capture of the tab the user invoked the extension on (menu, popup), with no host access.
+# scripting (Chrome): "Karaoke in sync" registers its tap (sync/tap.js, main world) and relay
+# (sync/relay.js) for one site the user granted inside the popup's click
+# (background/sync-sites.js), never at install; it can reach no site without that grant.
 EXPECTED_PERMISSIONS = {
-    "chrome": ["contextMenus", "storage", "unlimitedStorage", "notifications", "activeTab", "offscreen", "tabCapture"],
+    "chrome": [
+        "contextMenus", "storage", "unlimitedStorage", "notifications", "activeTab", "offscreen", "tabCapture",
+        "scripting",
+    ],
     # scripting: Firefox has no tab capture, so a blob: media element clicked in a page is recorded
     # there by a content script injected into that frame only (activeTab grants the page at the
     # click; MV3 has no tabs.executeScript). Still no host permission at install.
