@@ -11,6 +11,7 @@ import { MSG } from '../shared/messages.js';
 import { createRunner } from '../inference/model-runner.js';
 import { holdForLive } from '../inference/live-priority.js';
 import { SyncSession } from './sync-session.js';
+import { t } from '../shared/i18n.js';
 
 export const SYNC_PORT = 'demixer-sync';
 const REPORT_MS = 500;
@@ -27,8 +28,11 @@ export function createSyncHost(report, { modelBase }) {
 
   async function loadModel() {
     const response = await fetch(new URL('model.json', modelBase).href);
-    if (!response.ok) throw new Error('the bundled model is missing');
+    if (!response.ok) throw new Error(t('liveModelMissing'));
     const descriptor = await response.json();
+    // The same bound as live's: a model whose measured time is not well under real time has
+    // `live: null` in its descriptor (HTDemucs on CPU), and cannot keep ahead of a playhead.
+    if (!descriptor.live) throw new Error(t('liveTooSlow', descriptor.name));
     return { descriptor, runner: createRunner(new URL(descriptor.file, modelBase).href, {}) };
   }
 
@@ -64,8 +68,14 @@ export function createSyncHost(report, { modelBase }) {
         gone = true;
         if (!session) release();
       });
-      const loaded = await model;
-      if (gone) return;
+      const loaded = await model.catch((error) => {
+        console.error('demixer sync: no model', error);
+        return null;
+      });
+      if (gone || !loaded) {
+        if (!gone) release();
+        return;
+      }
       session = new SyncSession(port, loaded, {
         onFirstSound: (wallMs) => report(MSG.SYNC_STATE, { tabId, firstSoundAt: wallMs }),
         onEnd,

@@ -3,16 +3,17 @@
  * One tab in sync mode, in the inference host: the relay's port in, the synced player out.
  * Appends are reassembled from their base64 parts, bounded (PENDING_MAX_BYTES of parts
  * waiting), decoded onto the original timeline (segment-decoder.js) and separated there by the
- * offline pipeline itself (families/spectral-masks.js `spectralBlocks`, whole patches, the same
- * code and model as a job), fed from the timeline as the player appends, from the first tapped
- * sample on. The Karaoke mix of the stems goes onto the stems timeline; the player
+ * offline pipeline itself (the family's blocks, through families/index.js: for Spleeter whole
+ * patches, the same code and model as a job), fed from the timeline as the player appends, from
+ * the first tapped sample on. The Karaoke mix of the stems goes onto the stems timeline; the player
  * (synced-player.js) takes the stems where they are and the original elsewhere.
  */
 import { MediaTimeline, PAGE_SAMPLES } from './media-timeline.js';
 import { SegmentDecoder } from './segment-decoder.js';
 import { SyncedPlayer } from './synced-player.js';
 import { SampleWindow } from '../inference/samples.js';
-import { spectralBlocks } from '../inference/families/spectral-masks.js';
+import { familyBlocks } from '../inference/families/index.js';
+import { effectiveGains, presetStrips } from '../shared/mix.js';
 
 const PENDING_MAX_BYTES = 32 * 1024 * 1024; // parts of appends not yet complete
 const MAX_BUFFERS = 64;
@@ -25,8 +26,8 @@ const FEED_SAMPLES = 1 << 15;
  *   onDisconnect: {addListener: (f: () => void) => void}}} SyncPort
  */
 
-/** Karaoke: every stem but the vocals. @param {string[]} stems */
-export const karaokeGains = (stems) => stems.map((s) => (s === 'vocals' ? 0 : 1));
+/** The mixer's Karaoke preset (shared/mix.js). @param {string[]} stems */
+export const karaokeGains = (stems) => effectiveGains(presetStrips('karaoke', stems));
 
 /** @param {string} text */
 function fromBase64(text) {
@@ -203,7 +204,7 @@ export class SyncSession {
     const samples = new SampleWindow(source());
     let at = start;
     const stems = descriptor.stems.length;
-    for await (const block of spectralBlocks(samples, descriptor, runner, () => {})) {
+    for await (const block of familyBlocks(descriptor)(samples, descriptor, runner, () => {}, null)) {
       if (this.closed) return;
       const length = block[0][0].length;
       const mix = [new Float32Array(length), new Float32Array(length)];

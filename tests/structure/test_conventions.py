@@ -100,7 +100,13 @@ def test_no_platform_branches_in_shared_code():
 # (background/sync-sites.js), never at install; it can reach no site without that grant.
 EXPECTED_PERMISSIONS = {
     "chrome": [
-        "contextMenus", "storage", "unlimitedStorage", "notifications", "activeTab", "offscreen", "tabCapture",
+        "contextMenus",
+        "storage",
+        "unlimitedStorage",
+        "notifications",
+        "activeTab",
+        "offscreen",
+        "tabCapture",
         "scripting",
     ],
     # scripting: Firefox has no tab capture, so a blob: media element clicked in a page is recorded
