@@ -65,6 +65,7 @@ export class SegmentDecoder {
   /** The stream ended (endOfStream), or a new type (changeType): what the decoder holds is written. */
   finish() {
     this.queue = this.queue.then(() => this.#endStream());
+    return this.queue;
   }
 
   /** @param {Uint8Array} bytes @param {number} offset */

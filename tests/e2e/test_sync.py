@@ -90,22 +90,28 @@ def test_karaoke_in_sync_is_the_offline_accompaniment_in_step_with_the_element(
     )
     accompaniment = sf.read(tmp_path / "stems" / "original-accompaniment.wav", dtype="float32")[0]
 
-    # Karaoke: the stems' stretch after the unmuted seconds (before them, the first patches and
-    # the original where they were not ready yet; the unmuted seconds hold the element too).
+    # Karaoke: the stems' stretches around the unmuted seconds (before 10 s, the first patches
+    # are not ready on this machine and the original plays; the unmuted seconds hold the element
+    # too). The search is wide: a mute moves Chrome's element clock by tens of ms, and the player
+    # follows it (synced-player.js).
     lag, _ = cross_lag(audio, accompaniment, len(audio) - 1)
-    windows = aligned_windows(audio, accompaniment, lag, window=RATE, search=2048)
-    after = marks[UNMUTED[1]] + 1.5
-    judged = [w for w in windows if (w.start + w.lag) / RATE > after and w.start / RATE < CLIP_S - 1.5]
+    windows = aligned_windows(audio, accompaniment, lag, window=RATE, search=8192)
+    heard_at = lambda w: (w.start + w.lag) / RATE  # noqa: E731
+    judged = [
+        w for w in windows
+        if (10 < heard_at(w) < marks[UNMUTED[0]] - 0.5 or heard_at(w) > marks[UNMUTED[1]] + 1.5)
+        and w.start / RATE < CLIP_S - 1.5
+    ]  # fmt: skip
     sdrs = np.array([w.sdr_db for w in judged])
     print("karaoke SDR per window", np.round(sdrs, 1).tolist())
-    assert len(judged) >= 10
+    assert len(judged) >= 15
     assert np.median(sdrs) >= 25, sdrs
 
     # Offset: over the unmuted seconds, the element's sound (located by the voice, which only it
     # plays) and the stems (located in what is left once the element's decoded mixture is taken
     # out at its lag). Frames: decoded n is clip n - decoded_lag; the recording holds the stems'
     # frame n at n + stems and the element's at n + element.
-    guess = int(np.median([w.lag for w in windows if abs((w.start + w.lag) / RATE - marks[UNMUTED[1]] - 3) < 2]))
+    guess = int(np.median([w.lag for w in windows if abs(heard_at(w) - marks[UNMUTED[0]] + 2) < 1.5]))
     search, piece = RATE // 10, int(0.8 * RATE)
     u0, u1 = marks[UNMUTED[0]] + 0.8, marks[UNMUTED[1]] - 0.2
     offsets, leftover_voice = [], []
