@@ -71,10 +71,21 @@ def test_only_the_model_runner_imports_onnxruntime():
 
 
 def test_every_message_listener_checks_its_sender():
+    # runtime messages only: a port's onMessage hears only the other end of that port, which its
+    # onConnect listener checked (platform/<browser>/ sync ports: the sender is this extension's)
     for path in OWN_JS:
         text = path.read_text()
-        if "onMessage.addListener" in text:
+        if "runtime.onMessage.addListener" in text:
             assert "isOwnSender(sender" in text, path
+
+
+def test_sync_ports_are_accepted_only_from_this_extension_in_a_tab():
+    for host in (
+        EXTENSION / "platform" / "chrome" / "offscreen.js",
+        EXTENSION / "platform" / "firefox" / "inference-host.js",
+    ):
+        text = host.read_text()
+        assert "port.name !== SYNC_PORT || port.sender?.id !== api.runtime.id || tabId === undefined" in text, host
 
 
 def test_recorder_messages_are_obeyed_only_from_their_recorder():
