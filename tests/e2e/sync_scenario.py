@@ -113,6 +113,14 @@ def click_play(session: ChromiumSession, tabs: Tabs) -> None:
     session.driver.find_element(By.ID, "play").click()
 
 
+def reloaded_state(session: ChromiumSession, tabs: Tabs) -> dict | None:
+    """The player's state once the page is not the one marked ``window.beforeSync``."""
+    session.driver.switch_to.window(tabs.page)
+    return session.script(
+        "try { return !window.beforeSync && window.player && window.player.state(); } catch { return null; }"
+    )
+
+
 def player_state(session: ChromiumSession, tabs: Tabs) -> dict | None:
     session.driver.switch_to.window(tabs.page)
     # (null while the page reloads: its old MediaSource is detached then)

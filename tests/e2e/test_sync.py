@@ -54,11 +54,12 @@ def test_karaoke_in_sync_is_the_offline_accompaniment_in_step_with_the_element(
     session = sc.grant_origins(packaged() / "chrome", tmp_path, [f"{base}/*"])
     try:
         tabs = sc.open_site_and_panel(session, url)
+        session.driver.switch_to.window(tabs.page)
+        session.script("window.beforeSync = true;")  # gone once the tab has reloaded
         sc.start_sync(session, tabs, url)
-        time.sleep(1)  # the tab reloads with the tap
-        deadline = time.monotonic() + 30
-        while not ((state := sc.player_state(session, tabs)) and state["appends"] >= 4):
-            assert time.monotonic() < deadline, "the reloaded page did not append"
+        deadline = time.monotonic() + 60
+        while not ((state := sc.reloaded_state(session, tabs)) and state["appends"] >= 4):
+            assert time.monotonic() < deadline, "the tab did not reload and append"
             time.sleep(0.3)
         recording = heard.record(tmp_path / "heard.f32")
         time.sleep(0.5)
@@ -70,6 +71,7 @@ def test_karaoke_in_sync_is_the_offline_accompaniment_in_step_with_the_element(
             if muted is not None:
                 sc.set_muted(session, tabs, muted)
             marks[at] = time.monotonic() - recording.started
+            print("at", at, "sync state", sc.sync_state(session, tabs))
         audio = recording.stop()
         health = sc.host_health(session, tabs.tab_id)
         print("host health", health)
