@@ -20,6 +20,7 @@ import {
 import { deleteFailedJob, isRecording, saveRecording } from '../shared/recordings.js';
 import { errorText } from '../shared/errors.js';
 import { clickAction, menuItems } from './menus.js';
+import { startSync, syncPattern, syncState } from './sync-sites.js';
 import { t } from '../shared/i18n.js';
 
 const host = connectHost(route);
@@ -372,6 +373,13 @@ const handlers = {
     if (recorder) await endRecording(recorder.jobId, typeof error === 'string' ? error : undefined);
   },
   [MSG.START_LIVE]: (data) => startLive(data),
+  [MSG.START_SYNC]: async (/** @type {import('../shared/messages.js').StartSyncData} */ { tabId, url }) => {
+    const pattern = syncPattern(url);
+    if (!pattern) throw new Error(t('syncNotHere'));
+    await host.prepare(); // the host's document listens for the relay's port before the page reloads
+    return startSync(tabId, pattern);
+  },
+  [MSG.SYNC_STATE]: (/** @type {import('../shared/messages.js').SyncStateData} */ state) => syncState(state),
   [MSG.STOP_LIVE]: () => host.send(MSG.LIVE_END, { reason: t('liveStoppedByUser') }),
   [MSG.SET_LIVE_MIX]: async (/** @type {import('../shared/messages.js').LiveMixData} */ mix) => {
     if (mix.keep !== undefined) await saveSettings({ keepLiveStems: mix.keep });

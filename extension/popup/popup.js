@@ -4,6 +4,7 @@ import { mountJobsView } from '../ui/jobs-view.js';
 import { mountLiveView } from '../ui/live-view.js';
 import { localizePage } from '../shared/i18n.js';
 import { mountDefaultModelChoice } from '../ui/model-choice.js';
+import { mountSyncView } from '../ui/sync-view.js';
 
 localizePage();
 
@@ -18,3 +19,7 @@ mountDefaultModelChoice(
   /** @type {HTMLSelectElement} */ (document.getElementById('default-model')),
   /** @type {HTMLElement} */ (document.getElementById('model-choice')),
 );
+// The tab the popup was opened over (activeTab gives its address at that click).
+api.tabs.query({ active: true, currentWindow: true }).then(([tab]) => {
+  mountSyncView(/** @type {HTMLElement} */ (document.getElementById('sync')), tab);
+});

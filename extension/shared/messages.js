@@ -28,6 +28,7 @@ export const MSG = Object.freeze({
   START_LIVE: 'start-live',
   STOP_LIVE: 'stop-live',
   SET_LIVE_MIX: 'set-live-mix',
+  START_SYNC: 'start-sync', // popup -> background: "Karaoke in sync" for a tab (its site granted in the click)
   // background -> inference host
   RUN_JOB: 'run-job',
   STOP_JOB: 'stop-job',
@@ -41,6 +42,7 @@ export const MSG = Object.freeze({
   JOB_FAILED: 'job-failed',
   LIVE_STATE: 'live-state',
   LIVE_ENDED: 'live-ended',
+  SYNC_STATE: 'sync-state', // a tab in sync mode (sync/sync-host.js): first sound, health, end
 });
 
 /** @typedef {typeof MSG[keyof typeof MSG]} MessageType */
@@ -111,6 +113,13 @@ export const MSG = Object.freeze({
  * @typedef {Partial<LiveStateData> & Partial<LiveEndedData> & {jobId: string, stems: string[],
  *   gains: number[], keep: boolean, ended?: boolean, starting?: boolean, updatedAt?: number}} LiveRecord
  *   storage.session `live`, written by the background: the capture running, or the last one's end
+ *
+ * Sync (a page's MediaSource audio tapped, separated ahead of the playhead, played in step; sync/):
+ * @typedef {{tabId: number, url: string}} StartSyncData  url: the tab's page (its origin gets the tap)
+ * @typedef {{tabId: number, firstSoundAt?: number, ended?: boolean,
+ *   health?: ReturnType<import('../sync/sync-session.js').SyncSession['health']> | null}} SyncStateData
+ *   firstSoundAt: wall time (ms, performance.timeOrigin-based) when the extension's playback is first
+ *   heard (the tab is muted then); ended: the tab's page is gone (the tab is unmuted)
  */
 
 /** The only messages a recorder may send; nothing else is obeyed from a page. */

@@ -45,7 +45,12 @@ def test_every_message_type_has_exactly_one_handler_in_each_build(staged):
 
 # Functions injected into a page by scripting.executeScript run alone, serialised, in the
 # content-script world: they cannot import browser-api.js, so they name the API themselves.
-INJECTED_FUNCTIONS = [EXTENSION / "platform" / "firefox" / "page-recorder.js"]
+# Sync mode's registered content scripts are classic scripts, registered alone: no imports either.
+INJECTED_FUNCTIONS = [
+    EXTENSION / "platform" / "firefox" / "page-recorder.js",
+    EXTENSION / "sync" / "tap.js",
+    EXTENSION / "sync" / "relay.js",
+]
 
 
 def test_only_the_platform_api_file_names_the_browser_api():
@@ -66,10 +71,21 @@ def test_only_the_model_runner_imports_onnxruntime():
 
 
 def test_every_message_listener_checks_its_sender():
+    # runtime messages only: a port's onMessage hears only the other end of that port, which its
+    # onConnect listener checked (platform/<browser>/ sync ports: the sender is this extension's)
     for path in OWN_JS:
         text = path.read_text()
-        if "onMessage.addListener" in text:
+        if "runtime.onMessage.addListener" in text:
             assert "isOwnSender(sender" in text, path
+
+
+def test_sync_ports_are_accepted_only_from_this_extension_in_a_tab():
+    for host in (
+        EXTENSION / "platform" / "chrome" / "offscreen.js",
+        EXTENSION / "platform" / "firefox" / "inference-host.js",
+    ):
+        text = host.read_text()
+        assert "port.name !== SYNC_PORT || port.sender?.id !== api.runtime.id || tabId === undefined" in text, host
 
 
 def test_recorder_messages_are_obeyed_only_from_their_recorder():
@@ -90,8 +106,20 @@ def test_no_platform_branches_in_shared_code():
 
 # tabCapture (Chrome): "Demix this tab" live (inference/live.js); it grants nothing by itself,
 # only a capture of the tab the user invoked the extension on (menu, popup), with no host access.
+# scripting (Chrome): "Karaoke in sync" registers its tap (sync/tap.js, main world) and relay
+# (sync/relay.js) for one site the user granted inside the popup's click
+# (background/sync-sites.js), never at install; it can reach no site without that grant.
 EXPECTED_PERMISSIONS = {
-    "chrome": ["contextMenus", "storage", "unlimitedStorage", "notifications", "activeTab", "offscreen", "tabCapture"],
+    "chrome": [
+        "contextMenus",
+        "storage",
+        "unlimitedStorage",
+        "notifications",
+        "activeTab",
+        "offscreen",
+        "tabCapture",
+        "scripting",
+    ],
     # scripting: Firefox has no tab capture, so a blob: media element clicked in a page is recorded
     # there by a content script injected into that frame only (activeTab grants the page at the
     # click; MV3 has no tabs.executeScript). Still no host permission at install.

@@ -8,6 +8,7 @@ import { MSG, TARGET, isOwnSender, message } from '../shared/messages.js';
 import { createHost } from '../inference/host.js';
 import { createLiveHost } from '../inference/live-host.js';
 import { loadMessages } from '../shared/i18n.js';
+import { SYNC_PORT, createSyncHost } from '../sync/sync-host.js';
 
 /** Messages first: a job's error is worded here. Listening starts at once; handling waits for it. */
 const ready = loadMessages(new URLSearchParams(location.search).get('lang') ?? 'en').catch((error) => {
@@ -40,6 +41,18 @@ const tabStream = (streamId) =>
     audio: /** @type {any} */ ({ mandatory: { chromeMediaSource: 'tab', chromeMediaSourceId: streamId } }),
     video: false,
   });
+
+const sync = createSyncHost(report, { modelBase });
+// For tests and the bench, which read a tab's timelines through the DevTools protocol.
+/** @type {any} */ (globalThis).demixerSync = sync;
+
+// Sync mode's relay (sync/relay.js, a content script of this extension only: a web page cannot
+// connect to an extension without externally_connectable) sends a tab's tapped bytes here.
+api.runtime.onConnect.addListener((port) => {
+  const tabId = port.sender?.tab?.id;
+  if (port.name !== SYNC_PORT || port.sender?.id !== api.runtime.id || tabId === undefined) return;
+  sync.connect(port, tabId);
+});
 
 /** @type {Record<string, (data: any) => unknown>} */
 const handlers = {

@@ -7,6 +7,7 @@ import { api } from './browser-api.js';
 import { MSG, TARGET, message } from '../shared/messages.js';
 import { createHost } from '../inference/host.js';
 import { t } from '../shared/i18n.js';
+import { SYNC_PORT, createSyncHost } from '../sync/sync-host.js';
 
 /**
  * Firefox unloads an idle event page (30 s by default, pref extensions.background.idle.timeout)
@@ -26,6 +27,15 @@ export function connectHost(onReport) {
     // No SharedArrayBuffer here (not cross-origin isolated), so no ORT threads: one
     // single-threaded session per core, in workers (`workers` setting 0 = one per core).
     workers: 0,
+  });
+  const sync = createSyncHost((type, data) => onReport(message(TARGET.BACKGROUND, type, data)), {
+    modelBase: new URL('../models/', import.meta.url).href,
+  });
+  // Sync mode's relay (sync/relay.js, this extension's content script) sends a tab's tapped bytes here.
+  api.runtime.onConnect.addListener((port) => {
+    const tabId = port.sender?.tab?.id;
+    if (port.name !== SYNC_PORT || port.sender?.id !== api.runtime.id || tabId === undefined) return;
+    sync.connect(port, tabId);
   });
   setInterval(() => {
     if (host.busy()) api.storage.session.set({ [HEARTBEAT_KEY]: Date.now() });
