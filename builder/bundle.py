@@ -25,8 +25,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from builder import families
-from builder.names import safe_file_name
 from builder.mdx_chunks import N_FFTS
+from builder.names import safe_file_name
 from models.spec import MaskExtension, MdxSpec, ModelFamily, ModelSpec, Precision, StftSpec
 
 FORMAT = "demixer-bundle"

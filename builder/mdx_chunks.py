@@ -116,11 +116,9 @@ def istft(spec: np.ndarray, params: MdxParams) -> np.ndarray:
 def chunk_output(chunk: np.ndarray, params: MdxParams, core: SpectrogramCore) -> np.ndarray:
     """One chunk (nb_channels, chunk) through STFT, the graph (twice with denoise) and iSTFT."""
     spec = stft(chunk, params)
-    if params.denoise:
-        predicted = core(spec) * np.float32(0.5) - core(-spec) * np.float32(0.5)
-    else:
-        predicted = core(spec)
-    return istft(predicted, params)
+    if not params.denoise:
+        return istft(core(spec), params)
+    return istft(core(spec) * np.float32(0.5) - core(-spec) * np.float32(0.5), params)
 
 
 def _read(mix: np.ndarray, start: int, length: int) -> np.ndarray:
@@ -132,7 +130,8 @@ def _read(mix: np.ndarray, start: int, length: int) -> np.ndarray:
     return out
 
 
-def stem_blocks(waveform: np.ndarray, params: MdxParams, core: SpectrogramCore) -> Iterator[tuple[np.ndarray, Progress]]:
+def stem_blocks(waveform: np.ndarray, params: MdxParams,
+                core: SpectrogramCore) -> Iterator[tuple[np.ndarray, Progress]]:  # fmt: skip
     """(primary, secondary) stems (2, nb_block_samples, nb_channels) block by block, one block
     per chunk: the samples that no later chunk reaches."""
     mix = np.ascontiguousarray(waveform.T, np.float32)  # (nb_channels, nb_samples)

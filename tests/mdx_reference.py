@@ -47,7 +47,8 @@ class Stft:
 
 
 def separate(mix: np.ndarray, model_run: Callable[[np.ndarray], np.ndarray], n_fft: int, dim_f: int, dim_t: int,
-             compensate: float, denoise: bool, overlap: float = 0.25, hop_length: int = 1024) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+             compensate: float, denoise: bool, overlap: float = 0.25,
+             hop_length: int = 1024) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     """(primary, secondary), each (nb_samples, 2), of ``mix`` (nb_samples, 2): MDXSeparator.separate
     with ``invert_using_spec`` False, as its stems are written."""
     mix = mix.T.astype(np.float32)

@@ -50,7 +50,8 @@ if (model === 'standin') {
   const session = await ort.InferenceSession.create(fs.readFileSync(model));
   runner = {
     runNamed: async (feeds) => {
-      const tensors = Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, new ort.Tensor('float32', v.data, v.dims)]));
+      const tensors = Object.fromEntries(Object.entries(feeds).map(
+        ([k, v]) => [k, new ort.Tensor('float32', v.data, v.dims)]));
       const out = await session.run(tensors);
       return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.data]));
     },
