@@ -39,7 +39,9 @@ for (const name of files.graphs) {
   let signature = null;
   try { signature = graphSignature(bytes); } catch (error) { signature = { error: error.constructor.name }; }
   let dims;
-  try { dims = mdxGraphDims(bytes); } catch (error) { dims = error instanceof MdxRefusal ? { refused: error.key, subs: error.subs } : { thrown: String(error) }; }
+  try { dims = mdxGraphDims(bytes); } catch (error) {
+    dims = error instanceof MdxRefusal ? { refused: error.key, subs: error.subs } : { thrown: String(error) };
+  }
   out.graphs[name] = { signature, dims };
 }
 out.table = Object.fromEntries(Object.entries(UVR_MDX_MODELS).map(([key, m]) => {
@@ -50,18 +52,16 @@ fs.writeFileSync('out.json', JSON.stringify(out));
 """
 
 
-def _graph(path, inputs, outputs, with_initializer_input: bool = False):
-    """A one-node ONNX graph (Identity or Add with an initializer) with the given tensors."""
-    (iname, ishape, itype), (oname, oshape, otype) = inputs[0], outputs[0]
-    nodes, inits, graph_inputs = [], [], [helper.make_tensor_value_info(iname, itype, ishape)]
+def _graph(path, shape, names=("input", "output"), elem=TensorProto.FLOAT, with_initializer_input=False):
+    """A one-node ONNX graph (Identity, or Add of an initializer) from ``names[0]`` to ``names[1]``."""
+    (iname, oname), inits = names, []
+    graph_inputs = [helper.make_tensor_value_info(iname, elem, shape)]
+    nodes = [helper.make_node("Identity", [iname], [oname])]
     if with_initializer_input:  # old exporters list the weights as inputs too
-        weight = helper.make_tensor("w", TensorProto.FLOAT, [1], [0.5])
-        inits.append(weight)
+        inits.append(helper.make_tensor("w", TensorProto.FLOAT, [1], [0.5]))
         graph_inputs.append(helper.make_tensor_value_info("w", TensorProto.FLOAT, [1]))
-        nodes.append(helper.make_node("Add", [iname, "w"], [oname]))
-    else:
-        nodes.append(helper.make_node("Identity", [iname], [oname]))
-    graph = helper.make_graph(nodes, "g", graph_inputs, [helper.make_tensor_value_info(oname, otype, oshape)], inits)
+        nodes = [helper.make_node("Add", [iname, "w"], [oname])]
+    graph = helper.make_graph(nodes, "g", graph_inputs, [helper.make_tensor_value_info(oname, elem, shape)], inits)
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)]), path)
     return path
 
@@ -85,17 +85,15 @@ def test_uvr_import_under_node(tmp_path):
         uvr_files.append(str(path))
         expected_uvr[str(path)] = hashlib.md5(data[-TAIL:]).hexdigest()
 
-    F = TensorProto.FLOAT
+    static = [1, 4, 2048, 256]
     graphs = {
-        "mdx": _graph(tmp_path / "mdx.onnx", [("input", ["batch", 4, 3072, 256], F)], [("output", ["batch", 4, 3072, 256], F)]),
-        "mdx-init": _graph(tmp_path / "mdx-init.onnx", [("input", [1, 4, 2048, 256], F)], [("output", [1, 4, 2048, 256], F)],
-                           with_initializer_input=True),
-        "names": _graph(tmp_path / "names.onnx", [("x", [1, 4, 2048, 256], F)], [("y", [1, 4, 2048, 256], F)]),
-        "dynamic": _graph(tmp_path / "dynamic.onnx", [("input", [1, 4, 2048, "time"], F)], [("output", [1, 4, 2048, "time"], F)]),
-        "double": _graph(tmp_path / "double.onnx", [("input", [1, 4, 2048, 256], TensorProto.DOUBLE)],
-                         [("output", [1, 4, 2048, 256], TensorProto.DOUBLE)]),
-        "too-many-bins": _graph(tmp_path / "bins.onnx", [("input", [1, 4, 4000, 256], F)], [("output", [1, 4, 4000, 256], F)]),
-    }  # fmt: skip
+        "mdx": _graph(tmp_path / "mdx.onnx", ["batch", 4, 3072, 256]),
+        "mdx-init": _graph(tmp_path / "mdx-init.onnx", static, with_initializer_input=True),
+        "names": _graph(tmp_path / "names.onnx", static, names=("x", "y")),
+        "dynamic": _graph(tmp_path / "dynamic.onnx", [1, 4, 2048, "time"]),
+        "double": _graph(tmp_path / "double.onnx", static, elem=TensorProto.DOUBLE),
+        "too-many-bins": _graph(tmp_path / "bins.onnx", [1, 4, 4000, 256]),
+    }
     not_onnx = tmp_path / "song.onnx"
     not_onnx.write_bytes(rng.integers(0, 256, 4096, dtype=np.uint8).tobytes())
     graph_files = [*map(str, graphs.values()), str(not_onnx)]
