@@ -11,13 +11,14 @@
  */
 import { complexFft } from '../complex-fft.js';
 import { hannPeriodic } from '../window.js';
+import { t } from '../../shared/i18n.js';
 
 /** Zeroed before the model, as UVR and audio-separator do (`spek[:, :, :3, :] *= 0`). */
 const ZEROED_BINS = 3;
 
 /**
  * @typedef {{stft: {nFft: number, nHop: number, nbBins: number, nbFrames: number},
- *   compensate: number, denoise: boolean, overlap: number, nbChannels: number, stems: string[],
+ *   compensate: number, denoise: boolean, overlap: number, nbChannels: number, stems: string[], name?: string,
  *   input: {name: string}[], output: {name: string}[]}} MdxDescriptor
  * @typedef {{runNamed: (feeds: Record<string, {data: Float32Array, dims: number[]}>) =>
  *   Promise<Record<string, Float32Array>>}} NamedRunner
@@ -136,8 +137,18 @@ export async function* mdxNetBlocks(samples, descriptor, runner, lap) {
   const dims = [1, 4, stft.nbBins, stft.nbFrames];
   const inputName = descriptor.input[0].name;
   const outputName = descriptor.output[0].name;
-  /** @param {Float32Array} data */
-  const run = async (data) => (await runner.runNamed({ [inputName]: { data, dims } }))[outputName];
+  /**
+   * The model's output for `data`. A NaN in it is refused: it would spread over the chunk's
+   * iSTFT, and a model that makes one (on the import's noise, or on a song) is broken.
+   * @param {Float32Array} data
+   */
+  const run = async (data) => {
+    const output = (await runner.runNamed({ [inputName]: { data, dims } }))[outputName];
+    for (let k = 0; k < output.length; k++) {
+      if (Number.isNaN(output[k])) throw new Error(t('mdxNanOutput', descriptor.name ?? ''));
+    }
+    return output;
+  };
   // Running sums over padded-track positions [i, i + chunk): the weighted outputs and the weights.
   const acc = [new Float64Array(chunk), new Float64Array(chunk)];
   const weight = new Float64Array(chunk);
