@@ -22,8 +22,12 @@ export class MdxRefusal extends Error {
   }
 }
 
-/** @param {import('./onnx-graph.js').TensorInfo} t */
-const describe = (t) => `${t.name} [${t.dims.join(', ')}]${t.elemType === FLOAT ? '' : ` (type ${t.elemType})`}`;
+/** TensorProto.DataType names, as onnx writes them (the rest by number). */
+const ELEMENT_TYPES = Object.freeze({ 1: 'FLOAT', 10: 'FLOAT16', 11: 'DOUBLE', 16: 'BFLOAT16' });
+
+/** A tensor as the refusal lists it: name, shape, element type. @param {import('./onnx-graph.js').TensorInfo} t */
+const describe = (t) =>
+  `${t.name} [${t.dims.join(', ')}] ${ELEMENT_TYPES[/** @type {keyof typeof ELEMENT_TYPES} */ (t.elemType)] ?? t.elemType}`;
 
 /**
  * dim_f and dim_t of an MDX-Net graph, or an MdxRefusal saying what the file is instead.
