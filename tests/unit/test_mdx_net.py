@@ -93,7 +93,7 @@ def test_native_pipeline_matches_audio_separator(graphs, excerpt, n_fft, dim_f, 
     assert min(sdrs) >= 40.0
     # block by block: 8 s take four chunks, the first two chunks' steps cover the track
     assert blocks[-1][1].done_samples == len(waveform) and len(blocks) == 2
-    assert np.array_equal(ours[0] + ours[1], ours[0] + (waveform - ours[0]))  # secondary = mix - primary
+    assert np.max(np.abs(ours[0] + ours[1] - waveform)) <= 1e-6  # the stems sum to the mix (compensate included)
 
 
 @pytest.mark.slow
