@@ -25,8 +25,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from builder import families
+from builder.mdx_chunks import N_FFTS
 from builder.names import safe_file_name
-from models.spec import MaskExtension, ModelFamily, ModelSpec, Precision, StftSpec
+from models.spec import MaskExtension, MdxSpec, ModelFamily, ModelSpec, Precision, StftSpec
 
 FORMAT = "demixer-bundle"
 FORMAT_VERSION = 1
@@ -199,7 +200,10 @@ def check_descriptor(descriptor: dict, limits: BundleLimits = BundleLimits()) ->
     _int_in(descriptor, "sampleRate", *limits.sample_rates)
     _int_in(descriptor, "nbChannels", 2, 2)
     n_fft = _int_in(descriptor, "stft.nFft", *limits.n_fft)
-    if n_fft & (n_fft - 1):
+    if family == ModelFamily.MDX_NET:
+        if n_fft not in N_FFTS:
+            raise BundleError(f"descriptor field stft.nFft must be one of {', '.join(map(str, N_FFTS))}, not {n_fft}")
+    elif n_fft & (n_fft - 1):
         raise BundleError(f"descriptor field stft.nFft must be a power of two, not {n_fft}")
     _int_in(descriptor, "stft.nHop", 1, n_fft)
     if family == ModelFamily.SPECTRAL_MASKS:
@@ -207,8 +211,17 @@ def check_descriptor(descriptor: dict, limits: BundleLimits = BundleLimits()) ->
         _int_in(descriptor, "stft.nbFrames", 1, limits.max_frames)
         if descriptor.get("maskExtension") not in [m.value for m in MaskExtension]:
             raise BundleError(f"unknown mask extension {descriptor.get('maskExtension')!r}")
-    if family == ModelFamily.HTDEMUCS:
-        _int_in(descriptor, "segmentLength", 1, 60 * descriptor["sampleRate"])
+    if family == ModelFamily.MDX_NET:
+        _int_in(descriptor, "stft.nbBins", 4, n_fft // 2 + 1)
+        _int_in(descriptor, "stft.nbFrames", n_fft // descriptor["stft"]["nHop"] + 2, limits.max_frames)
+        compensate, denoise = descriptor.get("compensate"), descriptor.get("denoise")
+        if isinstance(compensate, bool) or not isinstance(compensate, int | float) or not 0.5 <= compensate <= 2:
+            raise BundleError(f"descriptor field compensate must be in 0.5..2, not {compensate!r}")
+        if not isinstance(denoise, bool):
+            raise BundleError(f"descriptor field denoise must be true or false, not {denoise!r}")
+    if family in (ModelFamily.HTDEMUCS, ModelFamily.MDX_NET):
+        if family == ModelFamily.HTDEMUCS:
+            _int_in(descriptor, "segmentLength", 1, 60 * descriptor["sampleRate"])
         overlap = descriptor.get("overlap")
         if not isinstance(overlap, int | float) or not 0 <= overlap < 1:
             raise BundleError(f"descriptor field overlap must be in 0..1, not {overlap!r}")
@@ -231,6 +244,9 @@ def spec_of(descriptor: dict) -> ModelSpec:
     if family == ModelFamily.SPECTRAL_MASKS:
         return replace(spec, stft=StftSpec(stft["nFft"], stft["nHop"], stft["nbBins"], stft["nbFrames"]),
                        mask_extension=MaskExtension(descriptor["maskExtension"]))  # fmt: skip
+    if family == ModelFamily.MDX_NET:
+        mdx = MdxSpec(float(descriptor["compensate"]), descriptor["denoise"], float(descriptor["overlap"]))
+        return replace(spec, stft=StftSpec(stft["nFft"], stft["nHop"], stft["nbBins"], stft["nbFrames"]), mdx=mdx)
     # Other families (HTDemucs): their native separation reads its own fields from the descriptor.
     return replace(spec, stft=StftSpec(stft["nFft"], stft["nHop"]))
 
@@ -281,6 +297,8 @@ def noise_variables(descriptor: dict) -> dict[str, int]:
 
         frames = last_patch_frames(-(-NOISE_S * descriptor["sampleRate"] // stft["nHop"]), stft["nbFrames"])
         return {**variables, "nb_patches": 1, "nb_frames": frames, "nb_bins": stft["nbBins"]}
+    if descriptor["family"] == ModelFamily.MDX_NET:  # one chunk's spectrogram
+        return {**variables, "dim_f": stft["nbBins"], "dim_t": stft["nbFrames"]}
     segment = descriptor["segmentLength"]  # HTDemucs (htdemucs.js DemucsSpectrogram): demucs drops the Nyquist bin
     return {**variables, "segment_length": segment, "nb_bins": stft["nFft"] // 2,
             "nb_frames": -(-segment // stft["nHop"])}  # fmt: skip

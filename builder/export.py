@@ -81,3 +81,20 @@ def export_htdemucs_core(core: nn.Module, path: Path, opset: int, input_names: l
     program.save(str(path), external_data=False)
     onnx.checker.check_model(str(path))
     return path
+
+
+def export_mdx_net(model: nn.Module, path: Path, opset: int = 18) -> Path:
+    """Write an MDX-Net (``models.mdx_net.ConvTDFNet``) as UVR's files are: input ``input`` and
+    output ``output``, both (1, 4, dim_f, dim_t) with static shapes. For tests: UVR ships these
+    graphs, we never build them."""
+    example = torch.randn(1, 4, model.dim_f, model.dim_t)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for logger in ("torch.onnx", "onnxscript", "onnx_ir"):
+        logging.getLogger(logger).setLevel(logging.ERROR)
+    with warnings.catch_warnings(), torch.no_grad(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")  # exporter chatter; the tests check the graph's outputs
+        program = torch.onnx.export(model.eval(), (example,), input_names=["input"], output_names=["output"],
+                                    opset_version=opset, dynamo=True, optimize=True, verbose=False)  # fmt: skip
+    program.save(str(path), external_data=False)
+    onnx.checker.check_model(str(path))
+    return path

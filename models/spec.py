@@ -35,6 +35,7 @@ class ModelFamily(StrEnum):
 
     SPECTRAL_MASKS = "spectral-masks"  # Spleeter: magnitude patches in, ratio masks out
     HTDEMUCS = "htdemucs"  # waveform segments + complex spectrogram in, both branches out
+    MDX_NET = "mdx-net"  # UVR's MDX-Net .onnx: the complex spectrogram of a chunk in, the primary stem's out
 
 
 class Activation(StrEnum):
@@ -106,6 +107,16 @@ class Tolerances:
 
 
 @dataclass(frozen=True)
+class MdxSpec:
+    """What an MDX-Net graph does not say about itself (UVR keeps it in model_data.json):
+    the primary stem's gain, and the two choices of the run (builder/mdx_chunks.py)."""
+
+    compensate: float = 1.0
+    denoise: bool = False  # (f(X) - f(-X)) / 2: twice the model time
+    overlap: float = 0.25  # python-audio-separator's default
+
+
+@dataclass(frozen=True)
 class ModelSpec:
     name: str
     stems: tuple[str, ...]
@@ -121,3 +132,4 @@ class ModelSpec:
     tolerances: Tolerances = Tolerances()
     # None: live separation not offered (a model that does not run well faster than real time).
     live: LiveSpec | None = None
+    mdx: MdxSpec | None = None  # MDX-Net only

@@ -6,11 +6,11 @@ Adding a family: a module here that defines ``FAMILY`` (see ``base.Family``), it
 
 from __future__ import annotations
 
-from builder.families import htdemucs, spectral_masks
+from builder.families import htdemucs, mdx_net, spectral_masks
 from builder.families.base import Family
 from models.spec import ModelFamily
 
-_FAMILIES: dict[ModelFamily, Family] = {f.name: f for f in (spectral_masks.FAMILY, htdemucs.FAMILY)}
+_FAMILIES: dict[ModelFamily, Family] = {f.name: f for f in (spectral_masks.FAMILY, htdemucs.FAMILY, mdx_net.FAMILY)}
 
 
 class UnknownFamilyError(KeyError):

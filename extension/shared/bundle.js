@@ -45,7 +45,13 @@ const TENSORS = Object.freeze({
       { name: 'spec_out', layout: '1,nb_stems,2*nb_channels,nb_bins,nb_frames' },
     ],
   },
+  'mdx-net': {
+    input: [{ name: 'input', layout: '1,4,dim_f,dim_t' }],
+    output: [{ name: 'output', layout: '1,4,dim_f,dim_t' }],
+  },
 });
+/** The n_fft values of UVR's MDX-Net models (builder/mdx_chunks.py N_FFTS). */
+export const MDX_N_FFTS = Object.freeze([5120, 6144, 7680]);
 
 /** A bundle that is refused; its message is what the user reads. */
 export class BundleError extends Error {}
@@ -166,14 +172,25 @@ export function checkDescriptor(d) {
   intIn(d, 'sampleRate', LIMITS.sampleRates[0], LIMITS.sampleRates[1]);
   intIn(d, 'nbChannels', 2, 2);
   const nFft = intIn(d, 'stft.nFft', LIMITS.nFft[0], LIMITS.nFft[1]);
-  if (nFft & (nFft - 1)) throw new BundleError(t('bundleBadField', 'stft.nFft'));
+  if (d.family === 'mdx-net' ? !MDX_N_FFTS.includes(nFft) : nFft & (nFft - 1)) {
+    throw new BundleError(t('bundleBadField', 'stft.nFft'));
+  }
   intIn(d, 'stft.nHop', 1, nFft);
   if (d.family === 'spectral-masks') {
     intIn(d, 'stft.nbBins', 1, nFft / 2 + 1);
     intIn(d, 'stft.nbFrames', 1, LIMITS.frames);
     if (!MASK_EXTENSIONS.includes(d.maskExtension)) throw new BundleError(t('bundleBadField', 'maskExtension'));
   } else {
-    intIn(d, 'segmentLength', 1, 60 * d.sampleRate);
+    if (d.family === 'mdx-net') {
+      intIn(d, 'stft.nbBins', 4, nFft / 2 + 1);
+      intIn(d, 'stft.nbFrames', Math.floor(nFft / d.stft.nHop) + 2, LIMITS.frames);
+      if (typeof d.compensate !== 'number' || !(d.compensate >= 0.5 && d.compensate <= 2)) {
+        throw new BundleError(t('bundleBadField', 'compensate'));
+      }
+      if (typeof d.denoise !== 'boolean') throw new BundleError(t('bundleBadField', 'denoise'));
+    } else {
+      intIn(d, 'segmentLength', 1, 60 * d.sampleRate);
+    }
     if (typeof d.overlap !== 'number' || !(d.overlap >= 0 && d.overlap < 1)) {
       throw new BundleError(t('bundleBadField', 'overlap'));
     }

@@ -4,10 +4,17 @@
  * bundles), "Add a model…" (picker and drop), Remove, the default model, and the model offered for
  * the next job. A bundle is checked twice before it is offered: here (shared/bundle.js: zip,
  * sizes, hashes, descriptor) and by the inference host (CHECK_MODEL: a session and one second of
- * noise). What a bundle says is shown with textContent only, never as HTML.
+ * noise). A UVR MDX-Net .onnx file is taken as it is: its graph read here (shared/mdx-model.js),
+ * its parameters from UVR's table by its UVR key (shared/uvr-models.js) or asked
+ * (ui/mdx-form.js), then the same CHECK_MODEL. What a file says is shown with textContent only.
  */
 import { MSG } from '../shared/messages.js';
-import { BundleError, readBundle } from '../shared/bundle.js';
+import { BundleError, LIMITS, readBundle } from '../shared/bundle.js';
+import { MdxRefusal, consistentNffts, mdxDescriptor, mdxGraphDims } from '../shared/mdx-model.js';
+import { uvrModelHash } from '../shared/md5.js';
+import { UVR_MDX_MODELS } from '../shared/uvr-models.js';
+import { safeFileName } from '../shared/names.js';
+import { askMdxParameters } from './mdx-form.js';
 import { t } from '../shared/i18n.js';
 import { onFilesChosen } from './dom.js';
 import { loadSettings, saveSettings } from '../shared/settings.js';
@@ -23,9 +30,9 @@ let importing = Promise.resolve();
 
 /**
  * @param {{list: HTMLElement, picker: HTMLInputElement, drop: HTMLElement, status: HTMLElement,
- *   defaultSelect: HTMLSelectElement, jobSelect: HTMLSelectElement}} elements
+ *   defaultSelect: HTMLSelectElement, jobSelect: HTMLSelectElement, formHost: HTMLElement}} elements
  */
-export function mountModelsView({ list, picker, drop, status, defaultSelect, jobSelect }) {
+export function mountModelsView({ list, picker, drop, status, defaultSelect, jobSelect, formHost }) {
   const refresh = () => render({ list, status, defaultSelect, jobSelect, refresh });
 
   /** @param {File} file */
@@ -33,7 +40,7 @@ export function mountModelsView({ list, picker, drop, status, defaultSelect, job
     importing = importing.then(async () => {
       status.dataset.state = 'checking';
       status.textContent = t('bundleChecking', file.name);
-      const outcome = await importBundle(file);
+      const outcome = /\.onnx$/i.test(file.name) ? await importOnnx(file, formHost, status) : await importBundle(file);
       await refresh(); // the lists first: the status says the model is there once it is offered
       status.dataset.state = outcome.ok ? 'added' : 'refused';
       status.textContent = outcome.ok ? t('bundleAdded', outcome.name, file.name) : t('bundleRefused', file.name, outcome.error);
@@ -69,12 +76,66 @@ async function importBundle(file) {
     return { ok: false, error: text };
   }
   const { descriptor, report, model } = bundle;
+  return storeChecked(descriptor, report, new Blob([/** @type {Uint8Array<ArrayBuffer>} */ (model)]));
+}
+
+/** @param {Uint8Array} bytes */
+async function sha256Hex(bytes) {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', /** @type {Uint8Array<ArrayBuffer>} */ (bytes)));
+  return [...digest].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/**
+ * A UVR MDX-Net .onnx file: its graph checked, its parameters from UVR's table or the form,
+ * then stored and checked like a bundle's model.
+ * @param {File} file @param {HTMLElement} formHost @param {HTMLElement} status
+ * @returns {Promise<{ok: true, name: string} | {ok: false, error: string}>}
+ */
+async function importOnnx(file, formHost, status) {
+  await sweepUnchecked();
+  try {
+    // refused before it is read: a 2 GB file would not fit the page's memory anyway
+    if (file.size > LIMITS.modelBytes) throw new MdxRefusal('mdxTooLarge', mb(file.size), mb(LIMITS.modelBytes));
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    const { dimF, dimT } = mdxGraphDims(bytes);
+    const uvrKey = await uvrModelHash(file);
+    const known = Object.hasOwn(UVR_MDX_MODELS, uvrKey) ? UVR_MDX_MODELS[uvrKey] : null;
+    if (known && known.dimF !== dimF) throw new MdxRefusal('mdxKnownMismatch', known.name, known.dimF, dimF);
+    let choice = known ? { nFft: known.nFft, compensate: known.compensate, primary: known.primary, denoise: false } : null;
+    if (!known) {
+      status.dataset.state = 'asking';
+      status.textContent = t('mdxAsking', file.name);
+      choice = await askMdxParameters(formHost, { fileName: file.name, dimF, dimT, nFfts: consistentNffts(dimF, dimT) });
+      if (!choice) throw new MdxRefusal('mdxCancelled');
+      status.dataset.state = 'checking';
+      status.textContent = t('bundleChecking', file.name);
+    }
+    const name = known?.name ?? (safeFileName(file.name.replace(/\.onnx$/i, '')) || 'mdx-net');
+    const descriptor = mdxDescriptor({ name, dimF, dimT, sha256: await sha256Hex(bytes), .../** @type {any} */ (choice) });
+    const report = { source: 'uvr-onnx', fileName: file.name, uvrKey, known: Boolean(known) };
+    return storeChecked(/** @type {any} */ (descriptor), report, new Blob([bytes]));
+  } catch (error) {
+    if (error instanceof MdxRefusal) return { ok: false, error: t(error.key, ...error.subs) };
+    if (error instanceof BundleError) return { ok: false, error: error.message };
+    throw error;
+  }
+}
+
+/** @param {number} bytes */
+const mb = (bytes) => (bytes / 1e6).toFixed(1);
+
+/**
+ * Store a model as 'checking' and have the inference host run it; deleted unless it passes.
+ * @param {import('../shared/bundle.js').BundleDescriptor} descriptor
+ * @param {Record<string, any>} report @param {Blob} model
+ * @returns {Promise<{ok: true, name: string} | {ok: false, error: string}>}
+ */
+async function storeChecked(descriptor, report, model) {
   const id = `${descriptor.name}-${descriptor.precision}-${descriptor.sha256.slice(0, 16)}`;
   /** @type {ModelRecord} */
   const record = {
     id, state: 'checking', name: descriptor.name, precision: descriptor.precision, sha256: descriptor.sha256,
-    stems: descriptor.stems, bytes: model.byteLength, addedAt: Date.now(),
-    model: new Blob([/** @type {Uint8Array<ArrayBuffer>} */ (model)]), descriptor, report,
+    stems: descriptor.stems, bytes: model.size, addedAt: Date.now(), model, descriptor, report,
   }; // prettier-ignore
   try {
     await putModel(record);
@@ -103,6 +164,10 @@ async function sweepUnchecked() {
  * @param {ModelRecord} record
  */
 function figures(record) {
+  if (record.report?.source === 'uvr-onnx') {
+    const { stft, compensate } = /** @type {any} */ (record.descriptor);
+    return t(record.report.known ? 'mdxFiguresKnown' : 'mdxFiguresAsked', stft.nFft, compensate);
+  }
   const artifact = (record.report?.artifacts ?? []).find((/** @type {any} */ a) => a?.precision === record.precision);
   const sdrs = artifact?.sdr_vs_fp32_db;
   if (!sdrs || typeof sdrs !== 'object') return t('bundleFiguresReference');

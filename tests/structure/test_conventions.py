@@ -189,8 +189,13 @@ def test_unknown_model_error_lists_the_known_models():
     assert "spleeter-2stems" in str(error.value)
 
 
+# UVR's table of its MDX-Net files names the stem each gives (UVR's primary_stem): data about
+# files made elsewhere, from which the import writes the descriptor that everything else reads.
+STEM_NAMES_AS_DATA = {EXTENSION / "shared" / "uvr-models.js"}
+
+
 def test_descriptor_drives_the_extension_not_hard_coded_stems():
-    for path in OWN_JS:
+    for path in set(OWN_JS) - STEM_NAMES_AS_DATA:
         assert not re.search(r"['\"](vocals|accompaniment|drums|bass)['\"]", path.read_text()), path
     spec = catalog.get(catalog.DEFAULT_MODEL).spec
     descriptor = families.get(spec.family).descriptor(spec, {})

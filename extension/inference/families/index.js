@@ -7,6 +7,7 @@
  * planar channels of finished samples). separator.js calls it without knowing the family.
  */
 import { htdemucsBlocks } from './htdemucs.js';
+import { mdxNetBlocks } from './mdx-net.js';
 import { spectralBlocks } from './spectral-masks.js';
 
 /**
@@ -20,6 +21,7 @@ import { spectralBlocks } from './spectral-masks.js';
 export const FAMILIES = Object.freeze({
   'spectral-masks': spectralBlocks,
   htdemucs: htdemucsBlocks,
+  'mdx-net': mdxNetBlocks,
 });
 
 /**
