@@ -6,10 +6,14 @@
  *
  * capture:  tab audio -> `capture.ring` (the main thread takes hops from it) and, unchanged, on
  *           to the playback node (which keeps it as the fallback).
- * playback: at render frame m plays source frame f = m - delay: the stems of f mixed with the
- *           user's gains when the main thread has written f's block, else the original of f
- *           (separation fell behind: the user keeps hearing the tab, never silence), counted in
- *           `health` so that the UI can say "falling behind" and a test can read it.
+ * playback: first the original as it arrives (the tab stays audible from the moment its
+ *           capture mutes it, while the first stems are made), then, once the stems of the
+ *           frames due at `delay` are there, an equal-power cross-fade over `fade` frames to
+ *           source frame f = m - delay at render frame m: the stems of f mixed with the user's
+ *           gains when the main thread has written f's block, else the original of f (separation
+ *           fell behind: the user keeps hearing the tab, never silence), counted in `health` so
+ *           that the UI can say "falling behind" and a test can read it. The switch repeats the
+ *           last `delay` frames heard: nothing of the tab is lost, none of it is silence.
  */
 
 import { CAPTURED, HEALTH } from './live-buffers.js';
@@ -54,7 +58,7 @@ class PlaybackProcessor extends scope.AudioWorkletProcessor {
   /**
    * @param {{processorOptions: {stems: SharedArrayBuffer, stamps: SharedArrayBuffer,
    *   gains: SharedArrayBuffer, health: SharedArrayBuffer, record: SharedArrayBuffer | null,
-   *   nbStems: number, capacity: number, hop: number, latency: number, delay: number}}} options
+   *   nbStems: number, capacity: number, hop: number, latency: number, delay: number, fade: number}}} options
    */
   constructor(options) {
     super();
@@ -77,6 +81,19 @@ class PlaybackProcessor extends scope.AudioWorkletProcessor {
     this.target = new Float32Array(this.nbStems);
     this.rendered = 0;
     this.fallingBack = false;
+    this.fade = o.fade;
+    /** Render frames into the cross-fade to the delayed stems; -1 while the original plays as it comes. */
+    this.faded = -1;
+  }
+
+  /** Whether the blocks of source frames [from, from + frames) are all written. @param {number} from @param {number} frames */
+  ready(from, frames) {
+    if (from < 0) return false;
+    const last = Math.floor((from + frames - 1 + this.latency) / this.hop);
+    for (let block = Math.floor((from + this.latency) / this.hop); block <= last; block++) {
+      if (Atomics.load(this.stamps, block % this.nbSlots) !== block + 1) return false;
+    }
+    return true;
   }
 
   /** @param {Float32Array[][]} inputs @param {Float32Array[][]} outputs */
@@ -91,12 +108,17 @@ class PlaybackProcessor extends scope.AudioWorkletProcessor {
       this.original[at + 1] = input[1] ? input[1][i] : this.original[at];
     }
     for (let s = 0; s < this.nbStems; s++) this.target[s] = this.gains[s];
+    if (this.faded < 0 && this.ready(m0 - this.delay, frames)) {
+      this.faded = 0;
+      Atomics.store(this.health, HEALTH.SWITCHED, m0);
+    }
     let fellBack = 0;
     for (let i = 0; i < frames; i++) {
       const f = m0 + i - this.delay;
-      if (f < 0) {
-        outLeft[i] = 0;
-        if (outRight) outRight[i] = 0;
+      const at0 = ((m0 + i) % this.originalCapacity) * 2;
+      if (this.faded < 0) {
+        outLeft[i] = this.original[at0];
+        if (outRight) outRight[i] = this.original[at0 + 1];
         continue;
       }
       const block = Math.floor((f + this.latency) / this.hop);
@@ -116,6 +138,14 @@ class PlaybackProcessor extends scope.AudioWorkletProcessor {
         left = this.original[at];
         right = this.original[at + 1];
         fellBack += 1;
+      }
+      if (this.faded < this.fade) {
+        // uncorrelated signals (`delay` frames apart): equal power, cos² + sin² = 1
+        const x = (this.faded++ + 0.5) / this.fade;
+        const from = Math.cos(0.5 * Math.PI * x);
+        const to = Math.sin(0.5 * Math.PI * x);
+        left = from * this.original[at0] + to * left;
+        right = from * this.original[at0 + 1] + to * right;
       }
       outLeft[i] = left;
       if (outRight) outRight[i] = right;

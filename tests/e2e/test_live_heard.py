@@ -1,0 +1,81 @@
+"""Live (issue #33), Chromium, as heard: "Demix this tab" on a video site's song that is already
+playing, recorded from the machine's audio device (a PulseAudio null sink, tests/e2e/heard.py).
+
+The user hears the tab itself until the capture mutes it, then the original passed through by
+the live path while the model finishes starting, then (cross-faded) the separated stems, which
+repeat the last ``delay`` of what was heard: no silence, and no part of the song missing. The
+popup opens first (as the keyboard command opens it), which loads and warms the model.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+import pytest
+
+from tests.e2e.conftest import wait_for
+from tests.e2e.heard import RATE, first_sound, silent_gaps
+from tests.e2e.live_heard import blocks_heard
+from tests.e2e.live_scripts import LIVE_STATE, START_LIVE
+from tests.e2e.test_live import wait_ended, wait_live
+from tests.e2e.test_mixer import _shot
+from tests.e2e.mixer import axe_violations
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+AFTER_SWITCH_S = 8  # separated audio listened to
+MAX_GAP_S = 0.05
+
+
+def test_a_capture_of_playing_media_is_heard_without_a_gap_and_loses_no_second(heard, video_site, chromium, tmp_path):
+    base, clips = video_site
+    clip = clips["song-webm"]
+    session = chromium
+    recording = heard.record(tmp_path / "heard.f32")
+    session.open_url(f"{base}/player.html?clip=song-webm&autoplay=1")
+    wait_for(lambda: session.script("return player.state().time") > 3, 30, what="the song to play")
+    music = session.driver.current_window_handle
+    session.driver.switch_to.new_window("tab")
+    session.open("popup/popup.html")  # as the key press opens it: the model starts loading
+    started = session.call(START_LIVE, False)
+    live = wait_live(session)
+    assert live["jobId"] == started["jobId"]
+    switched = wait_for(lambda: session.call(LIVE_STATE)["health"].get("switchedS"), 30, what="the separated audio")
+    # The popup's mixer shows which preset is on (the levels at start: Original).
+    pressed = "return [...document.querySelectorAll('.live-preset')].map((b) => b.getAttribute('aria-pressed'))"
+    assert wait_for(lambda: session.script(pressed), 10, what="the presets") == ["false", "false", "true"]
+    time.sleep(AFTER_SWITCH_S)
+    if os.environ.get("UPDATE_SCREENSHOTS") == "1":
+        _shot(session, "popup-live")
+    assert not axe_violations(session), "popup during a capture"
+    health = session.call(LIVE_STATE)["health"]
+    session.driver.switch_to.window(music)
+    song_s = session.script("return player.state().time")
+    frames = recording.stop()
+    session.driver.switch_to.window(session.driver.window_handles[-1])
+    assert session.click_all("#live-stop") == 1
+    wait_ended(session)
+    print("live health:", {k: health.get(k) for k in ("latencyS", "delayFrames", "switchedS", "underruns", "hops")})
+
+    # Heard from the song's first sound to the end of the recording: never silent.
+    first = first_sound(frames)
+    assert first is not None, "nothing was heard"
+    heard_part = frames[int(first * RATE) : len(frames) - RATE // 20]
+    gaps = silent_gaps(heard_part)
+    print("longest silent gaps (s into the song):", [(round(a, 3), round(b, 3)) for a, b in gaps[:3]])
+    assert not gaps or gaps[0][1] <= MAX_GAP_S, gaps[:3]
+
+    # Every 0.1 s of the song from 1 s to what the separated timeline had reached is in the recording.
+    delay = health["delayFrames"]
+    end = int(song_s * RATE) - delay - RATE // 2
+    blocks = blocks_heard(frames, clip.mixture, RATE, end)
+    worst = sorted(blocks, key=lambda b: b.sdr_db)[:3]
+    print(f"song blocks 1-{end / RATE:.1f} s heard; worst:", [(round(b.start / RATE, 2), round(b.sdr_db, 1)) for b in worst])
+    assert len(blocks) >= 10 * (end / RATE - 1) - 1
+    assert worst[0].sdr_db >= 6, worst
+    # Original first, then separated: the song's last seconds were heard `delay` later than its first.
+    early, late = np.median([b.lag for b in blocks[:10]]), np.median([b.lag for b in blocks[-10:]])
+    print(f"heard lag: {early / RATE:.3f} s before the capture, {late / RATE:.3f} s at the end; switched at {switched:.2f} s")
+    assert abs((late - early) - delay) < 0.15 * RATE, (early, late, delay)
