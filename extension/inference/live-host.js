@@ -135,8 +135,8 @@ export function createLiveHost(report, { modelBase, workletUrl }) {
       // From before the model's warm-up ends: it and the first hops must not share the cores.
       current = { data, session: null, stopping: false, gains: [], stems: [], release: holdForLive() };
       const live = current;
-      /** @type {MediaStream | null} */
-      let stream = null;
+      /** @type {{stream: MediaStream | null}} set once opened (inside startLive) */
+      const opened = { stream: null };
       /** @type {Prepared | null} */
       let ready = null;
       try {
@@ -151,14 +151,17 @@ export function createLiveHost(report, { modelBase, workletUrl }) {
         const left = STREAM_WAIT_MS - (performance.now() - asked);
         await Promise.race([model, new Promise((resolve) => setTimeout(resolve, Math.max(0, left)))]);
         await context.resume(); // playing before the capture mutes the tab
-        stream = await openStream();
-        live.session = await startLive(stream, {
+        const opening = async () => {
+          opened.stream = await openStream();
+          return opened.stream;
+        };
+        live.session = await startLive(opening, {
           descriptor, model, context, jobId: data.jobId, keep: data.keep,
           recordOutput: data.recordOutput, gains: live.gains,
         }); // prettier-ignore
       } catch (failure) {
         console.error('demixer live start', failure);
-        for (const track of stream?.getTracks() ?? []) track.stop();
+        for (const track of opened.stream?.getTracks() ?? []) track.stop();
         if (ready && !live.session) await ready.context.close().catch(() => {});
         const text = errorText(failure);
         await finish(data, 'failed', t('liveCouldNotDemix', text));

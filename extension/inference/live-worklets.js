@@ -36,6 +36,11 @@ class CaptureProcessor extends scope.AudioWorkletProcessor {
     const input = inputs[0];
     const output = outputs[0];
     const frames = output[0].length;
+    if (input.length === 0) {
+      // not connected to the stream yet: no frame of the tab, nothing counted (playback waits too)
+      for (const channel of output) channel.fill(0);
+      return true;
+    }
     const written = Atomics.load(this.state, CAPTURED);
     const left = input[0];
     const right = input[1] ?? input[0]; // a mono stream is the model's stereo, duplicated
@@ -58,6 +63,7 @@ class PlaybackProcessor extends scope.AudioWorkletProcessor {
   /**
    * @param {{processorOptions: {stems: SharedArrayBuffer, stamps: SharedArrayBuffer,
    *   gains: SharedArrayBuffer, health: SharedArrayBuffer, record: SharedArrayBuffer | null,
+   *   captureState: SharedArrayBuffer,
    *   nbStems: number, capacity: number, hop: number, latency: number, delay: number, fade: number}}} options
    */
   constructor(options) {
@@ -68,6 +74,7 @@ class PlaybackProcessor extends scope.AudioWorkletProcessor {
     this.gains = new Float32Array(o.gains);
     this.health = new Int32Array(o.health);
     this.record = o.record ? new Float32Array(o.record) : null;
+    this.captureState = new Int32Array(o.captureState);
     this.nbStems = o.nbStems;
     this.capacity = o.capacity;
     this.hop = o.hop;
@@ -101,6 +108,13 @@ class PlaybackProcessor extends scope.AudioWorkletProcessor {
     const input = inputs[0];
     const [outLeft, outRight] = outputs[0];
     const frames = outLeft.length;
+    if (Atomics.load(this.captureState, CAPTURED) === 0) {
+      // Render frame m is captured frame m: both count from the first quantum of the tab's audio
+      // (the capture node, upstream, ran first in this quantum).
+      outLeft.fill(0);
+      outRight?.fill(0);
+      return true;
+    }
     const m0 = this.rendered;
     for (let i = 0; i < frames; i++) {
       const at = ((m0 + i) % this.originalCapacity) * 2;

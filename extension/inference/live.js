@@ -132,15 +132,16 @@ export async function openLiveContext(rate, workletUrl) {
 }
 
 /**
- * Start demixing `stream` until `stop` is called or the stream ends. The original plays from the
- * first captured frame; the model (`model`: warm, or still loading) takes over when its stems are
- * ready, with a cross-fade (live-worklets.js).
- * @param {MediaStream} stream
+ * Open the tab's stream and demix it until `stop` is called or the stream ends. The original plays
+ * from the first captured frame; the model (`model`: warm, or still loading) takes over when its
+ * stems are ready, with a cross-fade (live-worklets.js). The audio graph is built before the
+ * stream is opened (which mutes the tab), so that the tab's sound comes back as soon as it can.
+ * @param {() => Promise<MediaStream>} openStream
  * @param {{descriptor: ModelDescriptor, model: Promise<ModelRunner>, context: AudioContext,
  *   jobId: string, keep: boolean, recordOutput: boolean, gains?: number[]}} options
  * @returns {Promise<LiveSession>}
  */
-export async function startLive(stream, { descriptor, model, context, jobId, keep, recordOutput, gains }) {
+export async function startLive(openStream, { descriptor, model, context, jobId, keep, recordOutput, gains }) {
   const nbStems = descriptor.stems.length;
   const rate = descriptor.sampleRate;
   /** @type {ModelRunner} the model once it is there (hops captured meanwhile wait, or are dropped when late) */
@@ -180,7 +181,6 @@ export async function startLive(stream, { descriptor, model, context, jobId, kee
   const healthValues = new Int32Array(shared.health);
   const recordRing = shared.record ? new Float32Array(shared.record) : null;
 
-  const source = context.createMediaStreamSource(stream);
   const capture = new AudioWorkletNode(context, 'demixer-capture', {
     numberOfInputs: 1, numberOfOutputs: 1, outputChannelCount: [2],
     processorOptions: { ring: shared.capture, state: shared.captureState, capacity: captureCapacity },
@@ -189,11 +189,15 @@ export async function startLive(stream, { descriptor, model, context, jobId, kee
     numberOfInputs: 1, numberOfOutputs: 1, outputChannelCount: [2],
     processorOptions: {
       stems: shared.stems, stamps: shared.stamps, gains: shared.gains, health: shared.health,
-      record: shared.record, nbStems, capacity, hop, latency, delay, fade: Math.round(FADE_S * rate),
+      record: shared.record, captureState: shared.captureState, nbStems, capacity, hop, latency, delay,
+      fade: Math.round(FADE_S * rate),
     },
   }); // prettier-ignore
-  source.connect(capture).connect(playback).connect(context.destination);
+  capture.connect(playback).connect(context.destination);
   await context.resume();
+  const stream = await openStream();
+  const source = context.createMediaStreamSource(stream);
+  source.connect(capture);
 
   let keepStems = keep;
   let taken = 0; // captured frames taken by the separation

@@ -9,6 +9,7 @@ Times are reference (song) frames; a lag L says the recording's frame n is the s
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 
@@ -58,9 +59,7 @@ def coarse_lags(heard: np.ndarray, reference: np.ndarray, start: int, end: int) 
     return merged
 
 
-def blocks_heard(
-    heard: np.ndarray, reference: np.ndarray, start: int, end: int, block_s: float = 0.1
-) -> list[Block]:
+def blocks_heard(heard: np.ndarray, reference: np.ndarray, start: int, end: int, block_s: float = 0.1) -> list[Block]:
     """Each ``block_s`` block of the song [start, end), found in the recording near any of its
     timelines (``coarse_lags``), at its best."""
     lags = coarse_lags(heard, reference, start, end)
@@ -83,7 +82,7 @@ def jumps(blocks: list[Block], delay: int, tolerance: int = 64) -> list[tuple[fl
     (> 0: the song heard later) or a repeat of the capture's timeline."""
     good = [b for b in blocks if b.sdr_db >= 10]
     out = []
-    for a, b in zip(good, good[1:], strict=False):
+    for a, b in pairwise(good):
         step = b.lag - a.lag
         if abs(step) > tolerance and abs(abs(step) - delay) > 4096:
             out.append((b.start / RATE, step))
