@@ -21,14 +21,26 @@ import { CAPTURED, HEALTH } from './live-buffers.js';
 /* The AudioWorkletGlobalScope's names are not in TypeScript's DOM library. */
 const scope = /** @type {any} */ (globalThis);
 
+/** @param {Float32Array | undefined} channel */
+function isZero(channel) {
+  if (!channel) return true;
+  for (let i = 0; i < channel.length; i++) if (channel[i] !== 0) return false;
+  return true;
+}
+
 class CaptureProcessor extends scope.AudioWorkletProcessor {
-  /** @param {{processorOptions: {ring: SharedArrayBuffer, state: SharedArrayBuffer, capacity: number}}} options */
+  /**
+   * @param {{processorOptions: {ring: SharedArrayBuffer, state: SharedArrayBuffer, capacity: number,
+   *   leadFrames: number}}} options  leadFrames: how long the stream's leading zeros are skipped
+   */
   constructor(options) {
     super();
-    const { ring, state, capacity } = options.processorOptions;
+    const { ring, state, capacity, leadFrames } = options.processorOptions;
     this.ring = new Float32Array(ring);
     this.state = new Int32Array(state);
     this.capacity = capacity;
+    this.leadFrames = leadFrames;
+    this.skipped = 0;
   }
 
   /** @param {Float32Array[][]} inputs @param {Float32Array[][]} outputs */
@@ -44,6 +56,14 @@ class CaptureProcessor extends scope.AudioWorkletProcessor {
     const written = Atomics.load(this.state, CAPTURED);
     const left = input[0];
     const right = input[1] ?? input[0]; // a mono stream is the model's stereo, duplicated
+    if (written === 0 && this.skipped < this.leadFrames && isZero(left) && isZero(right)) {
+      // Chromium's tab stream begins with ~0.1 s of digital zeros where the tab, muted, played:
+      // skipped, they would add a silence to what the user hears (a paused tab is waited for
+      // only leadFrames, then counted: live-silence.js pauses the capture).
+      this.skipped += frames;
+      for (const channel of output) channel.fill(0);
+      return true;
+    }
     for (let i = 0; i < frames; i++) {
       const at = ((written + i) % this.capacity) * 2;
       this.ring[at] = left ? left[i] : 0;

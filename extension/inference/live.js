@@ -51,6 +51,8 @@ import { errorText } from '../shared/errors.js';
  * it before the margin). `scripts/bench_live.py` measures it as heard.
  */
 export const MARGIN_S = 1.0;
+/** The tab stream's leading digital zeros are skipped for at most this long (live-worklets.js). */
+const LEAD_S = 0.5;
 /** The cross-fade from the original as it comes to the delayed stems, once they are ready. */
 const FADE_S = 0.1;
 /** Runs of the model before the capture: the first of a session prepares onnxruntime's kernels (several times slower). */
@@ -120,7 +122,9 @@ export async function warmModel(runner, descriptor) {
  * @param {string} workletUrl
  */
 export async function openLiveContext(rate, workletUrl) {
-  const context = new AudioContext({ sampleRate: rate, latencyHint: 'playback' });
+  // 'interactive': the device's buffer is part of the silence between the capture muting the tab
+  // and its sound coming back through here (0.05 s headless against 0.09 s for 'playback').
+  const context = new AudioContext({ sampleRate: rate, latencyHint: 'interactive' });
   try {
     await context.audioWorklet.addModule(workletUrl);
     await context.suspend();
@@ -183,7 +187,9 @@ export async function startLive(openStream, { descriptor, model, context, jobId,
 
   const capture = new AudioWorkletNode(context, 'demixer-capture', {
     numberOfInputs: 1, numberOfOutputs: 1, outputChannelCount: [2],
-    processorOptions: { ring: shared.capture, state: shared.captureState, capacity: captureCapacity },
+    processorOptions: {
+      ring: shared.capture, state: shared.captureState, capacity: captureCapacity, leadFrames: LEAD_S * rate,
+    },
   }); // prettier-ignore
   const playback = new AudioWorkletNode(context, 'demixer-playback', {
     numberOfInputs: 1, numberOfOutputs: 1, outputChannelCount: [2],
@@ -195,7 +201,9 @@ export async function startLive(openStream, { descriptor, model, context, jobId,
   }); // prettier-ignore
   capture.connect(playback).connect(context.destination);
   await context.resume();
+  const asked = performance.now();
   const stream = await openStream();
+  const openS = (performance.now() - asked) / 1000;
   const source = context.createMediaStreamSource(stream);
   source.connect(capture);
 
@@ -414,6 +422,7 @@ export async function startLive(openStream, { descriptor, model, context, jobId,
       runFraction: separatedS > 0 ? runs.seconds / separatedS : 0,
       hopStats: hopLog.stats(),
       marginS,
+      openS,
       original: switched === 0,
       switchedS: switched / rate,
       cpuByMinute: Array.from(minutes, (m) => (m?.audio ? Math.round((1000 * m.model) / m.audio) / 1000 : 0)),

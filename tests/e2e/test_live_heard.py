@@ -20,13 +20,14 @@ from tests.e2e.heard import RATE, first_sound, silent_gaps
 from tests.e2e.live_heard import blocks_heard
 from tests.e2e.live_scripts import LIVE_STATE, START_LIVE
 from tests.e2e.mixer import axe_violations
-from tests.e2e.test_live import wait_ended, wait_live
+from tests.e2e.test_live import read_wav, wait_ended, wait_live
 from tests.e2e.test_mixer import _shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 AFTER_SWITCH_S = 8  # separated audio listened to
-MAX_GAP_S = 0.05
+START_GAP_S = 0.2  # measured 0.13 s: Chromium's part, and the device's buffer
+GLITCH_S = 0.1
 
 
 def test_a_capture_of_playing_media_is_heard_without_a_gap_and_loses_no_second(heard, video_site, chromium, tmp_path):
@@ -40,7 +41,7 @@ def test_a_capture_of_playing_media_is_heard_without_a_gap_and_loses_no_second(h
     session.driver.switch_to.new_window("tab")
     session.open("popup/popup.html")  # as the key press opens it: the model starts loading
     asked = time.monotonic() - recording.started
-    started = session.call(START_LIVE, False)
+    started = session.call(START_LIVE, True)
     live = wait_live(session)
     assert live["jobId"] == started["jobId"]
     switched = wait_for(lambda: session.call(LIVE_STATE)["health"].get("switchedS"), 30, what="the separated audio")
@@ -58,28 +59,48 @@ def test_a_capture_of_playing_media_is_heard_without_a_gap_and_loses_no_second(h
     session.driver.switch_to.window(session.driver.window_handles[-1])
     assert session.click_all("#live-stop") == 1
     wait_ended(session)
-    print("live health:", {k: health.get(k) for k in ("latencyS", "delayFrames", "switchedS", "underruns", "hops")})
+    print(
+        "live health:",
+        {k: health.get(k) for k in ("latencyS", "delayFrames", "switchedS", "openS", "underruns", "hops")},
+    )
     print(f"capture asked for {asked:.2f} s into the recording")
     if os.environ.get("LIVE_HEARD_KEEP"):
         np.save(os.environ["LIVE_HEARD_KEEP"], frames)
+    job = wait_for(lambda: next((j for j in session.jobs() if j["id"] == started["jobId"]), None), 30, what="job")
+    rendered = read_wav(session, job["id"], "live-output")
 
-    # Heard from the song's first sound to the end of the recording: never silent.
+    # What the live path rendered (the playback worklet's own recording) is never silent.
+    gaps = silent_gaps(rendered[RATE // 10 :])
+    assert not gaps or gaps[0][1] <= 0.01, gaps[:3]
+    # Heard from the song's first sound on: the one long gap is the capture's start, where Chromium
+    # mutes the tab ~0.1 s before its stream delivers the tab's audio (that audio is never
+    # delivered: the stream's first frames are zeros) and this device's buffer (~0.05 s); the
+    # others are the audio device's own glitches when the machine is busy (up to 0.09 s on the
+    # shared 2-core machine; none idle).
     first = first_sound(frames)
     assert first is not None, "nothing was heard"
-    heard_part = frames[int(first * RATE) : len(frames) - RATE // 20]
-    gaps = silent_gaps(heard_part)
-    print("longest silent gaps (s into the song):", [(round(a, 3), round(b, 3)) for a, b in gaps[:3]])
-    assert not gaps or gaps[0][1] <= MAX_GAP_S, gaps[:3]
+    gaps = silent_gaps(frames[int(first * RATE) : len(frames) - RATE // 20])
+    print("longest heard gaps (s into the recording):", [(round(first + a, 3), round(b, 3)) for a, b in gaps[:3]])
+    muted = [g for g in gaps if abs(first + g[0] - asked) < 8]
+    assert muted and muted[0][1] <= START_GAP_S, (asked, gaps[:3])
+    mute_at = first + muted[0][0]
+    others = [g for g in gaps if g is not muted[0]]
+    assert not others or others[0][1] <= GLITCH_S, others[:3]
 
-    # Every 0.1 s of the song from 1 s to what the separated timeline had reached is in the recording.
+    # Every 0.1 s of the song from 1 s to what the separated timeline had reached is in the
+    # recording, but for what the capture's start lost.
     delay = health["delayFrames"]
     end = int(song_s * RATE) - delay - RATE // 2
     blocks = blocks_heard(frames, clip.mixture, RATE, end)
-    worst = sorted(blocks, key=lambda b: b.sdr_db)[:3]
-    print(f"song 1-{end / RATE:.1f} s heard; worst:", [(round(b.start / RATE, 2), round(b.sdr_db, 1)) for b in worst])
-    assert len(blocks) >= 10 * (end / RATE - 1) - 1
+    early = float(np.median([b.lag for b in blocks[:10]]))
+    lost_from = mute_at - early / RATE  # song time at the mute
+    kept = [b for b in blocks if not (lost_from - 0.1 <= b.start / RATE <= lost_from + START_GAP_S)]
+    worst = sorted(kept, key=lambda b: b.sdr_db)[:3]
+    print(f"song 1-{end / RATE:.1f} s heard but {len(blocks) - len(kept)} blocks at {lost_from:.2f} s; worst:",
+          [(round(b.start / RATE, 2), round(b.sdr_db, 1)) for b in worst])  # fmt: skip
+    assert len(blocks) >= 10 * (end / RATE - 1) - 1 and len(blocks) - len(kept) <= 4
     assert worst[0].sdr_db >= 6, worst
     # Original first, then separated: the song's last seconds were heard `delay` later than its first.
-    early, late = np.median([b.lag for b in blocks[:10]]), np.median([b.lag for b in blocks[-10:]])
+    late = float(np.median([b.lag for b in blocks[-10:]]))
     print(f"heard lag {early / RATE:.3f} s before the capture, {late / RATE:.3f} s at the end; switch {switched:.2f}")
     assert abs((late - early) - delay) < 0.15 * RATE, (early, late, delay)
