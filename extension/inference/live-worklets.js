@@ -57,9 +57,10 @@ class CaptureProcessor extends scope.AudioWorkletProcessor {
     const left = input[0];
     const right = input[1] ?? input[0]; // a mono stream is the model's stereo, duplicated
     if (written === 0 && this.skipped < this.leadFrames && isZero(left) && isZero(right)) {
-      // Chromium's tab stream begins with ~0.1 s of digital zeros where the tab, muted, played:
-      // skipped, they would add a silence to what the user hears (a paused tab is waited for
-      // only leadFrames, then counted: live-silence.js pauses the capture).
+      // Chromium's tab stream begins with ~0.1 s of digital zeros where the tab, muted, played
+      // (that audio is never delivered): not counted, so that frame 0 of the capture, the
+      // recorded mix and the delayed stems begin with the tab's sound (a paused tab is waited
+      // for only leadFrames, then counted: live-silence.js pauses the capture).
       this.skipped += frames;
       for (const channel of output) channel.fill(0);
       return true;

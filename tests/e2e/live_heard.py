@@ -76,11 +76,12 @@ def blocks_heard(heard: np.ndarray, reference: np.ndarray, start: int, end: int,
     return out
 
 
-def jumps(blocks: list[Block], delay: int, tolerance: int = 64) -> list[tuple[float, int]]:
+def jumps(blocks: list[Block], delay: int, tolerance: int = 64, min_sdr_db: float = 10) -> list[tuple[float, int]]:
     """(song seconds, frames) of each change of lag between consecutive well-heard blocks other
     than the switch from the original to the separated timeline (about ``delay`` frames): a skip
-    (> 0: the song heard later) or a repeat of the capture's timeline."""
-    good = [b for b in blocks if b.sdr_db >= 10]
+    (> 0: the song heard later) or a repeat of the capture's timeline. Blocks under ``min_sdr_db``
+    are not placed well enough to tell (a separated stem against its true stem: lower it)."""
+    good = [b for b in blocks if b.sdr_db >= min_sdr_db]
     out = []
     for a, b in pairwise(good):
         step = b.lag - a.lag
