@@ -134,7 +134,7 @@ def analyse(capture: dict, clip, offline_acc: np.ndarray) -> dict:
     heard_sdr = [w.sdr_db for w in windows if w.start in offline]
     offline_sdr = [offline[w.start] for w in windows if w.start in offline]
     late = float(np.median([w.lag - song_from for w in windows[-5:]]))
-    seen = jumps(blocks_heard(frames, clip.accompaniment, song_from, end), delay, min_sdr_db=4)
+    seen = jumps(blocks_heard(frames, clip.accompaniment, song_from, end), sep_lag, min_sdr_db=4)
     return {
         "stated_latency_s": round(health["latencyS"], 3),
         "added_latency_s": round((late - direct) / RATE, 3),

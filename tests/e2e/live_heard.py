@@ -9,7 +9,6 @@ Times are reference (song) frames; a lag L says the recording's frame n is the s
 from __future__ import annotations
 
 from dataclasses import dataclass
-from itertools import pairwise
 
 import numpy as np
 
@@ -76,15 +75,21 @@ def blocks_heard(heard: np.ndarray, reference: np.ndarray, start: int, end: int,
     return out
 
 
-def jumps(blocks: list[Block], delay: int, tolerance: int = 64, min_sdr_db: float = 10) -> list[tuple[float, int]]:
-    """(song seconds, frames) of each change of lag between consecutive well-heard blocks other
-    than the switch from the original to the separated timeline (about ``delay`` frames): a skip
-    (> 0: the song heard later) or a repeat of the capture's timeline. Blocks under ``min_sdr_db``
-    are not placed well enough to tell (a separated stem against its true stem: lower it)."""
-    good = [b for b in blocks if b.sdr_db >= min_sdr_db]
+def jumps(
+    blocks: list[Block], lag: int, tolerance: int = 64, min_sdr_db: float = 10, search: int = 4096
+) -> list[tuple[float, int]]:
+    """(song seconds, frames) of each lasting change of lag (the next 3 well-placed blocks keep
+    it) among blocks heard within ``search`` of ``lag`` (one timeline: the separated one, say): a
+    skip (> 0: the song heard later) or a repeat of the capture's timeline. Blocks under
+    ``min_sdr_db`` are not placed well enough to tell (a separated stem against its true stem:
+    lower it)."""
+    good = [b for b in blocks if b.sdr_db >= min_sdr_db and abs(b.lag - lag) <= search]
     out = []
-    for a, b in pairwise(good):
-        step = b.lag - a.lag
-        if abs(step) > tolerance and abs(abs(step) - delay) > 4096:
-            out.append((b.start / RATE, step))
+    current = good[0].lag if good else 0
+    for i, b in enumerate(good):
+        following = good[i : i + 3]
+        if len(following) == 3 and all(abs(f.lag - b.lag) <= tolerance for f in following):
+            if abs(b.lag - current) > tolerance:
+                out.append((b.start / RATE, b.lag - current))
+            current = b.lag
     return out
