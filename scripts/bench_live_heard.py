@@ -15,7 +15,7 @@ the song. Per capture (tests/e2e/live_heard.py):
 * heard_sdr_db / offline_sdr_db: SDR vs the true accompaniment over 1-s windows of the Karaoke
   part (each aligned on its own), of what was heard and of the native CLI's offline stems of the
   same decoded audio; delta_db = heard - offline (goal >= -0.5).
-* jumps: the capture's timeline jumps seen in what was heard (skips > 0, repeats < 0, frames).
+* jumps: the capture's timeline jumps seen in what was heard (frames: > 0 inserted or repeated, < 0 skipped).
 * underruns, dropped_hops, hop_stats: the extension's own health.
 
 Writes bench/live-YYYY-MM-DD.json. Timings: run alone (/work/helpers/heavy bench ...).

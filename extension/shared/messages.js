@@ -96,11 +96,10 @@ export const MSG = Object.freeze({
  *   fallbackS: number, droppedHops: number, hops: number, cpuFraction: number, capturedS: number,
  *   recordedS: number, fallingBehind: boolean, paused?: boolean, pausedS?: number,
  *   cpuByMinute?: number[], runFraction?: number, hopStats?: import('../inference/live-timing.js').HopStats,
- *   marginS?: number, openS?: number, original?: boolean, switchedS?: number, jumps?: number}} LiveHealth
+ *   marginS?: number, openS?: number, original?: boolean, switchedS?: number}} LiveHealth
  *   openS: how long the tab's stream took to open (the tab is silent meanwhile);
  *   original: the tab's audio still plays as it comes (the model is not ready yet); switchedS:
- *   render time of the cross-fade to the delayed stems (0: not yet); jumps: timeline jumps of the
- *   capture seen and bridged (inference/live-jumps.js);
+ *   render time of the cross-fade to the delayed stems (0: not yet);
  *   underruns: episodes in which the
  *   original was played because the stems were late; fallbackS: their total length; delayFrames:
  *   render frames from a frame's capture to its playback (latencyS adds the device's latency);

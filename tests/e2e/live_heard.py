@@ -80,7 +80,8 @@ def jumps(
 ) -> list[tuple[float, int]]:
     """(song seconds, frames) of each lasting change of lag (the next 3 well-placed blocks keep
     it) among blocks heard within ``search`` of ``lag`` (one timeline: the separated one, say): a
-    skip (> 0: the song heard later) or a repeat of the capture's timeline. Blocks under
+    change of the capture's timeline (> 0: the song heard later from there on, frames inserted or
+    repeated; < 0: skipped). Blocks under
     ``min_sdr_db`` are not placed well enough to tell (a separated stem against its true stem:
     lower it)."""
     good = [b for b in blocks if b.sdr_db >= min_sdr_db and abs(b.lag - lag) <= search]
