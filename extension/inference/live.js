@@ -45,10 +45,11 @@ import { errorText } from '../shared/errors.js';
 /**
  * Time allowed for one hop's separation beyond the hop itself, before a frame falls back to the
  * original. Fixed, so that the latency is the same at every start (timed anew at each start it
- * was 0.75-1.5 s, and the heard latency 1.68-2.44 s over 12 captures: issue #33): 1 s, the
- * slowest hops' time on the 2-core build machine with room to spare (hopStats' p95 0.45-0.6 s
- * idle, docs/live.md), and the heard latency inside 2 s with the 192/32/0 window (0.81 s of
- * it before the margin). `scripts/bench_live.py` measures it as heard.
+ * was 0.75-1.5 s, and the heard latency 1.68-2.44 s over 12 captures: issue #33): 1 s, over the
+ * slowest hop's time on the 2-core build machine (10 captures: per-hop p95 0.42-0.69 s, max
+ * 0.46-0.90 s, least slack 0.09 s, no late hop: bench/live-2026-12-07.json), and the heard
+ * latency inside 2 s with the 192/32/0 window (0.81 s of it before the margin): 1.85-1.88 s
+ * (docs/live.md, `scripts/bench_live.py --heard`). A busier machine falls back to the original.
  */
 export const MARGIN_S = 1.0;
 /** The tab stream's leading digital zeros are skipped for at most this long (live-worklets.js). */
