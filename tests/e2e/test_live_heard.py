@@ -69,9 +69,11 @@ def test_a_capture_of_playing_media_is_heard_without_a_gap_and_loses_no_second(h
     job = wait_for(lambda: next((j for j in session.jobs() if j["id"] == started["jobId"]), None), 30, what="job")
     rendered = read_wav(session, job["id"], "live-output")
 
-    # What the live path rendered (the playback worklet's own recording) is never silent.
+    # What the live path rendered (the playback worklet's own recording) is never silent, but for
+    # zeros in the tab's stream itself: Chromium's capture pads a late buffer with them when the
+    # machine is busy (0.085 s seen at load 6 on 2 cores; none idle).
     gaps = silent_gaps(rendered[RATE // 10 :])
-    assert not gaps or gaps[0][1] <= 0.01, gaps[:3]
+    assert not gaps or gaps[0][1] <= GLITCH_S, gaps[:3]
     # Heard from the song's first sound on: the one long gap is the capture's start, where Chromium
     # mutes the tab ~0.1 s before its stream delivers the tab's audio (that audio is never
     # delivered: the stream's first frames are zeros) and this device's buffer (~0.05 s); the
@@ -94,12 +96,19 @@ def test_a_capture_of_playing_media_is_heard_without_a_gap_and_loses_no_second(h
     blocks = blocks_heard(frames, clip.mixture, RATE, end)
     early = float(np.median([b.lag for b in blocks[:10]]))
     lost_from = mute_at - early / RATE  # song time at the mute
-    kept = [b for b in blocks if not (lost_from - 0.1 <= b.start / RATE <= lost_from + START_GAP_S)]
-    worst = sorted(kept, key=lambda b: b.sdr_db)[:3]
-    print(f"song 1-{end / RATE:.1f} s heard but {len(blocks) - len(kept)} blocks at {lost_from:.2f} s; worst:",
-          [(round(b.start / RATE, 2), round(b.sdr_db, 1)) for b in worst])  # fmt: skip
-    assert len(blocks) >= 10 * (end / RATE - 1) - 1 and len(blocks) - len(kept) <= 4
-    assert worst[0].sdr_db >= 6, worst
+    at_mute = [b for b in blocks if lost_from - 0.1 <= b.start / RATE <= lost_from + START_GAP_S]
+    assert len(blocks) >= 10 * (end / RATE - 1) - 1 and len(at_mute) <= 4
+    # Every second of the song is heard: at least 8 of its 10 blocks well (a glitch of the audio
+    # device on a busy machine spoils a block or two; the mute's blocks are Chromium's loss).
+    seconds = {}
+    for b in blocks:
+        if b not in at_mute:
+            seconds.setdefault(b.start // RATE, []).append(b.sdr_db >= 6)
+    worst = min(seconds.items(), key=lambda kv: sum(kv[1]))
+    heard_well = sum(sum(v) for v in seconds.values()) / sum(len(v) for v in seconds.values())
+    print(f"song 1-{end / RATE:.1f} s: {heard_well:.1%} of 0.1-s blocks heard well, {len(at_mute)} at the mute "
+          f"({lost_from:.2f} s); worst second {worst[0]}: {sum(worst[1])}/{len(worst[1])}")  # fmt: skip
+    assert sum(worst[1]) >= 8, worst
     # Original first, then separated: the song's last seconds were heard `delay` later than its first.
     late = float(np.median([b.lag for b in blocks[-10:]]))
     print(f"heard lag {early / RATE:.3f} s before the capture, {late / RATE:.3f} s at the end; switch {switched:.2f}")
