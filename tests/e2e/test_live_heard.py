@@ -98,17 +98,17 @@ def test_a_capture_of_playing_media_is_heard_without_a_gap_and_loses_no_second(h
     lost_from = mute_at - early / RATE  # song time at the mute
     at_mute = [b for b in blocks if lost_from - 0.1 <= b.start / RATE <= lost_from + START_GAP_S]
     assert len(blocks) >= 10 * (end / RATE - 1) - 1 and len(at_mute) <= 4
-    # Every second of the song is heard: at least 8 of its 10 blocks well (a glitch of the audio
+    # Every second of the song is heard: all of its 10 blocks well but 2 at most (a glitch of the audio
     # device on a busy machine spoils a block or two; the mute's blocks are Chromium's loss).
     seconds = {}
     for b in blocks:
         if b not in at_mute:
             seconds.setdefault(b.start // RATE, []).append(b.sdr_db >= 6)
-    worst = min(seconds.items(), key=lambda kv: sum(kv[1]))
+    worst = min(seconds.items(), key=lambda kv: sum(kv[1]) - len(kv[1]))
     heard_well = sum(sum(v) for v in seconds.values()) / sum(len(v) for v in seconds.values())
     print(f"song 1-{end / RATE:.1f} s: {heard_well:.1%} of 0.1-s blocks heard well, {len(at_mute)} at the mute "
           f"({lost_from:.2f} s); worst second {worst[0]}: {sum(worst[1])}/{len(worst[1])}")  # fmt: skip
-    assert sum(worst[1]) >= 8, worst
+    assert sum(worst[1]) >= len(worst[1]) - 2, worst
     # Original first, then separated: the song's last seconds were heard `delay` later than its first.
     late = float(np.median([b.lag for b in blocks[-10:]]))
     print(f"heard lag {early / RATE:.3f} s before the capture, {late / RATE:.3f} s at the end; switch {switched:.2f}")
