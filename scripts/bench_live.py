@@ -1,6 +1,11 @@
 """Live demixing in Chromium (issue #14): latency, underruns, model time over a long capture.
 
     .venv/bin/python scripts/bench_live.py [--minutes 10] [--dist dist] [--live W/H/L] [--conditions TEXT]
+    .venv/bin/python scripts/bench_live.py --heard [--captures 10] [--dist dist] [--conditions TEXT]
+
+--heard: short captures of a song already playing, as heard from the audio device (latency
+p50/p95, the silence at the start, heard SDR vs the offline stems, the capture's jumps):
+scripts/bench_live_heard.py, bench/live-YYYY-MM-DD.json. Without it:
 
 A loopback page plays wesnoth music (Debian's wesnoth-1.16-music, tracks joined) with a click
 (a 2 ms full-scale burst) every CLICK_EVERY_S seconds; "Demix this tab" captures it with the
@@ -102,7 +107,14 @@ def main() -> None:
     parser.add_argument("--live", help="window/hop/look-ahead frames instead of the descriptor's")
     parser.add_argument("--suffix", default="", help="appended to the file name (A/B runs of one setting)")
     parser.add_argument("--margin-factor", type=float, help="MARGIN_FACTOR instead of live.js's")
+    parser.add_argument("--heard", action="store_true", help="captures as heard (scripts/bench_live_heard.py)")
+    parser.add_argument("--captures", type=int, default=10, help="with --heard: how many")
     args = parser.parse_args()
+    if args.heard:
+        from scripts.bench_live_heard import run
+
+        print(f"wrote {run(args.captures, args.dist.resolve(), args.conditions)}")
+        return
     seconds = args.minutes * 60
     load_before = load_average()
     with tempfile.TemporaryDirectory() as tmp:

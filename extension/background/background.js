@@ -278,6 +278,17 @@ const LIVE_KEY = 'live';
 const PENDING_KEY = 'live-pending';
 
 /**
+ * The popup opened, or the keyboard command fired: the host loads and warms the model and its
+ * AudioContext now, before a capture mutes the tab (inference/live-host.js prepare), so the
+ * first capture of a session starts as quickly as the later ones.
+ */
+async function prepareLive() {
+  if (!CAN_CAPTURE_TABS) return;
+  const { threads } = await loadSettings();
+  await host.send(MSG.LIVE_PREPARE, { threads });
+}
+
+/**
  * A menu click on a tab (or on a blob: media element) opens the popup, which starts the capture
  * of that tab (see startLive for why the popup). The click has invoked the extension for the tab.
  * @param {number} tabId @param {string} [title]
@@ -288,6 +299,7 @@ function offerLive(tabId, title) {
   api.action.openPopup().catch(() =>
     notify('live', t('notifyDemixTab'), t('notifyDemixTabHow')),
   );
+  prepareLive().catch((e) => console.warn('demixer: live not prepared', e));
 }
 const readLive = async () =>
   /** @type {import('../shared/messages.js').LiveRecord | undefined} */ ((await api.storage.session.get(LIVE_KEY))[LIVE_KEY]);
@@ -372,6 +384,7 @@ const handlers = {
     const recorder = await recorderOf(token);
     if (recorder) await endRecording(recorder.jobId, typeof error === 'string' ? error : undefined);
   },
+  [MSG.PREPARE_LIVE]: () => prepareLive(),
   [MSG.START_LIVE]: (data) => startLive(data),
   [MSG.START_SYNC]: async (/** @type {import('../shared/messages.js').StartSyncData} */ { tabId, url }) => {
     const pattern = syncPattern(url);

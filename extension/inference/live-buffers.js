@@ -8,7 +8,8 @@ export const HEALTH = Object.freeze({
   UNDERRUNS: 2, // separate episodes of falling back (a run of such quanta counts once)
   FALLBACK_FRAMES: 3, // frames played from the original
   RECORDED: 4, // frames written to the output recording (when one is kept)
-  LENGTH: 5,
+  SWITCHED: 5, // render frame where the cross-fade from the original to the delayed stems began (0: not yet)
+  LENGTH: 6,
 });
 
 /** Index of the Int32 capture state: frames captured since the start. */

@@ -6,7 +6,7 @@
  */
 import { MSG } from '../shared/messages.js';
 import { createRunner } from './model-runner.js';
-import { startLive } from './live.js';
+import { openLiveContext, startLive, warmModel } from './live.js';
 import { holdForLive } from './live-priority.js';
 import { t } from '../shared/i18n.js';
 import { errorText } from '../shared/errors.js';
@@ -17,6 +17,19 @@ import { errorText } from '../shared/errors.js';
  */
 
 const REPORT_MS = 500;
+/**
+ * How long a capture waits for the model's warm-up before opening the tab's stream anyway: its id
+ * expires 10 s after the popup asked for it (Chromium's DesktopStreamsRegistry,
+ * kApprovedStreamTimeToLiveSeconds). Past this the capture starts with the original playing and
+ * the model takes over when it is ready.
+ */
+const STREAM_WAIT_MS = 6000;
+
+/**
+ * @typedef {{descriptor: import('./separator.js').ModelDescriptor, context: AudioContext,
+ *   model: Promise<import('./model-runner.js').ModelRunner>}} Prepared
+ *   model: the runner, warm; context: the live AudioContext, worklets loaded, suspended
+ */
 
 /**
  * The model's descriptor, or a message that says what is wrong with the build: a descriptor
@@ -43,6 +56,38 @@ export function createLiveHost(report, { modelBase, workletUrl }) {
   let current = null;
   /** @type {Promise<import('./model-runner.js').ModelRunner> | null} */
   let runner = null;
+  /** @type {Promise<import('./model-runner.js').ModelRunner> | null} the runner, once warm */
+  let warm = null;
+  /** @type {Promise<Prepared> | null} the next capture's, made when the popup opens */
+  let prepared = null;
+
+  /**
+   * The descriptor, a suspended AudioContext for the next capture and the model loading and
+   * warming (once per runner). Nothing is captured yet: the tab plays on, unmuted.
+   * @param {number} [threads]
+   * @returns {Promise<Prepared>}
+   */
+  function prepare(threads) {
+    prepared ??= (async () => {
+      const descriptor = await loadLiveDescriptor(new URL('model.json', modelBase).href);
+      runner ??= createRunner(new URL(descriptor.file, modelBase).href, { threads });
+      const loading = runner;
+      warm ??= loading.then(async (r) => {
+        await warmModel(r, descriptor);
+        return r;
+      });
+      warm.catch(() => {
+        // a model that failed to load is loaded again by the next capture
+        if (runner === loading) runner = warm = null;
+      });
+      const context = await openLiveContext(descriptor.sampleRate, workletUrl);
+      return { descriptor, context, model: warm };
+    })();
+    prepared.catch(() => {
+      prepared = null;
+    });
+    return prepared;
+  }
 
   /**
    * @param {LiveCaptureData} data
@@ -68,6 +113,14 @@ export function createLiveHost(report, { modelBase, workletUrl }) {
 
   return {
     /**
+     * Ready the next capture (the popup opened, or the keyboard command fired): errors are the
+     * capture's to report.
+     * @param {import('../shared/messages.js').LivePrepareData} [data]
+     */
+    prepare(data) {
+      if (!current) prepare(data?.threads).catch((e) => console.warn('demixer live: not prepared', e));
+    },
+    /**
      * @param {() => Promise<MediaStream>} openStream  the platform's way to the tab's audio
      * @param {LiveCaptureData} data
      */
@@ -79,26 +132,37 @@ export function createLiveHost(report, { modelBase, workletUrl }) {
         }); // prettier-ignore
         return;
       }
-      // From before the model loads: its timing of the first hops (live.js) must not share the cores.
+      // From before the model's warm-up ends: it and the first hops must not share the cores.
       current = { data, session: null, stopping: false, gains: [], stems: [], release: holdForLive() };
       const live = current;
-      /** @type {MediaStream | null} */
-      let stream = null;
+      /** @type {{stream: MediaStream | null}} set once opened (inside startLive) */
+      const opened = { stream: null };
+      /** @type {Prepared | null} */
+      let ready = null;
       try {
-        const descriptor = await loadLiveDescriptor(new URL('model.json', modelBase).href);
+        const asked = performance.now();
+        ready = await prepare(data.threads);
+        prepared = null; // this capture's: the next one gets its own context
+        const { descriptor, context, model } = ready;
         live.stems = descriptor.stems;
         live.gains = data.gains?.length === descriptor.stems.length ? data.gains : descriptor.stems.map(() => 1);
-        // A tab's stream id expires seconds after it was given: the stream is opened before the
-        // model loads (which takes longer).
-        stream = await openStream();
-        runner ??= createRunner(new URL(descriptor.file, modelBase).href, { threads: data.threads });
-        live.session = await startLive(stream, {
-          descriptor, runner: await runner, workletUrl, jobId: data.jobId, keep: data.keep,
+        // The model warms before the tab is muted, as long as the stream id lasts (a model that
+        // fails to load fails the capture here, before anything is muted).
+        const left = STREAM_WAIT_MS - (performance.now() - asked);
+        await Promise.race([model, new Promise((resolve) => setTimeout(resolve, Math.max(0, left)))]);
+        await context.resume(); // playing before the capture mutes the tab
+        const opening = async () => {
+          opened.stream = await openStream();
+          return opened.stream;
+        };
+        live.session = await startLive(opening, {
+          descriptor, model, context, jobId: data.jobId, keep: data.keep,
           recordOutput: data.recordOutput, gains: live.gains,
         }); // prettier-ignore
       } catch (failure) {
         console.error('demixer live start', failure);
-        for (const track of stream?.getTracks() ?? []) track.stop();
+        for (const track of opened.stream?.getTracks() ?? []) track.stop();
+        if (ready && !live.session) await ready.context.close().catch(() => {});
         const text = errorText(failure);
         await finish(data, 'failed', t('liveCouldNotDemix', text));
         return;

@@ -6,10 +6,14 @@
  *
  * capture:  tab audio -> `capture.ring` (the main thread takes hops from it) and, unchanged, on
  *           to the playback node (which keeps it as the fallback).
- * playback: at render frame m plays source frame f = m - delay: the stems of f mixed with the
- *           user's gains when the main thread has written f's block, else the original of f
- *           (separation fell behind: the user keeps hearing the tab, never silence), counted in
- *           `health` so that the UI can say "falling behind" and a test can read it.
+ * playback: first the original as it arrives (the tab stays audible from the moment its
+ *           capture mutes it, while the first stems are made), then, once the stems of the
+ *           frames due at `delay` are there, an equal-power cross-fade over `fade` frames to
+ *           source frame f = m - delay at render frame m: the stems of f mixed with the user's
+ *           gains when the main thread has written f's block, else the original of f (separation
+ *           fell behind: the user keeps hearing the tab, never silence), counted in `health` so
+ *           that the UI can say "falling behind" and a test can read it. The switch repeats the
+ *           last `delay` frames heard: nothing of the tab is lost, none of it is silence.
  */
 
 import { CAPTURED, HEALTH } from './live-buffers.js';
@@ -17,14 +21,26 @@ import { CAPTURED, HEALTH } from './live-buffers.js';
 /* The AudioWorkletGlobalScope's names are not in TypeScript's DOM library. */
 const scope = /** @type {any} */ (globalThis);
 
+/** @param {Float32Array | undefined} channel */
+function isZero(channel) {
+  if (!channel) return true;
+  for (let i = 0; i < channel.length; i++) if (channel[i] !== 0) return false;
+  return true;
+}
+
 class CaptureProcessor extends scope.AudioWorkletProcessor {
-  /** @param {{processorOptions: {ring: SharedArrayBuffer, state: SharedArrayBuffer, capacity: number}}} options */
+  /**
+   * @param {{processorOptions: {ring: SharedArrayBuffer, state: SharedArrayBuffer, capacity: number,
+   *   leadFrames: number}}} options  leadFrames: how long the stream's leading zeros are skipped
+   */
   constructor(options) {
     super();
-    const { ring, state, capacity } = options.processorOptions;
+    const { ring, state, capacity, leadFrames } = options.processorOptions;
     this.ring = new Float32Array(ring);
     this.state = new Int32Array(state);
     this.capacity = capacity;
+    this.leadFrames = leadFrames;
+    this.skipped = 0;
   }
 
   /** @param {Float32Array[][]} inputs @param {Float32Array[][]} outputs */
@@ -32,9 +48,23 @@ class CaptureProcessor extends scope.AudioWorkletProcessor {
     const input = inputs[0];
     const output = outputs[0];
     const frames = output[0].length;
+    if (input.length === 0) {
+      // not connected to the stream yet: no frame of the tab, nothing counted (playback waits too)
+      for (const channel of output) channel.fill(0);
+      return true;
+    }
     const written = Atomics.load(this.state, CAPTURED);
     const left = input[0];
     const right = input[1] ?? input[0]; // a mono stream is the model's stereo, duplicated
+    if (written === 0 && this.skipped < this.leadFrames && isZero(left) && isZero(right)) {
+      // Chromium's tab stream begins with ~0.1 s of digital zeros where the tab, muted, played
+      // (that audio is never delivered): not counted, so that frame 0 of the capture, the
+      // recorded mix and the delayed stems begin with the tab's sound (a paused tab is waited
+      // for only leadFrames, then counted: live-silence.js pauses the capture).
+      this.skipped += frames;
+      for (const channel of output) channel.fill(0);
+      return true;
+    }
     for (let i = 0; i < frames; i++) {
       const at = ((written + i) % this.capacity) * 2;
       this.ring[at] = left ? left[i] : 0;
@@ -54,7 +84,8 @@ class PlaybackProcessor extends scope.AudioWorkletProcessor {
   /**
    * @param {{processorOptions: {stems: SharedArrayBuffer, stamps: SharedArrayBuffer,
    *   gains: SharedArrayBuffer, health: SharedArrayBuffer, record: SharedArrayBuffer | null,
-   *   nbStems: number, capacity: number, hop: number, latency: number, delay: number}}} options
+   *   captureState: SharedArrayBuffer,
+   *   nbStems: number, capacity: number, hop: number, latency: number, delay: number, fade: number}}} options
    */
   constructor(options) {
     super();
@@ -64,6 +95,7 @@ class PlaybackProcessor extends scope.AudioWorkletProcessor {
     this.gains = new Float32Array(o.gains);
     this.health = new Int32Array(o.health);
     this.record = o.record ? new Float32Array(o.record) : null;
+    this.captureState = new Int32Array(o.captureState);
     this.nbStems = o.nbStems;
     this.capacity = o.capacity;
     this.hop = o.hop;
@@ -77,6 +109,19 @@ class PlaybackProcessor extends scope.AudioWorkletProcessor {
     this.target = new Float32Array(this.nbStems);
     this.rendered = 0;
     this.fallingBack = false;
+    this.fade = o.fade;
+    /** Render frames into the cross-fade to the delayed stems; -1 while the original plays as it comes. */
+    this.faded = -1;
+  }
+
+  /** Whether the blocks of source frames [from, from + frames) are all written. @param {number} from @param {number} frames */
+  ready(from, frames) {
+    if (from < 0) return false;
+    const last = Math.floor((from + frames - 1 + this.latency) / this.hop);
+    for (let block = Math.floor((from + this.latency) / this.hop); block <= last; block++) {
+      if (Atomics.load(this.stamps, block % this.nbSlots) !== block + 1) return false;
+    }
+    return true;
   }
 
   /** @param {Float32Array[][]} inputs @param {Float32Array[][]} outputs */
@@ -84,6 +129,13 @@ class PlaybackProcessor extends scope.AudioWorkletProcessor {
     const input = inputs[0];
     const [outLeft, outRight] = outputs[0];
     const frames = outLeft.length;
+    if (Atomics.load(this.captureState, CAPTURED) === 0) {
+      // Render frame m is captured frame m: both count from the first quantum of the tab's audio
+      // (the capture node, upstream, ran first in this quantum).
+      outLeft.fill(0);
+      outRight?.fill(0);
+      return true;
+    }
     const m0 = this.rendered;
     for (let i = 0; i < frames; i++) {
       const at = ((m0 + i) % this.originalCapacity) * 2;
@@ -91,12 +143,17 @@ class PlaybackProcessor extends scope.AudioWorkletProcessor {
       this.original[at + 1] = input[1] ? input[1][i] : this.original[at];
     }
     for (let s = 0; s < this.nbStems; s++) this.target[s] = this.gains[s];
+    if (this.faded < 0 && this.ready(m0 - this.delay, frames)) {
+      this.faded = 0;
+      Atomics.store(this.health, HEALTH.SWITCHED, m0);
+    }
     let fellBack = 0;
     for (let i = 0; i < frames; i++) {
       const f = m0 + i - this.delay;
-      if (f < 0) {
-        outLeft[i] = 0;
-        if (outRight) outRight[i] = 0;
+      const at0 = ((m0 + i) % this.originalCapacity) * 2;
+      if (this.faded < 0) {
+        outLeft[i] = this.original[at0];
+        if (outRight) outRight[i] = this.original[at0 + 1];
         continue;
       }
       const block = Math.floor((f + this.latency) / this.hop);
@@ -116,6 +173,14 @@ class PlaybackProcessor extends scope.AudioWorkletProcessor {
         left = this.original[at];
         right = this.original[at + 1];
         fellBack += 1;
+      }
+      if (this.faded < this.fade) {
+        // uncorrelated signals (`delay` frames apart): equal power, cos² + sin² = 1
+        const x = (this.faded++ + 0.5) / this.fade;
+        const from = Math.cos(0.5 * Math.PI * x);
+        const to = Math.sin(0.5 * Math.PI * x);
+        left = from * this.original[at0] + to * left;
+        right = from * this.original[at0 + 1] + to * right;
       }
       outLeft[i] = left;
       if (outRight) outRight[i] = right;

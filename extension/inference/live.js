@@ -43,24 +43,21 @@ import { errorText } from '../shared/errors.js';
  */
 
 /**
- * Time allowed for one hop's separation beyond the hop itself, before a frame falls back: the
- * window's compute as timed before the audio starts (the slowest of TIMED_RUNS), times
- * MARGIN_FACTOR, at least MIN_MARGIN_S. The factor covers what the timing before the start does
- * not see: in a session the hop took 1.13x the timed window on average (the audio thread, the
- * tab's decoding and the recording share the cores: bench 2026-11-30, 256-frame window 0.59 s vs
- * 0.52 s) and its spread (the 10-minute bench's 38 underruns at 1.5x the timed window, i.e.
- * 1.3x the session's mean hop; 2x, 1.7x the mean, gave none in two 30-s runs). 2.25 with the
- * 192-frame window (0.6-0.75x a 256-frame one's time in the browser, 0.9x in Python's
- * onnxruntime): 0.7-1.05 s, 2x the session's mean hop, inside a 2-s latency with the 32-frame
- * hop (0.81 s of it). A fixed 0.4 s was below the window's compute on the 2-core build machine
- * (0.5 s): every hop came in late.
+ * Time allowed for one hop's separation beyond the hop itself, before a frame falls back to the
+ * original. Fixed, so that the latency is the same at every start (timed anew at each start it
+ * was 0.75-1.5 s, and the heard latency 1.68-2.44 s over 12 captures: issue #33): 1 s, over the
+ * slowest hop's time on the 2-core build machine (10 captures: per-hop p95 0.42-0.69 s, max
+ * 0.46-0.90 s, least slack 0.09 s, no late hop: bench/live-2026-12-07.json), and the heard
+ * latency inside 2 s with the 192/32/0 window (0.81 s of it before the margin): 1.85-1.88 s
+ * (docs/live.md, `scripts/bench_live.py --heard`). A busier machine falls back to the original.
  */
-const MARGIN_FACTOR = 2.25;
-const MIN_MARGIN_S = 0.4;
-/** Past this the model cannot keep up in any case (a window per hop of 0.74 s): no more delay. */
-const MAX_MARGIN_S = 1.5;
-/** Timed runs of the model before the audio starts (after the first, which prepares kernels). */
-const TIMED_RUNS = 3;
+export const MARGIN_S = 1.0;
+/** The tab stream's leading digital zeros are skipped for at most this long (live-worklets.js). */
+const LEAD_S = 0.5;
+/** The cross-fade from the original as it comes to the delayed stems, once they are ready. */
+const FADE_S = 0.1;
+/** Runs of the model before the capture: the first of a session prepares onnxruntime's kernels (several times slower). */
+const WARM_RUNS = 2;
 /**
  * The recording of what was played (tests, bench: from the first rendered frame, so the first
  * `delay` frames are the silence before the first separated frame) holds this many seconds
@@ -107,30 +104,61 @@ function timingRuns(runner) {
 }
 
 /**
- * Start demixing `stream` until `stop` is called or the stream ends.
- * @param {MediaStream} stream
- * @param {{descriptor: ModelDescriptor, runner: ModelRunner, workletUrl: string,
+ * The model run on live windows of silence until it is quick: done before the tab is captured
+ * (which mutes it), so that the first hop's run is not the slow one.
+ * @param {ModelRunner} runner
+ * @param {ModelDescriptor} descriptor
+ */
+export async function warmModel(runner, descriptor) {
+  const { windowFrames } = /** @type {NonNullable<ModelDescriptor['live']>} */ (descriptor.live);
+  const dims = [1, descriptor.nbChannels, windowFrames, descriptor.stft.nbBins];
+  const input = new Float32Array(dims.reduce((a, b) => a * b));
+  for (let i = 0; i < WARM_RUNS; i++) await runner.run(input.slice(), dims);
+}
+
+/**
+ * The live AudioContext with the worklets loaded, suspended: made before the capture starts, so
+ * that the tab's audio plays on from the moment the capture mutes the tab (resume, then capture).
+ * @param {number} rate
+ * @param {string} workletUrl
+ */
+export async function openLiveContext(rate, workletUrl) {
+  // 'interactive': the device's buffer is part of the silence between the capture muting the tab
+  // and its sound coming back through here (0.05 s headless against 0.09 s for 'playback').
+  const context = new AudioContext({ sampleRate: rate, latencyHint: 'interactive' });
+  try {
+    await context.audioWorklet.addModule(workletUrl);
+    await context.suspend();
+  } catch (error) {
+    await context.close().catch(() => {});
+    throw error;
+  }
+  return context;
+}
+
+/**
+ * Open the tab's stream and demix it until `stop` is called or the stream ends. The original plays
+ * from the first captured frame; the model (`model`: warm, or still loading) takes over when its
+ * stems are ready, with a cross-fade (live-worklets.js). The audio graph is built before the
+ * stream is opened (which mutes the tab), so that the tab's sound comes back as soon as it can.
+ * @param {() => Promise<MediaStream>} openStream
+ * @param {{descriptor: ModelDescriptor, model: Promise<ModelRunner>, context: AudioContext,
  *   jobId: string, keep: boolean, recordOutput: boolean, gains?: number[]}} options
  * @returns {Promise<LiveSession>}
  */
-export async function startLive(stream, { descriptor, runner, workletUrl, jobId, keep, recordOutput, gains }) {
+export async function startLive(openStream, { descriptor, model, context, jobId, keep, recordOutput, gains }) {
   const nbStems = descriptor.stems.length;
   const rate = descriptor.sampleRate;
-  const runs = timingRuns(keepingInputs(runner));
+  /** @type {ModelRunner} the model once it is there (hops captured meanwhile wait, or are dropped when late) */
+  const pending = {
+    run: async (data, dims) => (await model).run(data, dims),
+    runNamed: async (feeds) => (await model).runNamed(feeds),
+    threads: 0,
+    release: async () => {}, // the live host's to release
+  };
+  const runs = timingRuns(keepingInputs(pending));
   let separator = createLiveSeparator(descriptor, runs.runner);
-  // The first run of a session is several times slower (onnxruntime prepares its kernels): done
-  // before the audio starts, it is not the first hop's.
-  const { windowFrames } = /** @type {NonNullable<ModelDescriptor['live']>} */ (descriptor.live);
-  const warmDims = [1, descriptor.nbChannels, windowFrames, descriptor.stft.nbBins];
-  const warmInput = new Float32Array(warmDims.reduce((a, b) => a * b));
-  await runner.run(warmInput.slice(), warmDims);
-  let windowS = 0;
-  for (let i = 0; i < TIMED_RUNS; i++) {
-    const started = performance.now();
-    await runner.run(warmInput.slice(), warmDims);
-    windowS = Math.max(windowS, (performance.now() - started) / 1000);
-  }
-  const marginS = Math.min(MAX_MARGIN_S, Math.max(MIN_MARGIN_S, MARGIN_FACTOR * windowS));
+  const marginS = MARGIN_S;
   const hop = separator.hopSamples;
   const latency = separator.latencySamples;
   const delay = Math.ceil((latency + hop + marginS * rate) / QUANTUM) * QUANTUM;
@@ -158,22 +186,27 @@ export async function startLive(stream, { descriptor, runner, workletUrl, jobId,
   const healthValues = new Int32Array(shared.health);
   const recordRing = shared.record ? new Float32Array(shared.record) : null;
 
-  const context = new AudioContext({ sampleRate: rate, latencyHint: 'playback' });
-  await context.audioWorklet.addModule(workletUrl);
-  const source = context.createMediaStreamSource(stream);
   const capture = new AudioWorkletNode(context, 'demixer-capture', {
     numberOfInputs: 1, numberOfOutputs: 1, outputChannelCount: [2],
-    processorOptions: { ring: shared.capture, state: shared.captureState, capacity: captureCapacity },
+    processorOptions: {
+      ring: shared.capture, state: shared.captureState, capacity: captureCapacity, leadFrames: LEAD_S * rate,
+    },
   }); // prettier-ignore
   const playback = new AudioWorkletNode(context, 'demixer-playback', {
     numberOfInputs: 1, numberOfOutputs: 1, outputChannelCount: [2],
     processorOptions: {
       stems: shared.stems, stamps: shared.stamps, gains: shared.gains, health: shared.health,
-      record: shared.record, nbStems, capacity, hop, latency, delay,
+      record: shared.record, captureState: shared.captureState, nbStems, capacity, hop, latency, delay,
+      fade: Math.round(FADE_S * rate),
     },
   }); // prettier-ignore
-  source.connect(capture).connect(playback).connect(context.destination);
+  capture.connect(playback).connect(context.destination);
   await context.resume();
+  const asked = performance.now();
+  const stream = await openStream();
+  const openS = (performance.now() - asked) / 1000;
+  const source = context.createMediaStreamSource(stream);
+  source.connect(capture);
 
   let keepStems = keep;
   let taken = 0; // captured frames taken by the separation
@@ -373,6 +406,7 @@ export async function startLive(stream, { descriptor, runner, workletUrl, jobId,
     const captured = Atomics.load(captureState, CAPTURED);
     const rendered = Atomics.load(healthValues, HEALTH.RENDERED);
     const fallback = Atomics.load(healthValues, HEALTH.FALLBACK_FRAMES);
+    const switched = Atomics.load(healthValues, HEALTH.SWITCHED);
     const previous = lastFallback;
     lastFallback = fallback;
     const separatedS = ((block - droppedHops - pausedHops) * hop) / rate;
@@ -388,14 +422,18 @@ export async function startLive(stream, { descriptor, runner, workletUrl, jobId,
       cpuFraction: separatedS > 0 ? modelSeconds / separatedS : 0,
       runFraction: separatedS > 0 ? runs.seconds / separatedS : 0,
       hopStats: hopLog.stats(),
-      marginS: marginS,
+      marginS,
+      openS,
+      original: switched === 0,
+      switchedS: switched / rate,
       cpuByMinute: Array.from(minutes, (m) => (m?.audio ? Math.round((1000 * m.model) / m.audio) / 1000 : 0)),
       capturedS: captured / rate,
       recordedS: recordedFrames / rate,
       paused: recordGate.paused,
       pausedS: (pausedHops * hop) / rate,
       // Waiting audio beyond a hop and the margin will be late: say so before it is heard.
-      fallingBehind: fallback > previous || captured - taken > delay - latency,
+      // (Before the switch the original plays as it comes: nothing is late yet.)
+      fallingBehind: switched > 0 && (fallback > previous || captured - taken > delay - latency),
     };
   }
 

@@ -25,6 +25,7 @@ export const MSG = Object.freeze({
   // recorder (a content script this extension injected into a page; Firefox) -> background
   RECORD_CHUNK: 'record-chunk',
   RECORD_END: 'record-end',
+  PREPARE_LIVE: 'prepare-live', // the popup opened: the model loads before a capture mutes a tab
   START_LIVE: 'start-live',
   STOP_LIVE: 'stop-live',
   SET_LIVE_MIX: 'set-live-mix',
@@ -32,6 +33,7 @@ export const MSG = Object.freeze({
   // background -> inference host
   RUN_JOB: 'run-job',
   STOP_JOB: 'stop-job',
+  LIVE_PREPARE: 'live-prepare',
   LIVE_CAPTURE: 'live-capture',
   LIVE_END: 'live-end',
   LIVE_MIX: 'live-mix',
@@ -89,6 +91,7 @@ export const MSG = Object.freeze({
  * @typedef {{tabId: number, streamId: string, title?: string, recordOutput?: boolean}} StartLiveData
  *   streamId: from tabCapture in the page that asks (platform/<browser>/tab-capture.js);
  *   recordOutput: keep what was played too (tests and the bench compare it with the offline stems)
+ * @typedef {{threads?: number}} LivePrepareData  the model's threads (the `threads` setting)
  * @typedef {{gains?: number[], keep?: boolean}} LiveMixData  one gain per stem of the model
  * @typedef {{streamId: string, tabId: number, jobId: string, name: string, keep: boolean,
  *   recordOutput: boolean, gains?: number[], threads?: number}} LiveCaptureData
@@ -96,7 +99,10 @@ export const MSG = Object.freeze({
  *   fallbackS: number, droppedHops: number, hops: number, cpuFraction: number, capturedS: number,
  *   recordedS: number, fallingBehind: boolean, paused?: boolean, pausedS?: number,
  *   cpuByMinute?: number[], runFraction?: number, hopStats?: import('../inference/live-timing.js').HopStats,
- *   marginS?: number}} LiveHealth
+ *   marginS?: number, openS?: number, original?: boolean, switchedS?: number}} LiveHealth
+ *   openS: how long the tab's stream took to open (the tab is silent meanwhile);
+ *   original: the tab's audio still plays as it comes (the model is not ready yet); switchedS:
+ *   render time of the cross-fade to the delayed stems (0: not yet);
  *   underruns: episodes in which the
  *   original was played because the stems were late; fallbackS: their total length; delayFrames:
  *   render frames from a frame's capture to its playback (latencyS adds the device's latency);

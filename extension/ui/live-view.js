@@ -40,6 +40,7 @@ export function liveStatusText(live) {
     return live.error ? `${t('liveStoppedWithError', live.error)}${kept}` : `${t('liveEnded', live.reason ?? '')}${kept}`;
   }
   if (live.starting || !live.health) return t('liveStarting');
+  if (live.health.original) return t('liveOriginalFirst');
   const latency = t('liveLatency', live.health.latencyS.toFixed(1));
   if (live.health.paused) return t('livePaused');
   return live.health.fallingBehind
@@ -74,6 +75,16 @@ export async function mountLiveView(container, { offerStart = false } = {}) {
   let sliders = [];
   /** @type {HTMLInputElement | null} */
   let keep = null;
+  /** @type {{button: HTMLElement, gains: number[]}[]} */
+  let presetButtons = [];
+
+  /** The preset whose levels are set shows pressed (none when the levels are the user's own). @param {number[]} gains */
+  function showPreset(gains) {
+    for (const { button, gains: preset } of presetButtons) {
+      const on = preset.length === gains.length && preset.every((g, i) => Math.abs(g - gains[i]) < 1e-6);
+      button.setAttribute('aria-pressed', String(on));
+    }
+  }
 
   /** @param {{id?: number, title?: string} | undefined} tab */
   async function startTab(tab) {
@@ -94,6 +105,8 @@ export async function mountLiveView(container, { offerStart = false } = {}) {
     startTab(tab);
   });
   if (offerStart) {
+    // The model loads while the user looks: a capture then mutes the tab only once it is warm.
+    sendToBackground(MSG.PREPARE_LIVE, {}).catch(() => {});
     // Opened by the context menu's "Demix this tab" (background.js offerLive): start it.
     const stored = await api.storage.session.get(PENDING_KEY);
     const pending = /** @type {{tabId: number, title?: string, at: number} | undefined} */ (stored[PENDING_KEY]);
@@ -104,14 +117,18 @@ export async function mountLiveView(container, { offerStart = false } = {}) {
   }
 
   /** @param {number[]} gains */
-  const sendGains = (gains) => sendToBackground(MSG.SET_LIVE_MIX, { gains }).catch(() => {});
+  const sendGains = (gains) => {
+    showPreset(gains);
+    sendToBackground(MSG.SET_LIVE_MIX, { gains }).catch(() => {});
+  };
 
   /** @param {LiveRecord} live */
   function buildMixer(live) {
     sliders = live.stems.map((stem, index) => {
       const id = `live-gain-${index}`;
       const slider = /** @type {HTMLInputElement} */ (
-        el('input', { id, type: 'range', min: '0', max: '1.5', step: '0.05', 'data-stem': stem })
+        // full level (the stem as separated) at the right end: the stems then sum to the original
+        el('input', { id, type: 'range', min: '0', max: '1', step: '0.05', 'data-stem': stem })
       );
       slider.value = String(live.gains[index] ?? 1);
       slider.addEventListener('input', () => sendGains(sliders.map((s) => Number(s.value))));
@@ -120,8 +137,12 @@ export async function mountLiveView(container, { offerStart = false } = {}) {
     const rows = live.stems.map((stem, index) =>
       el('div', { class: 'live-stem' }, [el('label', { for: `live-gain-${index}` }, [stem]), sliders[index]]),
     );
+    presetButtons = [];
     const presets = Object.entries(PRESETS).map(([name, gainsOf]) => {
-      const button = el('button', { class: 'live-preset', 'data-preset': name }, [PRESET_LABELS[name]?.() ?? name]);
+      const button = el('button', { class: 'live-preset', 'data-preset': name, 'aria-pressed': 'false' }, [
+        PRESET_LABELS[name]?.() ?? name,
+      ]);
+      presetButtons.push({ button, gains: gainsOf(live.stems) });
       button.addEventListener('click', () => {
         const gains = gainsOf(live.stems);
         sliders.forEach((s, i) => {
@@ -143,6 +164,7 @@ export async function mountLiveView(container, { offerStart = false } = {}) {
       el('label', { class: 'live-keep' }, [keep, t('liveKeepStems')]),
       stop,
     );
+    showPreset(live.gains.length === live.stems.length ? live.gains : live.stems.map(() => 1));
   }
 
   /** @param {LiveRecord | undefined} live */
@@ -165,6 +187,13 @@ export async function mountLiveView(container, { offerStart = false } = {}) {
       buildMixer(live);
     }
     if (keep && document.activeElement !== keep) keep.checked = live.keep;
+    // Levels set elsewhere (the other view of the same capture) move the sliders here too.
+    if (live.gains.length === sliders.length && !sliders.includes(/** @type {any} */ (document.activeElement))) {
+      sliders.forEach((s, i) => {
+        s.value = String(live.gains[i]);
+      });
+      showPreset(live.gains);
+    }
   }
 
   const { live } = await api.storage.session.get('live');

@@ -51,6 +51,7 @@ export function connectHost(onReport) {
         jobId: data.jobId, name: data.name, kept: false, durationS: 0, health: null, reason: 'refused',
         error: t('liveFirefoxNoLive'),
       })), // prettier-ignore
+    [MSG.LIVE_PREPARE]: () => {},
     [MSG.LIVE_END]: () => {},
     [MSG.LIVE_MIX]: () => {},
   };
