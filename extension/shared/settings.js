@@ -5,7 +5,8 @@ import { api } from '../platform/browser-api.js';
 /**
  * @typedef {{format: import('./encode-audio.js').FormatId, outputRate: 'input' | number, threads: number, streamAboveS: number,
  *   maxInputBytes: number, fetchHeadersS: number, fetchStallS: number,
- *   keepLiveStems: boolean, workers: number, defaultModel: string, compute: ComputeSetting}} Settings
+ *   keepLiveStems: boolean, workers: number, defaultModel: string, compute: ComputeSetting,
+ *   modelCheckS: number}} Settings
  * @typedef {'auto' | 'cpu' | 'gpu'} ComputeSetting
  * format: the stem, zip and mix files' format (shared/encode-audio.js FORMATS); stems are
  *   stored as WAV (this depth when a WAV format is chosen) and transcoded at download
@@ -24,6 +25,8 @@ import { api } from '../platform/browser-api.js';
  *   one; '' = the model that ships with the extension
  * compute: where jobs run the model (inference/compute.js): 'auto' = WebGPU on a real GPU, else
  *   WASM; 'gpu' = WebGPU on any adapter; 'cpu' = WASM; a GPU that fails falls back to WASM
+ * modelCheckS: an imported model's check is stopped and the model refused after this many
+ *   seconds plus one per MB of model (inference/verify-model.js); tests lower it, same code path
  */
 
 /** @type {Settings} */
@@ -39,6 +42,7 @@ export const DEFAULT_SETTINGS = Object.freeze({
   workers: 0,
   defaultModel: '',
   compute: 'auto',
+  modelCheckS: 60,
 });
 
 /** @returns {Promise<Settings>} */

@@ -4,7 +4,9 @@
  * bundles), "Add a model…" (picker and drop), Remove, the default model, and the model offered for
  * the next job. A bundle is checked twice before it is offered: here (shared/bundle.js: zip,
  * sizes, hashes, descriptor) and by the inference host (CHECK_MODEL: a session and one second of
- * noise). What a bundle says is shown with textContent only, never as HTML.
+ * noise, in a worker of its own with a deadline: inference/verify-model.js). Cancel stops the
+ * import at any point. A refusal is a plain sentence; the runtime's own text, where there is one,
+ * is folded under it. What a bundle says is shown with textContent only, never as HTML.
  */
 import { MSG } from '../shared/messages.js';
 import { BundleError, readBundle } from '../shared/bundle.js';
@@ -23,20 +25,34 @@ let importing = Promise.resolve();
 
 /**
  * @param {{list: HTMLElement, picker: HTMLInputElement, drop: HTMLElement, status: HTMLElement,
- *   defaultSelect: HTMLSelectElement, jobSelect: HTMLSelectElement}} elements
+ *   cancel: HTMLButtonElement, defaultSelect: HTMLSelectElement, jobSelect: HTMLSelectElement}} elements
  */
-export function mountModelsView({ list, picker, drop, status, defaultSelect, jobSelect }) {
+export function mountModelsView({ list, picker, drop, status, cancel, defaultSelect, jobSelect }) {
   const refresh = () => render({ list, status, defaultSelect, jobSelect, refresh });
+  /** The import under way: its Cancel. @type {{cancelled: boolean, modelId: string} | null} */
+  let under = null;
+  cancel.addEventListener('click', () => {
+    if (!under) return;
+    under.cancelled = true;
+    if (under.modelId) sendToBackground(MSG.CANCEL_MODEL_CHECK, { modelId: under.modelId }).catch(() => {});
+  });
 
   /** @param {File} file */
   const add = (file) => {
     importing = importing.then(async () => {
       status.dataset.state = 'checking';
       status.textContent = t('bundleChecking', file.name);
-      const outcome = await importBundle(file);
+      const current = { cancelled: false, modelId: '' };
+      under = current;
+      cancel.hidden = false;
+      const outcome = await importBundle(file, current).finally(() => {
+        under = null;
+        cancel.hidden = true;
+      });
       await refresh(); // the lists first: the status says the model is there once it is offered
       status.dataset.state = outcome.ok ? 'added' : 'refused';
-      status.textContent = outcome.ok ? t('bundleAdded', outcome.name, file.name) : t('bundleRefused', file.name, outcome.error);
+      if (outcome.ok) status.textContent = t('bundleAdded', outcome.name, file.name);
+      else showRefusal(status, t('bundleRefused', file.name, outcome.error), outcome.detail);
     }).catch((error) => {
       // e.g. storage failing: said, and the next import still runs
       status.dataset.state = 'refused';
@@ -55,11 +71,33 @@ export function mountModelsView({ list, picker, drop, status, defaultSelect, job
 }
 
 /**
+ * A refusal's plain sentence, and under it, folded, the runtime's own text (build paths, error codes).
+ * @param {HTMLElement} status @param {string} text @param {string} [detail]
+ */
+function showRefusal(status, text, detail) {
+  const sentence = document.createElement('p');
+  sentence.textContent = text;
+  if (!detail) {
+    status.replaceChildren(sentence);
+    return;
+  }
+  const details = document.createElement('details');
+  const summary = document.createElement('summary');
+  summary.textContent = t('bundleDetails');
+  const raw = document.createElement('pre');
+  raw.textContent = detail;
+  details.append(summary, raw);
+  status.replaceChildren(sentence, details);
+}
+
+/**
  * Check and store one bundle; nothing stays stored unless every check passed.
  * @param {File} file
- * @returns {Promise<{ok: true, name: string} | {ok: false, error: string}>}
+ * @param {{cancelled: boolean, modelId: string}} under  the Cancel button's: set when pressed;
+ *   modelId: the record whose check Cancel stops
+ * @returns {Promise<{ok: true, name: string} | {ok: false, error: string, detail?: string}>}
  */
-async function importBundle(file) {
+async function importBundle(file, under) {
   await sweepUnchecked();
   let bundle;
   try {
@@ -68,6 +106,7 @@ async function importBundle(file) {
     const text = error instanceof BundleError ? error.message : t('bundleUnreadable', String(error));
     return { ok: false, error: text };
   }
+  if (under.cancelled) return { ok: false, error: t('bundleCheckCancelled') };
   const { descriptor, report, model } = bundle;
   const id = `${descriptor.name}-${descriptor.precision}-${descriptor.sha256.slice(0, 16)}`;
   /** @type {ModelRecord} */
@@ -78,11 +117,15 @@ async function importBundle(file) {
   }; // prettier-ignore
   try {
     await putModel(record);
+    under.modelId = id;
     /** @type {import('../shared/messages.js').ModelVerdict} */
-    const verdict = await sendToBackground(MSG.CHECK_MODEL, { modelId: id });
+    const verdict = under.cancelled
+      ? { ok: false, key: 'bundleCheckCancelled', subs: [] }
+      : await sendToBackground(MSG.CHECK_MODEL, { modelId: id });
     if (!verdict?.ok) {
       await deleteModel(id);
-      return { ok: false, error: verdict ? t(verdict.key, ...verdict.subs) : t('bundleNoAnswer') };
+      if (!verdict) return { ok: false, error: t('bundleNoAnswer') };
+      return { ok: false, error: t(verdict.key, ...verdict.subs), detail: verdict.detail };
     }
     return { ok: true, name: descriptor.name };
   } catch (error) {
