@@ -238,9 +238,9 @@ def spec_of(descriptor: dict) -> ModelSpec:
 
 NOISE_S = 1  # as the extension's import (inference/model-check.js)
 # The check's deadline, as the extension's (inference/verify-model.js, the `modelCheckS` setting):
-# this many seconds plus CHECK_S_PER_MB per MB of model (HTDemucs fp32, 170 MB: 230 s).
+# this many seconds plus CHECK_S_PER_MB per MB of model (HTDemucs int8, 54 MB: 222 s).
 CHECK_S = 60.0
-CHECK_S_PER_MB = 1.0
+CHECK_S_PER_MB = 3.0
 
 
 def check_deadline_s(model_bytes: int, base_s: float = CHECK_S) -> int:

@@ -26,7 +26,7 @@ import { api } from '../platform/browser-api.js';
  * compute: where jobs run the model (inference/compute.js): 'auto' = WebGPU on a real GPU, else
  *   WASM; 'gpu' = WebGPU on any adapter; 'cpu' = WASM; a GPU that fails falls back to WASM
  * modelCheckS: an imported model's check is stopped and the model refused after this many
- *   seconds plus one per MB of model (inference/verify-model.js); tests lower it, same code path
+ *   seconds plus 3 per MB of model (inference/verify-model.js); tests lower it, same code path
  */
 
 /** @type {Settings} */
