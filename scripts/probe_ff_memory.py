@@ -14,7 +14,7 @@ and lowest PSS of the extension process while separating are written whole, with
 difference by prefix: what the sawtooth is made of. Writes bench/probe-ff-memory-<date><tag>.json.
 `--gc` asks for a full GC after each snapshot and takes another (what was garbage); `--pref`
 starts Firefox with a preference changed (e.g. the GC's heap growth: how much of the page's
-memory is garbage left to the GC's trigger). README "Firefox 60-minute peak" has the figures.
+memory is garbage left to the GC's trigger). A probe (scripts/README.md), not a benchmark.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ separator.js stores them (IndexedDB `chunks`, one put each), then saved two ways
 then each saved stem gets an object URL played by an <audio> element (the job list's players).
 PSS of the browser's processes is sampled every 0.3 s; per phase the biggest PSS of the
 browser's parent (Firefox parent / Chromium browser process) and of the whole tree is printed.
-README "Firefox 60-minute peak" has the figures.
+A probe (scripts/README.md); its finding is why platform/firefox/stem-storage.js writes a file.
 """
 
 from __future__ import annotations

@@ -145,7 +145,7 @@ export function createHost(report, { modelBase, workers }) {
    * A worker pool (worker-pool.js) is let go as soon as a long job's last model run is done and no
    * job waits in the queue, before the job joins and saves its stems: terminating its workers
    * gives their whole onnxruntime heaps back (Firefox, 2 workers: ~440 MB, which the saving of a
-   * 60-minute track's stems otherwise adds to its peak; README "Speed and memory"). The next job
+   * 60-minute track's stems otherwise adds to its peak; docs/benchmarks.md). The next job
    * loads the model again (seconds), so only a streamed track (over `streamAboveS`) lets it go:
    * a short track's stems are saved without a peak of note. One session with onnxruntime's own
    * threads (Chromium's default) and a GPU session are kept.

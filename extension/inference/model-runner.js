@@ -38,7 +38,7 @@ export function threadCount(requested) {
  * int8 weights (~22 MB) instead of their fp32 copies (~79): a smaller onnxruntime heap per
  * session (229 instead of 272 MB after a 512-frame patch; each of worker-pool.js's workers holds
  * one), a load in a fraction of the time (no folding), and the same speed within a few per cent.
- * A/B in README "Speed and memory".
+ * A/B in docs/benchmarks.md.
  * @type {Record<'wasm' | 'webgpu', Record<string, Record<string, string>>>}
  */
 const SESSION_CONFIG = { wasm: {}, webgpu: { session: { disable_quant_qdq: '1' } } };

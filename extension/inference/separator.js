@@ -62,7 +62,7 @@ export async function separateJob(job, { descriptor, getRunner, progress, signal
   try {
     await deleteChunks(jobId); // left over if this job was interrupted and is starting over
     // The model loads while the input is fetched and decoded, not after them (a 3-minute track's
-    // decode: ~0.7 s in Firefox, ~0.3 s in Chromium; README "Speed and memory"); for a URL, once
+    // decode: ~0.7 s in Firefox, ~0.3 s in Chromium; docs/benchmarks.md); for a URL, once
     // its server has answered with what may be audio: an address that does not answer, or answers
     // with an error, a web page or a live stream, loads no model (hundreds of MB).
     /** @type {ReturnType<typeof getRunner> | null} */

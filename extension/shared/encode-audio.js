@@ -32,7 +32,7 @@ export const FORMATS = Object.freeze([
   { id: 'flac', labelKey: 'formatsFlac', extension: 'flac', mime: 'audio/flac', lossless: true },
   // 256 kb/s: transparent for most music and still a quarter of 16-bit WAV
   { id: 'mp3', labelKey: 'formatsMp3', extension: 'mp3', mime: 'audio/mpeg', lossless: false, bitrate: 256_000 },
-  // Known: Firefox saves an Ogg download as ".ogx", whatever the name given (README)
+  // Known: Firefox saves an Ogg download as ".ogx", whatever the name given (docs/usage.md)
   { id: 'opus', labelKey: 'formatsOpus', extension: 'opus', mime: 'audio/ogg; codecs=opus', lossless: false, bitrate: 160_000 },
   { id: 'aac', labelKey: 'formatsAac', extension: 'm4a', mime: 'audio/mp4', lossless: false, bitrate: 256_000 },
 ]);

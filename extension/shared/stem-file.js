@@ -4,7 +4,7 @@
  * written piece by piece, read back as a file-backed File. Used where the platform says so
  * (platform/<browser>/stem-storage.js): in Firefox a 60-minute stem joined into one IndexedDB
  * Blob is copied whole through the parent process when saved (+635 MB), and a Blob joined from
- * stored parts once more per object URL; a file written here is neither (README "Firefox
+ * stored parts once more per object URL; a file written here is neither (docs/benchmarks.md "Firefox
  * 60-minute peak", scripts/probe_opfs.py).
  */
 

@@ -169,7 +169,7 @@ export async function finishStem(jobId, stem, header) {
 /**
  * A job's stems, written as separation makes them. Where stems are files (Firefox) each piece goes
  * straight into its stem's file, which `finish` completes: no second pass over stored parts at the
- * end (a 3-minute track's `store` step in Firefox: 0.87-1.44 s -> 0.12-0.16 s, README). Elsewhere
+ * end (a 3-minute track's `store` step in Firefox: 0.87-1.44 s -> 0.12-0.16 s, docs/benchmarks.md). Elsewhere
  * the pieces are chunks, and `finish` joins them (finishStem).
  * @param {string} jobId @param {string[]} stems @param {number} headerBytes  the header's size
  * @returns {Promise<StemWriter>}

@@ -34,7 +34,7 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
  * Interleave planar channels into the sample format's bytes. One loop per format and channel,
  * writing a typed array, the same bytes as the per-sample DataView loop it replaced
  * (encodeSamplesPortable, still used where typed arrays are big-endian;
- * tests/unit/test_spectral_speed_js.py), 5-6x faster (pcm16, Node, README "Speed and memory").
+ * tests/unit/test_spectral_speed_js.py), 5-6x faster (pcm16, Node, docs/benchmarks.md).
  * Math.floor(y + 0.5) is Math.round(y) here, and 2.5x faster in V8: y is a float32 times at most
  * 2^23, so y + 0.5 is exact except for |y| < 2^-5, where both give 0.
  * @param {Float32Array[]} channels  same length each

@@ -275,9 +275,8 @@ return {{bytes, size: wav.size, type: wav.type, header: text.slice(0, 44) === he
   old: old.size === 44 + size && (await old.text()) === header + part(7)}};
 """
 # As platform/<browser>/stem-storage.js says: Firefox saves a stem as an origin-private file (its
-# record a marker), Chromium as one Blob. As the list of its parts (tried 2026-12-01), Firefox
-# saved a stem without copying it through its parent process, but then copied it there for each
-# object URL (the job list's players): README "Firefox 60-minute peak".
+# record a marker), Chromium as one Blob: stored as the list of its parts, Firefox would copy a
+# stem through its parent process for each object URL (scripts/probe_opfs.py).
 STORED_FORM = {"firefox": "a file", "chromium": "one Blob"}
 
 

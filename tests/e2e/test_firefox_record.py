@@ -270,7 +270,7 @@ def test_tab_closed_mid_recording_keeps_what_was_recorded(packaged, audio_device
         assert stored_counts(session, job["id"]) == {"inputs": 1, "chunks": 0, "stems": 0}  # the recording
         row = f"li.job[data-job='{job['id']}']"
         wait_for(lambda: session.click_all(f"{row} button.download-recording"), 10, what="Download recording")
-        # Firefox names an Opus download by the type it sniffs (.ogx: README), whatever the page says
+        # Firefox names an Opus download by the type it sniffs (.ogx: docs/usage.md), whatever the page says
         [recording] = wait_for(
             lambda: [p for p in session.downloads.glob("Player-recording.og*") if p.suffix != ".part"],
             30,

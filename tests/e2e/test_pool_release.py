@@ -16,7 +16,7 @@ from tests.e2e.conftest import finished_job
 from tests.e2e.firefox import FirefoxSession
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-# Two workers' onnxruntime heaps and code are ~440 MB (README "Speed and memory"); a job's
+# Two workers' onnxruntime heaps and code are ~440 MB (Firefox's memory reports); a job's
 # uncollected garbage moves the extension process by up to ~150 MB either way.
 MIN_FREED_MB = 200
 
