@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 import zipfile
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -252,19 +253,66 @@ def spec_of(descriptor: dict) -> ModelSpec:
 
 
 NOISE_S = 1  # as the extension's import (inference/model-check.js)
+# The check's deadline, as the extension's (inference/verify-model.js, the `modelCheckS` setting):
+# this many seconds plus CHECK_S_PER_MB per MB of model (HTDemucs int8, 54 MB: 222 s).
+CHECK_S = 60.0
+CHECK_S_PER_MB = 3.0
 
 
-def check_model(bundle: Bundle, threads: int = 0) -> None:
+def check_deadline_s(model_bytes: int, base_s: float = CHECK_S) -> int:
+    return round(base_s + CHECK_S_PER_MB * model_bytes / 1e6)
+
+
+def check_model(bundle: Bundle, threads: int = 0, base_s: float = CHECK_S) -> None:
     """What the extension's import checks in its inference host (``inference/model-check.js``):
     onnxruntime opens the model, its tensors are the descriptor's, and one second of noise runs
     through it with every output of the size the descriptor's layout declares. A model that
-    fails here would fail, or write wrong stems, part-way through a song."""
+    fails here would fail, or write wrong stems, part-way through a song.
+
+    onnxruntime cannot be interrupted inside a run (a ``Loop`` of 2^40 trips runs for days), so
+    the check runs in a child process, killed at ``check_deadline_s``; the deadline is around
+    the whole check, whatever the model's family."""
+    deadline_s = check_deadline_s(len(bundle.model), base_s)
+    context = multiprocessing.get_context("spawn")  # a fork would copy onnxruntime's thread pools
+    receive, send = context.Pipe(duplex=False)
+    child = context.Process(target=_check_in_child, args=(bundle, threads, send), daemon=True)
+    child.start()
+    send.close()
+    try:
+        if not receive.poll(deadline_s):
+            raise BundleError(f"the model's check did not finish within {deadline_s} s: the model runs far too "
+                              "long (it may loop for ever); the check was stopped")  # fmt: skip
+        try:
+            refusal = receive.recv()
+        except EOFError:
+            child.join(5)
+            raise BundleError(f"the model's check stopped the process that ran it (exit code {child.exitcode}; "
+                              "out of memory?)") from None  # fmt: skip
+    finally:
+        child.kill()
+        child.join()
+        receive.close()
+    if refusal is not None:
+        raise BundleError(refusal)
+
+
+def _check_in_child(bundle: Bundle, threads: int, send) -> None:
+    """``check_model``'s child: the check's refusal, or None, sent back."""
+    try:
+        _check_model_here(bundle, threads)
+    except BundleError as error:
+        send.send(str(error))
+        return
+    send.send(None)
+
+
+def _check_model_here(bundle: Bundle, threads: int) -> None:
     import numpy as np
 
     from builder.runtime import open_session
 
     try:
-        model = open_session(bundle.model, threads)
+        model = open_session(bundle.model, threads, log_severity=4)
     except Exception as error:  # onnxruntime's errors (InvalidProtobuf, Fail, ...) share no base class
         raise BundleError(f"onnxruntime cannot load this model: {error}") from None
     descriptor = bundle.descriptor

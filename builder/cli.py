@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from builder.audio_io import AudioError, SampleFormat
-from builder.bundle import BundleError, write_bundle
+from builder.bundle import CHECK_S, CHECK_S_PER_MB, BundleError, write_bundle
 from builder.config import BUILD_PRECISIONS, BuildConfig, Paths
 from builder.demix import DemixOptions, ModelNotBuiltError, UnsupportedModelError, separate_file
 from builder.package import PackageError
@@ -50,6 +50,9 @@ def _parser() -> argparse.ArgumentParser:
                           "'average' keeps it, shared by the stems' average mask")  # fmt: skip
     sep.add_argument("--format", default=SampleFormat.PCM16.value, choices=[f.value for f in SampleFormat])
     sep.add_argument("--threads", type=int, default=0, help="onnxruntime threads (0: all cores)")
+    sep.add_argument("--check-s", type=float, default=CHECK_S,
+                     help=f"--bundle: its model's check is stopped after this many seconds plus {CHECK_S_PER_MB:g} "
+                          f"per MB of model (default {CHECK_S:g})")  # fmt: skip
     sep.add_argument("--dist", type=Path, default=Paths().dist)
 
     pack = commands.add_parser("package", help="assemble the Chrome and Firefox extensions in dist/")
@@ -104,6 +107,7 @@ def _run(args: argparse.Namespace) -> int:
         sample_format=SampleFormat(args.format),
         threads=args.threads,
         bundle=args.bundle,
+        check_s=args.check_s,
     )
     started = time.monotonic()
     separation = separate_file(args.song, args.out, Paths(dist=args.dist).models, options,

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from builder import bundle, families
 from builder.audio_io import AudioError, Replaced, SampleFormat, StemWriter, load_audio, resample, to_stereo
+from builder.bundle import CHECK_S
 from builder.families.base import UnsupportedModelError
 from builder.names import safe_file_name
 from builder.separate import Progress
@@ -41,6 +42,7 @@ class DemixOptions:
     sample_format: SampleFormat = SampleFormat.PCM16
     threads: int = 0
     bundle: Path | None = None  # a model bundle (builder/bundle.py) instead of a build in dist/
+    check_s: float = CHECK_S  # the bundle's check deadline before its margin per MB (bundle.check_model)
 
 
 def find_model(models_dir: Path, spec: ModelSpec, precision: Precision) -> Path:
@@ -68,7 +70,7 @@ def separate_file(song: Path, out_dir: Path, models_dir: Path, options: DemixOpt
         spec = catalog.get(options.model).spec
         return _separate(song, out_dir, spec, find_model(models_dir, spec, options.precision), options, on_progress)
     verified = bundle.read_bundle(options.bundle)  # the extension's rules (shared/bundle.js)
-    bundle.check_model(verified, options.threads)  # and the checks of its import (model-check.js)
+    bundle.check_model(verified, options.threads, options.check_s)  # and the checks of its import (model-check.js)
     with tempfile.TemporaryDirectory() as tmp:
         model_path = bundle.unpack_model(verified, Path(tmp))
         return _separate(song, out_dir, bundle.spec_of(verified.descriptor), model_path, options, on_progress)

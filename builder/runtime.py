@@ -14,11 +14,13 @@ if TYPE_CHECKING:  # builder.segments imports torch, which `demixer separate` mu
     from builder.separate import MaskCore
 
 
-def open_session(model: Path | bytes, threads: int) -> ort.InferenceSession:
+def open_session(model: Path | bytes, threads: int, log_severity: int = 3) -> ort.InferenceSession:
+    """``log_severity`` 3: errors only, no optimizer chatter on stdout; 4: none (a check whose
+    failures are raised and said once)."""
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads or (os.cpu_count() or 1)
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.log_severity_level = 3  # errors only: no optimizer chatter on stdout
+    options.log_severity_level = log_severity
     # Fold the int8 weights' DequantizeLinear at load, as the extension does (model-runner.js)
     options.add_session_config_entry("session.disable_quant_qdq", "1")
     source = model if isinstance(model, bytes) else str(model)

@@ -114,3 +114,81 @@ def bad_bundles(good: Path) -> list[BadBundle]:
                   write_zip(with_manifest({**descriptor, "sha256": hashlib.sha256(narrow).hexdigest()}, narrow)),
                   "declares nb_patches,nb_stems", "declares nb_patches,nb_stems"),
     ]  # fmt: skip
+
+
+def hostile_onnx(kind: str, nb_stems: int) -> bytes:
+    """``tiny_onnx(nb_stems)`` whose magnitude first goes through a hostile branch that adds
+    nothing (its result times 0), so that every name, shape and output size is valid:
+    ``constant-of-shape``: a ``ConstantOfShape`` of n * 2^31 floats (n: the input's size), which
+    overflows a 32-bit size (onnxruntime-web) and asks for petabytes natively;
+    ``loop``: a ``Loop`` of 2^40 trips adding one to a scalar (days, in any runtime).
+    The branch depends on the input, so onnxruntime cannot fold it away at load."""
+    from onnx import TensorProto, helper
+
+    magnitude = helper.make_tensor_value_info("magnitude", TensorProto.FLOAT, ["p", 2, "t", "f"])
+    masks = helper.make_tensor_value_info("masks", TensorProto.FLOAT, ["p", nb_stems, 2, "t", "f"])
+    const = lambda name, kind_, dims, values: helper.make_node(  # noqa: E731
+        "Constant", [], [name], value=helper.make_tensor(name + "_value", kind_, dims, values)
+    )
+    if kind == "constant-of-shape":
+        branch = [
+            helper.make_node("Size", ["magnitude"], ["n"]),
+            helper.make_node("Unsqueeze", ["n", "axes0"], ["n1"]),
+            const("big", TensorProto.INT64, [1], [2**31]),
+            helper.make_node("Concat", ["n1", "big"], ["shape"], axis=0),
+            helper.make_node("ConstantOfShape", ["shape"], ["bomb"],
+                             value=helper.make_tensor("zero", TensorProto.FLOAT, [1], [0.0])),
+            helper.make_node("ReduceSum", ["bomb"], ["total"], keepdims=0),
+        ]  # fmt: skip
+    elif kind == "loop":
+        body = helper.make_graph(
+            [helper.make_node("Identity", ["cond_in"], ["cond_out"]),
+             const("one", TensorProto.FLOAT, [], [1.0]),
+             helper.make_node("Add", ["v_in", "one"], ["v_out"])],
+            "spin",
+            [helper.make_tensor_value_info("i", TensorProto.INT64, []),
+             helper.make_tensor_value_info("cond_in", TensorProto.BOOL, []),
+             helper.make_tensor_value_info("v_in", TensorProto.FLOAT, [])],
+            [helper.make_tensor_value_info("cond_out", TensorProto.BOOL, []),
+             helper.make_tensor_value_info("v_out", TensorProto.FLOAT, [])],
+        )  # fmt: skip
+        branch = [
+            helper.make_node("ReduceSum", ["magnitude"], ["v0"], keepdims=0),
+            const("trips", TensorProto.INT64, [], [2**40]),
+            const("go", TensorProto.BOOL, [], [True]),
+            helper.make_node("Loop", ["trips", "go", "v0"], ["total"], body=body),
+        ]
+    else:
+        raise ValueError(kind)
+    nodes = [
+        *branch,
+        const("nought", TensorProto.FLOAT, [], [0.0]),
+        helper.make_node("Mul", ["total", "nought"], ["nothing"]),
+        helper.make_node("Add", ["magnitude", "nothing"], ["same"]),
+        helper.make_node("Sigmoid", ["same"], ["s"]),
+        helper.make_node("Unsqueeze", ["s", "axes1"], ["u"]),
+        helper.make_node("Concat", ["u"] * nb_stems, ["masks"], axis=1),
+    ]
+    axes = [helper.make_tensor("axes1", TensorProto.INT64, [1], [1])]
+    if kind == "constant-of-shape":
+        axes.append(helper.make_tensor("axes0", TensorProto.INT64, [1], [0]))
+    graph = helper.make_graph(nodes, f"hostile-{kind}", [magnitude], [masks], initializer=axes)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    model.ir_version = 9
+    return model.SerializeToString()
+
+
+HOSTILE_KINDS = ("constant-of-shape", "loop")
+
+
+def hostile_bundles(good: Path) -> dict[str, bytes]:
+    """kind -> a bundle valid in every field the import checks (names, hashes, sizes, the
+    descriptor of ``good``, a spectral-mask bundle; tensor names and shapes) whose model is
+    ``hostile_onnx(kind)``: only running it shows what it does."""
+    descriptor = json.loads(parts_of(good)[DESCRIPTOR_PART])
+    made = {}
+    for kind in HOSTILE_KINDS:
+        model = hostile_onnx(kind, len(descriptor["stems"]))
+        entries = with_manifest({**descriptor, "sha256": hashlib.sha256(model).hexdigest()}, model)
+        made[kind] = write_zip(entries)
+    return made

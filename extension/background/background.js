@@ -335,11 +335,15 @@ function notify(id, title, text) {
 const handlers = {
   [MSG.START_FILE_JOB]: ({ jobId, name, modelId }) => addJob({ id: jobId, name, source: { kind: 'stored' }, modelId }),
   [MSG.CHECK_MODEL]: async ({ modelId }) => {
+    const { modelCheckS } = await loadSettings();
     const verdict = /** @type {import('../shared/messages.js').ModelVerdict | undefined} */ (
-      await host.send(MSG.VERIFY_MODEL, { modelId })
+      await host.send(MSG.VERIFY_MODEL, { modelId, checkS: modelCheckS })
     );
     if (verdict?.ok) await installMenus();
     return verdict;
+  },
+  [MSG.CANCEL_MODEL_CHECK]: async ({ modelId }) => {
+    await host.send(MSG.STOP_MODEL_CHECK, { modelId });
   },
   [MSG.MODEL_REMOVED]: () => installMenus(),
   [MSG.START_URL_JOB]: (data) => startUrlJob(data),

@@ -9,7 +9,7 @@ import { createRunner } from './model-runner.js';
 import { createPoolRunner, workerCount } from './worker-pool.js';
 import { chooseCompute } from './compute.js';
 import { createFallbackRunner } from './gpu-fallback.js';
-import { verifyModel } from './model-check.js';
+import { verifyModel } from './verify-model.js';
 import { givingWayToLive } from './live-priority.js';
 import { CancelledError, separateJob } from './separator.js';
 import { getModel } from '../shared/store.js';
@@ -97,7 +97,8 @@ export function createHost(report, { modelBase, workers }) {
   const queue = [];
   /** @type {{jobId: string, controller: AbortController} | null} */
   let current = null;
-  let verifying = 0; // model checks under way (an import's CHECK_MODEL)
+  /** Model checks under way (an import's CHECK_MODEL), by model id: their Cancel. @type {Map<string, AbortController>} */
+  const checks = new Map();
   /**
    * The last job's model, kept for the next job that asks for the same one (one session at a
    * time: a model of another job replaces it). The first session's thread request sizes the
@@ -247,15 +248,25 @@ export function createHost(report, { modelBase, workers }) {
     },
     // A model check counts: Firefox's heartbeat (platform/firefox/inference-host.js) keys on this,
     // and HTDemucs's check (a session of 168 MB, one 7.8 s segment) outlasts the 30 s idle unload.
-    busy: () => current !== null || queue.length > 0 || verifying > 0,
-    /** @param {string} modelId @returns {Promise<import('../shared/messages.js').ModelVerdict>} */
-    async verify(modelId) {
-      verifying += 1;
+    busy: () => current !== null || queue.length > 0 || checks.size > 0,
+    /**
+     * A model check, in its own worker with its deadline (verify-model.js): jobs never wait for it.
+     * @param {import('../shared/messages.js').VerifyModelData} data
+     * @returns {Promise<import('../shared/messages.js').ModelVerdict>}
+     */
+    async verify({ modelId, checkS }) {
+      const controller = new AbortController();
+      checks.get(modelId)?.abort();
+      checks.set(modelId, controller);
       try {
-        return await verifyModel(modelId);
+        return await verifyModel(modelId, { baseS: checkS, signal: controller.signal });
       } finally {
-        verifying -= 1;
+        if (checks.get(modelId) === controller) checks.delete(modelId);
       }
+    },
+    /** The import's Cancel: its check is stopped and answers that it was cancelled. @param {string} modelId */
+    stopCheck(modelId) {
+      checks.get(modelId)?.abort();
     },
   };
 }

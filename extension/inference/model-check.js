@@ -1,15 +1,16 @@
 // @ts-check
 /**
- * The inference host's half of an import (the page's half is shared/bundle.js): onnxruntime-web
- * creates a session from the stored model, and one second of noise runs through the model's
- * family code, every model call's outputs checked against the shapes the descriptor declares.
- * A model that passes is marked 'ready'; the page deletes one that does not. Chrome's offscreen
- * document has no i18n API: a verdict names its message key and the page words it.
+ * The inference host's half of an import (the page's half is shared/bundle.js), run in its own
+ * worker (model-check-worker.js, started and stopped by verify-model.js): onnxruntime-web creates
+ * a session from the model's bytes, and one second of noise runs through the model's family
+ * code, every model call's outputs checked against the shapes the descriptor declares. Nothing
+ * here knows the family: every family, those to come included, is checked the same way.
+ * A verdict names its message key (a worker has no i18n API: the page words it) and keeps the
+ * runtime's own text apart, as `detail`.
  */
 import { familyBlocks } from './families/index.js';
 import { createRunner } from './model-runner.js';
 import { SampleWindow } from './samples.js';
-import { getModel, putModel } from '../shared/store.js';
 import { errorText } from '../shared/errors.js';
 
 /** @typedef {import('./model-runner.js').ModelRunner} ModelRunner */
@@ -84,23 +85,20 @@ async function* noise(nbSamples, nbChannels) {
 }
 
 /**
- * Run imported model `modelId` once; mark it ready, or say why it cannot run.
- * @param {string} modelId
- * @param {{threads?: number}} [options]
+ * Run `model` once on noise through its family's code.
+ * @param {Uint8Array} model  the ONNX file's bytes
+ * @param {import('./separator.js').ModelDescriptor} descriptor
  * @returns {Promise<import('../shared/messages.js').ModelVerdict>}
  */
-export async function verifyModel(modelId, options = {}) {
-  const record = await getModel(modelId);
-  if (!record) return { ok: false, key: 'bundleGone', subs: [] };
+export async function checkModel(model, descriptor) {
   /** @type {ModelRunner} */
   let runner;
   try {
-    runner = await createRunner(new Uint8Array(await record.model.arrayBuffer()), options);
+    runner = await createRunner(model, { inWorker: true });
   } catch (error) {
-    return { ok: false, key: 'bundleRuntimeRefused', subs: [errorText(error)] };
+    return { ok: false, key: 'bundleRuntimeRefused', subs: [], detail: errorText(error) };
   }
   try {
-    const { descriptor } = record;
     const samples = new SampleWindow(noise(NOISE_S * descriptor.sampleRate, descriptor.nbChannels));
     const checked = shapeCheckedRunner(runner, /** @type {any} */ (descriptor));
     let blocks = 0;
@@ -111,11 +109,10 @@ export async function verifyModel(modelId, options = {}) {
       blocks += 1;
     }
     if (!blocks) throw new Refusal('bundleBlockShape', descriptor.stems.length);
-    await putModel({ ...record, state: 'ready' });
     return { ok: true };
   } catch (error) {
     if (error instanceof Refusal) return { ok: false, key: error.key, subs: error.subs };
-    return { ok: false, key: 'bundleRunFailed', subs: [errorText(error)] };
+    return { ok: false, key: 'bundleRunFailed', subs: [], detail: errorText(error) };
   } finally {
     await runner.release().catch(() => {});
   }

@@ -51,7 +51,8 @@ outputRate.addEventListener('change', () =>
 const byId = (/** @type {string} */ id) => /** @type {any} */ (document.getElementById(id));
 mountModelsView({
   list: byId('model-list'), picker: byId('model-file'), drop: byId('model-drop'), status: byId('model-status'),
-  defaultSelect: byId('default-model'), jobSelect: jobModel, formHost: byId('mdx-form-host'),
+  cancel: /** @type {HTMLButtonElement} */ (byId('model-cancel')), defaultSelect: byId('default-model'), jobSelect: jobModel,
+  formHost: byId('mdx-form-host'),
 }); // prettier-ignore
 
 mountJobsView(/** @type {HTMLElement} */ (document.getElementById('jobs')));

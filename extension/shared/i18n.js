@@ -15,7 +15,7 @@ import { api } from '../platform/browser-api.js';
  */
 export function t(key, ...subs) {
   const strings = subs.map(String);
-  if (api.i18n) return api.i18n.getMessage(key, strings) || key;
+  if (api?.i18n) return api.i18n.getMessage(key, strings) || key; // none in a worker (model-check-worker.js)
   // As getMessage does: $1… $9 from the substitutions, $$ for a dollar sign.
   const text = loaded[key]?.message;
   return text === undefined ? key : text.replace(/\$(\$|[1-9])/g, (_, n) => (n === '$' ? '$' : strings[n - 1] ?? ''));

@@ -21,6 +21,7 @@ export const MSG = Object.freeze({
   STOP_RECORDING: 'stop-recording',
   RETRY_JOB: 'retry-job', // a failed or cancelled job of a recording, run again from it (shared/recordings.js)
   CHECK_MODEL: 'check-model', // an imported bundle, stored as 'checking': run it once before offering it
+  CANCEL_MODEL_CHECK: 'cancel-model-check', // the import's Cancel: its check stops, the model is not added
   MODEL_REMOVED: 'model-removed', // the context menu's "Demix with…" follows the installed models
   // recorder (a content script this extension injected into a page; Firefox) -> background
   RECORD_CHUNK: 'record-chunk',
@@ -38,6 +39,7 @@ export const MSG = Object.freeze({
   LIVE_END: 'live-end',
   LIVE_MIX: 'live-mix',
   VERIFY_MODEL: 'verify-model', // answered (not reported) with a ModelVerdict
+  STOP_MODEL_CHECK: 'stop-model-check', // CANCEL_MODEL_CHECK, to the host running the check
   // inference host -> background
   JOB_PROGRESS: 'job-progress',
   JOB_DONE: 'job-done',
@@ -54,8 +56,11 @@ export const MSG = Object.freeze({
  * @typedef {{jobId: string, name: string, modelId?: string}} StartFileJobData  the file is already in
  *   IndexedDB; modelId: an imported model's id (shared/store.js models), absent: the default model
  * @typedef {{modelId: string}} CheckModelData
- * @typedef {{ok: true} | {ok: false, key: string, subs: string[]}} ModelVerdict  key, subs: the
- *   refusal's message in _locales (the offscreen document has no i18n API; the page words it)
+ * @typedef {{modelId: string, checkS: number}} VerifyModelData  checkS: the check's deadline
+ *   before its margin per MB (the `modelCheckS` setting; inference/verify-model.js)
+ * @typedef {{ok: true} | {ok: false, key: string, subs: string[], detail?: string}} ModelVerdict  key, subs: the
+ *   refusal's message in _locales (the offscreen document has no i18n API; the page words it);
+ *   detail: the runtime's own text (shown folded under the plain message)
  * @typedef {{url: string, name: string}} StartUrlJobData
  * @typedef {{jobId: string}} JobRef
  * @typedef {{jobId: string, source: JobSource, name: string, starts?: number, lastPhase?: Phase,

@@ -5,7 +5,8 @@ import { api } from '../platform/browser-api.js';
 /**
  * @typedef {{format: import('./encode-audio.js').FormatId, outputRate: 'input' | number, threads: number, streamAboveS: number,
  *   maxInputBytes: number, maxDurationS: number, liveWindowS: number, fetchHeadersS: number, fetchStallS: number,
- *   keepLiveStems: boolean, workers: number, defaultModel: string, compute: ComputeSetting}} Settings
+ *   keepLiveStems: boolean, workers: number, defaultModel: string, compute: ComputeSetting,
+ *   modelCheckS: number}} Settings
  * @typedef {'auto' | 'cpu' | 'gpu'} ComputeSetting
  * format: the stem, zip and mix files' format (shared/encode-audio.js FORMATS); stems are
  *   stored as WAV (this depth when a WAV format is chosen) and transcoded at download
@@ -29,6 +30,8 @@ import { api } from '../platform/browser-api.js';
  *   one; '' = the model that ships with the extension
  * compute: where jobs run the model (inference/compute.js): 'auto' = WebGPU on a real GPU, else
  *   WASM; 'gpu' = WebGPU on any adapter; 'cpu' = WASM; a GPU that fails falls back to WASM
+ * modelCheckS: an imported model's check is stopped and the model refused after this many
+ *   seconds plus 3 per MB of model (inference/verify-model.js); tests lower it, same code path
  */
 
 // Streamed or not, the stems of longer audio take more time and disk than a user expects from a
@@ -52,6 +55,7 @@ export const DEFAULT_SETTINGS = Object.freeze({
   workers: 0,
   defaultModel: '',
   compute: 'auto',
+  modelCheckS: 60,
 });
 
 /** @returns {Promise<Settings>} */

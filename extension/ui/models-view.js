@@ -4,9 +4,12 @@
  * bundles), "Add a model…" (picker and drop), Remove, the default model, and the model offered for
  * the next job. A bundle is checked twice before it is offered: here (shared/bundle.js: zip,
  * sizes, hashes, descriptor) and by the inference host (CHECK_MODEL: a session and one second of
- * noise). A UVR MDX-Net .onnx file is taken as it is: its graph read here (shared/mdx-model.js),
- * its parameters from UVR's table by its UVR key (shared/uvr-models.js) or asked
- * (ui/mdx-form.js), then the same CHECK_MODEL. What a file says is shown with textContent only.
+ * noise, in a worker of its own with a deadline: inference/verify-model.js). A UVR MDX-Net .onnx
+ * file is taken as it is: its graph read here (shared/mdx-model.js), its parameters from UVR's
+ * table by its UVR key (shared/uvr-models.js) or asked (ui/mdx-form.js), then the same
+ * CHECK_MODEL. Cancel stops the import at any point. A refusal is a plain sentence; the runtime's
+ * own text, where there is one, is folded under it. What a file says is shown with textContent
+ * only, never as HTML.
  */
 import { MSG } from '../shared/messages.js';
 import { BundleError, LIMITS, readBundle } from '../shared/bundle.js';
@@ -30,20 +33,35 @@ let importing = Promise.resolve();
 
 /**
  * @param {{list: HTMLElement, picker: HTMLInputElement, drop: HTMLElement, status: HTMLElement,
- *   defaultSelect: HTMLSelectElement, jobSelect: HTMLSelectElement, formHost: HTMLElement}} elements
+ *   cancel: HTMLButtonElement, defaultSelect: HTMLSelectElement, jobSelect: HTMLSelectElement,
+ *   formHost: HTMLElement}} elements
  */
-export function mountModelsView({ list, picker, drop, status, defaultSelect, jobSelect, formHost }) {
+export function mountModelsView({ list, picker, drop, status, cancel, defaultSelect, jobSelect, formHost }) {
   const refresh = () => render({ list, status, defaultSelect, jobSelect, refresh });
+  /** The import under way: its Cancel. @type {{cancelled: boolean, modelId: string} | null} */
+  let under = null;
+  cancel.addEventListener('click', () => {
+    if (!under) return;
+    under.cancelled = true;
+    if (under.modelId) sendToBackground(MSG.CANCEL_MODEL_CHECK, { modelId: under.modelId }).catch(() => {});
+  });
 
   /** @param {File} file */
   const add = (file) => {
     importing = importing.then(async () => {
       status.dataset.state = 'checking';
       status.textContent = t('bundleChecking', file.name);
-      const outcome = /\.onnx$/i.test(file.name) ? await importOnnx(file, formHost, status) : await importBundle(file);
+      const current = { cancelled: false, modelId: '' };
+      under = current;
+      cancel.hidden = false;
+      const outcome = (/\.onnx$/i.test(file.name) ? importOnnx(file, formHost, status, current) : importBundle(file, current)).finally(() => {
+        under = null;
+        cancel.hidden = true;
+      });
       await refresh(); // the lists first: the status says the model is there once it is offered
       status.dataset.state = outcome.ok ? 'added' : 'refused';
-      status.textContent = outcome.ok ? t('bundleAdded', outcome.name, file.name) : t('bundleRefused', file.name, outcome.error);
+      if (outcome.ok) status.textContent = t('bundleAdded', outcome.name, file.name);
+      else showRefusal(status, t('bundleRefused', file.name, outcome.error), outcome.detail);
     }).catch((error) => {
       // e.g. storage failing: said, and the next import still runs
       status.dataset.state = 'refused';
@@ -62,11 +80,33 @@ export function mountModelsView({ list, picker, drop, status, defaultSelect, job
 }
 
 /**
+ * A refusal's plain sentence, and under it, folded, the runtime's own text (build paths, error codes).
+ * @param {HTMLElement} status @param {string} text @param {string} [detail]
+ */
+function showRefusal(status, text, detail) {
+  const sentence = document.createElement('p');
+  sentence.textContent = text;
+  if (!detail) {
+    status.replaceChildren(sentence);
+    return;
+  }
+  const details = document.createElement('details');
+  const summary = document.createElement('summary');
+  summary.textContent = t('bundleDetails');
+  const raw = document.createElement('pre');
+  raw.textContent = detail;
+  details.append(summary, raw);
+  status.replaceChildren(sentence, details);
+}
+
+/**
  * Check and store one bundle; nothing stays stored unless every check passed.
  * @param {File} file
- * @returns {Promise<{ok: true, name: string} | {ok: false, error: string}>}
+ * @param {{cancelled: boolean, modelId: string}} under  the Cancel button's: set when pressed;
+ *   modelId: the record whose check Cancel stops
+ * @returns {Promise<{ok: true, name: string} | {ok: false, error: string, detail?: string}>}
  */
-async function importBundle(file) {
+async function importBundle(file, under) {
   await sweepUnchecked();
   let bundle;
   try {
@@ -75,8 +115,9 @@ async function importBundle(file) {
     const text = error instanceof BundleError ? error.message : t('bundleUnreadable', String(error));
     return { ok: false, error: text };
   }
+  if (under.cancelled) return { ok: false, error: t('bundleCheckCancelled') };
   const { descriptor, report, model } = bundle;
-  return storeChecked(descriptor, report, new Blob([/** @type {Uint8Array<ArrayBuffer>} */ (model)]));
+  return storeChecked(descriptor, report, new Blob([/** @type {Uint8Array<ArrayBuffer>} */ (model)]), under);
 }
 
 /** @param {Uint8Array} bytes */
@@ -89,9 +130,10 @@ async function sha256Hex(bytes) {
  * A UVR MDX-Net .onnx file: its graph checked, its parameters from UVR's table or the form,
  * then stored and checked like a bundle's model.
  * @param {File} file @param {HTMLElement} formHost @param {HTMLElement} status
- * @returns {Promise<{ok: true, name: string} | {ok: false, error: string}>}
+ * @param {{cancelled: boolean, modelId: string}} under  the Cancel button's (see importBundle)
+ * @returns {Promise<{ok: true, name: string} | {ok: false, error: string, detail?: string}>}
  */
-async function importOnnx(file, formHost, status) {
+async function importOnnx(file, formHost, status, under) {
   await sweepUnchecked();
   try {
     // refused before it is read: a 2 GB file would not fit the page's memory anyway
@@ -107,13 +149,15 @@ async function importOnnx(file, formHost, status) {
       status.textContent = t('mdxAsking', file.name);
       choice = await askMdxParameters(formHost, { fileName: file.name, dimF, dimT, nFfts: consistentNffts(dimF, dimT) });
       if (!choice) throw new MdxRefusal('mdxCancelled');
+      if (under.cancelled) throw new MdxRefusal('bundleCheckCancelled');
       status.dataset.state = 'checking';
       status.textContent = t('bundleChecking', file.name);
     }
     const name = known?.name ?? (safeFileName(file.name.replace(/\.onnx$/i, '')) || 'mdx-net');
     const descriptor = mdxDescriptor({ name, dimF, dimT, sha256: await sha256Hex(bytes), .../** @type {any} */ (choice) });
     const report = { source: 'uvr-onnx', fileName: file.name, uvrKey, known: Boolean(known) };
-    return storeChecked(/** @type {any} */ (descriptor), report, new Blob([bytes]));
+    if (under.cancelled) throw new MdxRefusal('bundleCheckCancelled');
+    return storeChecked(/** @type {any} */ (descriptor), report, new Blob([bytes]), under);
   } catch (error) {
     if (error instanceof MdxRefusal) return { ok: false, error: t(error.key, ...error.subs) };
     if (error instanceof BundleError) return { ok: false, error: error.message };
@@ -128,9 +172,10 @@ const mb = (bytes) => (bytes / 1e6).toFixed(1);
  * Store a model as 'checking' and have the inference host run it; deleted unless it passes.
  * @param {import('../shared/bundle.js').BundleDescriptor} descriptor
  * @param {Record<string, any>} report @param {Blob} model
- * @returns {Promise<{ok: true, name: string} | {ok: false, error: string}>}
+ * @param {{cancelled: boolean, modelId: string}} under  the Cancel button's (see importBundle)
+ * @returns {Promise<{ok: true, name: string} | {ok: false, error: string, detail?: string}>}
  */
-async function storeChecked(descriptor, report, model) {
+async function storeChecked(descriptor, report, model, under) {
   const id = `${descriptor.name}-${descriptor.precision}-${descriptor.sha256.slice(0, 16)}`;
   /** @type {ModelRecord} */
   const record = {
@@ -139,11 +184,15 @@ async function storeChecked(descriptor, report, model) {
   }; // prettier-ignore
   try {
     await putModel(record);
+    under.modelId = id;
     /** @type {import('../shared/messages.js').ModelVerdict} */
-    const verdict = await sendToBackground(MSG.CHECK_MODEL, { modelId: id });
+    const verdict = under.cancelled
+      ? { ok: false, key: 'bundleCheckCancelled', subs: [] }
+      : await sendToBackground(MSG.CHECK_MODEL, { modelId: id });
     if (!verdict?.ok) {
       await deleteModel(id);
-      return { ok: false, error: verdict ? t(verdict.key, ...verdict.subs) : t('bundleNoAnswer') };
+      if (!verdict) return { ok: false, error: t('bundleNoAnswer') };
+      return { ok: false, error: t(verdict.key, ...verdict.subs), detail: verdict.detail };
     }
     return { ok: true, name: descriptor.name };
   } catch (error) {

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import time
 import zipfile
 import zlib
 
@@ -11,10 +12,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from builder.bundle import MODEL_PART, PARTS, BundleError, check_model, read_bundle
+from builder.bundle import MODEL_PART, PARTS, BundleError, check_deadline_s, check_model, read_bundle
 from builder.demix import DemixOptions, separate_file
 from models.spec import Precision
-from tests.bundle_files import bad_bundles
+from tests.bundle_files import HOSTILE_KINDS, bad_bundles, hostile_bundles
 from tests.unit.test_cli import _assert_clean_failure, _demixer
 
 pytestmark = pytest.mark.slow
@@ -101,3 +102,23 @@ def test_a_bundle_declaring_a_huge_model_is_refused_before_reading_it(built, tmp
         assert archive.getinfo(MODEL_PART).file_size == 10 * 10**9
     with pytest.raises(BundleError, match="10,000,000,000 bytes"):
         read_bundle(path)
+
+
+@pytest.mark.parametrize("kind", HOSTILE_KINDS)
+def test_cli_refuses_a_hostile_bundle_within_its_deadline(built, tmp_path, excerpt, kind):
+    """Valid in every field, hostile only when run (tests/bundle_files.py hostile_onnx): the check
+    runs in a child process killed at its deadline (here lowered to 3 s by --check-s, the same
+    code path as the default 60 s). Before: the Loop's check ran for days."""
+    song = tmp_path / "song.wav"
+    sf.write(song, excerpt[:44100], 44100)
+    path = tmp_path / f"{kind}.demixer"
+    path.write_bytes(hostile_bundles(_bundle(built, Precision.INT8_WEIGHTS))[kind])
+    deadline = check_deadline_s(path.stat().st_size, 3)
+    started = time.monotonic()
+    result = _demixer("separate", song, "-o", tmp_path / "stems", "--bundle", path, "--check-s", 3, timeout=60)
+    elapsed = time.monotonic() - started
+    print(f"{kind}: refused in {elapsed:.1f} s (deadline {deadline} s): {result.stderr.strip()}")
+    words = {"loop": f"did not finish within {deadline} s", "constant-of-shape": "failed on a test signal"}
+    _assert_clean_failure(result, words[kind])
+    assert elapsed <= deadline + 5, elapsed
+    assert not (tmp_path / "stems").exists()

@@ -15,9 +15,9 @@ from tests.conftest import ROOT
 pytestmark = pytest.mark.slow
 
 
-def _demixer(*args):
+def _demixer(*args, timeout=300):
     cmd = [sys.executable, "-m", "builder.cli", *map(str, args)]
-    return subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=300, check=False)
+    return subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=timeout, check=False)
 
 
 def _assert_clean_failure(result, *words):

@@ -58,7 +58,8 @@ api.runtime.onConnect.addListener((port) => {
 const handlers = {
   [MSG.RUN_JOB]: (data) => host.run(data),
   [MSG.STOP_JOB]: (data) => host.stop(data.jobId),
-  [MSG.VERIFY_MODEL]: (data) => host.verify(data.modelId),
+  [MSG.VERIFY_MODEL]: (data) => host.verify(data),
+  [MSG.STOP_MODEL_CHECK]: (data) => host.stopCheck(data.modelId),
   [MSG.LIVE_PREPARE]: (data) => live.prepare(data),
   [MSG.LIVE_CAPTURE]: (data) => live.capture(() => tabStream(data.streamId), data),
   [MSG.LIVE_END]: (data) => live.end(data?.reason),

@@ -44,7 +44,8 @@ export function connectHost(onReport) {
   const handlers = {
     [MSG.RUN_JOB]: (data) => host.run(data),
     [MSG.STOP_JOB]: (data) => host.stop(data.jobId),
-    [MSG.VERIFY_MODEL]: (data) => host.verify(data.modelId),
+    [MSG.VERIFY_MODEL]: (data) => host.verify(data),
+    [MSG.STOP_MODEL_CHECK]: (data) => host.stopCheck(data.modelId),
     // No tabCapture here (platform/firefox/tab-capture.js refuses first): nothing is ever live.
     [MSG.LIVE_CAPTURE]: (data) =>
       onReport(message(TARGET.BACKGROUND, MSG.LIVE_ENDED, {
