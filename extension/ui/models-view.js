@@ -54,7 +54,9 @@ export function mountModelsView({ list, picker, drop, status, cancel, defaultSel
       const current = { cancelled: false, modelId: '' };
       under = current;
       cancel.hidden = false;
-      const outcome = (/\.onnx$/i.test(file.name) ? importOnnx(file, formHost, status, current) : importBundle(file, current)).finally(() => {
+      const onnx = /\.onnx$/i.test(file.name);
+      const checked = onnx ? importOnnx(file, formHost, status, current) : importBundle(file, current);
+      const outcome = await checked.finally(() => {
         under = null;
         cancel.hidden = true;
       });
