@@ -49,9 +49,12 @@ import { errorText } from '../shared/errors.js';
  * slowest hop's time on the 2-core build machine (10 captures: per-hop p95 0.42-0.69 s, max
  * 0.46-0.90 s, least slack 0.09 s, no late hop: bench/live-2026-12-07.json), and the heard
  * latency inside 2 s with the 192/32/0 window (0.81 s of it before the margin): 1.85-1.88 s
- * (docs/live.md, `scripts/bench_live.py --heard`). A busier machine falls back to the original.
+ * (docs/live.md, `scripts/bench_live.py --heard`) with a 1-s margin. 1 s proved too thin while the
+ * e2e suite runs beside the capture (a hop's separation 0.92 s, 0.43 s late to start: 5 underruns
+ * in 31 s), hence 1.25 s: 0.25 s more latency (about 2.1 s heard, over the 2-s goal: docs/live.md).
+ * A busier machine falls back to the original.
  */
-export const MARGIN_S = 1.0;
+export const MARGIN_S = 1.25;
 /** The tab stream's leading digital zeros are skipped for at most this long (live-worklets.js). */
 const LEAD_S = 0.5;
 /** The cross-fade from the original as it comes to the delayed stems, once they are ready. */

@@ -112,6 +112,11 @@ export async function checkModel(model, descriptor) {
     return { ok: true };
   } catch (error) {
     if (error instanceof Refusal) return { ok: false, key: error.key, subs: error.subs };
+    // a family's own refusal (mdx-net.js: NaN out), keyed so that the page words it
+    const keyed = /** @type {{key?: unknown, subs?: unknown}} */ (error);
+    if (typeof keyed?.key === 'string' && Array.isArray(keyed.subs)) {
+      return { ok: false, key: keyed.key, subs: keyed.subs.map(String) };
+    }
     return { ok: false, key: 'bundleRunFailed', subs: [], detail: errorText(error) };
   } finally {
     await runner.release().catch(() => {});

@@ -145,7 +145,11 @@ export async function* mdxNetBlocks(samples, descriptor, runner, lap) {
   const run = async (data) => {
     const output = (await runner.runNamed({ [inputName]: { data, dims } }))[outputName];
     for (let k = 0; k < output.length; k++) {
-      if (Number.isNaN(output[k])) throw new Error(t('mdxNanOutput', descriptor.name ?? ''));
+      if (Number.isNaN(output[k])) {
+        // key and subs: a check in a worker (no i18n there) says it in the page's words
+        const subs = [descriptor.name ?? ''];
+        throw Object.assign(new Error(t('mdxNanOutput', ...subs)), { key: 'mdxNanOutput', subs });
+      }
     }
     return output;
   };
