@@ -134,7 +134,8 @@
       kind: 'clock',
       t: media.currentTime,
       at: performance.timeOrigin + performance.now(),
-      paused: media.paused || media.readyState < 3,
+      paused: media.paused,
+      waiting: media.readyState < 3, // HAVE_FUTURE_DATA: the element may be stalled
       rate: media.playbackRate,
       ended: media.ended,
       volume: media.volume,

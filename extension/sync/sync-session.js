@@ -101,7 +101,14 @@ export class SyncSession {
         break;
       case 'clock':
         if (![msg.t, msg.at, msg.rate].every(Number.isFinite)) break;
-        this.clock = { t: msg.t, at: msg.at, paused: Boolean(msg.paused), rate: msg.rate, ended: Boolean(msg.ended) };
+        this.clock = {
+          t: msg.t,
+          at: msg.at,
+          paused: Boolean(msg.paused),
+          waiting: Boolean(msg.waiting),
+          rate: msg.rate,
+          ended: Boolean(msg.ended),
+        };
         this.original.focus = this.stems.focus = Math.round(msg.t * this.original.sampleRate);
         this.player.follow(this.clock);
         break;
@@ -235,7 +242,7 @@ export class SyncSession {
       separateFromS: this.separateFrom / rate,
       separatedToS: stemsEnd / rate,
       clock: this.clock,
-      player: this.player.stats,
+      player: { ...this.player.stats, log: this.player.log },
     };
   }
 

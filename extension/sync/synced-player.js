@@ -8,16 +8,29 @@
  * (relay.js); wall times are `performance.timeOrigin + performance.now()` in both documents, and
  * `getOutputTimestamp()` ties this context's clock to wall time at the speakers. An anchor (a
  * media time and the context time at which it must be heard) is kept while the element's
- * reports agree with it within RESYNC_S; a pause, a seek, a rate change or drift makes a new one.
+ * reports agree with it within RESYNC_S; a pause, a seek or a rate change makes a new one, and
+ * what was scheduled is dropped. Drift, and the tens of ms by which a tab's mute moves Chrome's
+ * element clock, move the anchor without a gap: the next block starts where the last one ends,
+ * read from the media position the moved anchor gives that moment (a few ms skipped or repeated,
+ * never silence). An element that reports it may be stalled (readyState below HAVE_FUTURE_DATA)
+ * gets no more blocks; only WAIT_REPORTS such reports in a row stop what is scheduled, because a
+ * single one comes and goes while the element plays on.
  * `playbackRate` is followed by playing faster (the pitch moves with it: no stretcher yet).
  */
 
 const BLOCK_SAMPLES = 4096;
-const LEAD_S = 0.6; // scheduled ahead of the context's clock
+// Scheduled ahead of the context's clock: longer than the document's thread may be busy (a
+// patch's STFT and masks run on it; 0.6 s was too short on a 2-core machine: a block missed its
+// time, a 0.18-s gap). A pause or a seek stops what is scheduled and a moved anchor reschedules
+// beyond KEEP_S, so the lead delays neither.
+const LEAD_S = 1.2;
+const KEEP_S = 0.2; // an anchor's move leaves what starts within this much of now
+const PUMP_MS = 100; // blocks are scheduled on this timer too, not only when the element reports
 const START_S = 0.15; // a new anchor's first block, from now
 const RESYNC_S = 0.015;
 const RESYNC_REPORTS = 3; // reports in a row off the anchor before it is moved
 const SEEK_S = 0.25; // an error beyond this is a new position: what is scheduled is dropped
+const WAIT_REPORTS = 2; // stalled reports in a row before what is scheduled stops
 
 /**
  * The context time at which wall time `wallMs` is heard, from an output timestamp.
@@ -28,8 +41,9 @@ export function contextTimeAt(stamp, timeOrigin, wallMs) {
 }
 
 /**
- * @typedef {{t: number, at: number, paused: boolean, rate: number, ended?: boolean}} ElementClock
- *   t: the element's currentTime (s) at wall time `at` (ms since the epoch, performance.timeOrigin-based)
+ * @typedef {{t: number, at: number, paused: boolean, rate: number, ended?: boolean, waiting?: boolean}} ElementClock
+ *   t: the element's currentTime (s) at wall time `at` (ms since the epoch, performance.timeOrigin-based);
+ *   waiting: its readyState is below HAVE_FUTURE_DATA
  * @typedef {{stems: import('./media-timeline.js').MediaTimeline, original: import('./media-timeline.js').MediaTimeline,
  *   stemsFrom: () => number}} Sources  stemsFrom: the first sample of the stems' contiguous run
  */
@@ -43,22 +57,33 @@ export class SyncedPlayer {
     /** @type {{media: number, context: number, rate: number} | null} media: seconds; context: when it is heard */
     this.anchor = null;
     this.next = 0; // the next media sample to schedule
-    /** @type {Set<AudioBufferSourceNode>} */
-    this.nodes = new Set();
+    this.until = 0; // the context time at which the last scheduled block ends
+    this.waits = 0; // stalled reports in a row
+    /** @type {Map<AudioBufferSourceNode, number>} each scheduled node, with its start (context time) */
+    this.nodes = new Map();
     this.off = 0;
-    this.stats = { anchors: 0, moves: 0, stemBlocks: 0, originalBlocks: 0, emptyBlocks: 0, lastErrorMs: 0, firstSoundAt: 0 };
+    this.stats = { anchors: 0, moves: 0, stemBlocks: 0, originalBlocks: 0, emptyBlocks: 0, lateBlocks: 0, lastErrorMs: 0, firstSoundAt: 0 };
+    /** @type {{media: number, why: string, errorMs: number}[]} the last new anchors and stops, for the bench and tests */
+    this.log = [];
     /** @type {((wallMs: number) => void) | null} */
     this.onFirstSound = null;
+    this.timer = setInterval(() => this.pump(), PUMP_MS);
   }
 
   /** @param {ElementClock} clock */
   follow(clock) {
     if (this.context.state === 'suspended') this.context.resume();
-    if (clock.paused || clock.ended || !(clock.rate > 0)) {
+    this.waits = clock.waiting && !clock.paused ? this.waits + 1 : 0;
+    if (clock.paused || clock.ended || !(clock.rate > 0) || this.waits >= WAIT_REPORTS) {
+      if (this.anchor) this.note(clock.t, clock.ended ? 'ended' : clock.paused ? 'paused' : 'stalled', 0);
       this.stop();
       return;
     }
+    if (clock.waiting && this.anchor) return; // hold: what is scheduled plays on
     const stamp = this.context.getOutputTimestamp();
+    // A context that is not running yet (it resumes on the first report) has no output
+    // timestamp to tie it to wall time: the next report anchors.
+    if (this.context.state !== 'running' || !stamp.performanceTime) return;
     const heardAt = contextTimeAt(stamp, performance.timeOrigin, clock.at);
     if (this.anchor && this.anchor.rate === clock.rate) {
       const expected = this.anchor.context + (clock.t - this.anchor.media) / clock.rate;
@@ -73,17 +98,41 @@ export class SyncedPlayer {
           this.anchor = { media: clock.t, context: heardAt, rate: clock.rate };
           this.off = 0;
           this.stats.moves += 1;
+          this.rejoin();
         }
         this.pump();
         return;
       }
     }
+    this.note(clock.t, this.anchor ? (this.anchor.rate !== clock.rate ? 'rate' : 'jump') : 'start', this.stats.lastErrorMs);
     this.stop();
     this.anchor = { media: clock.t, context: heardAt, rate: clock.rate };
     this.stats.anchors += 1;
     const first = this.mediaAt(this.context.currentTime + START_S);
     this.next = Math.max(0, Math.round(first * this.rate));
     this.pump();
+  }
+
+  /**
+   * After the anchor moved: the blocks that start later than KEEP_S from now are unscheduled, and
+   * the next block joins the last one kept, read from the moved anchor's position for that moment
+   * (the move is heard within KEEP_S, not after the whole lead).
+   */
+  rejoin() {
+    if (!this.nodes.size) return;
+    const keep = this.context.currentTime + KEEP_S;
+    let until = 0;
+    for (const [node, when] of this.nodes) {
+      if (when > keep) {
+        try {
+          node.stop();
+        } catch {}
+        this.nodes.delete(node);
+      } else until = Math.max(until, when + /** @type {AudioBuffer} */ (node.buffer).duration / node.playbackRate.value);
+    }
+    if (!this.nodes.size) return;
+    this.until = until;
+    this.next = Math.max(0, Math.round(this.mediaAt(until) * this.rate));
   }
 
   /** The media time (s) heard at context time `when`, on the anchor. @param {number} when */
@@ -99,16 +148,22 @@ export class SyncedPlayer {
     const horizon = Math.round(this.mediaAt(this.context.currentTime + LEAD_S) * this.rate);
     while (this.next < horizon) {
       const start = this.next;
-      const when = anchor.context + (start / this.rate - anchor.media) / anchor.rate;
+      let when = anchor.context + (start / this.rate - anchor.media) / anchor.rate;
+      // joined to the block before (a moved anchor rounds to a sample: within half of one)
+      if (this.nodes.size && Math.abs(when - this.until) < 0.5 / this.rate) when = this.until;
       this.next += BLOCK_SAMPLES;
-      if (when < this.context.currentTime) continue; // too late for this block
+      if (when < this.context.currentTime) {
+        this.stats.lateBlocks += 1; // too late for this block
+        continue;
+      }
       const block = this.block(start);
       if (!block) continue;
       const node = new AudioBufferSourceNode(this.context, { buffer: block, playbackRate: anchor.rate });
       node.connect(this.context.destination);
       node.onended = () => this.nodes.delete(node);
       node.start(when);
-      this.nodes.add(node);
+      this.nodes.set(node, when);
+      this.until = when + BLOCK_SAMPLES / this.rate / anchor.rate;
       if (!this.stats.firstSoundAt) {
         const stamp = this.context.getOutputTimestamp();
         const wall = performance.timeOrigin + (stamp.performanceTime ?? 0) + (when - (stamp.contextTime ?? 0)) * 1000;
@@ -138,9 +193,15 @@ export class SyncedPlayer {
     return buffer;
   }
 
+  /** @param {number} media @param {string} why @param {number} errorMs */
+  note(media, why, errorMs) {
+    this.log.push({ media, why, errorMs: Math.round(errorMs) });
+    if (this.log.length > 32) this.log.shift();
+  }
+
   /** Nothing more is heard until the next anchor. */
   stop() {
-    for (const node of this.nodes) {
+    for (const node of this.nodes.keys()) {
       try {
         node.stop();
       } catch {}
@@ -151,6 +212,7 @@ export class SyncedPlayer {
   }
 
   close() {
+    clearInterval(this.timer);
     this.stop();
     return this.context.close();
   }
