@@ -147,3 +147,113 @@ def test_karaoke_in_sync_is_the_offline_accompaniment_in_step_with_the_element(
     gaps = silent_gaps(audio[int(start * RATE) : end])
     print("longest silent gaps (s, s)", gaps[:3], "player log", health["player"]["log"])
     assert not gaps or gaps[0][1] <= 0.05, gaps[:3]
+
+
+# The element's moves while in sync, as (seconds after Play, what the test does in the page).
+MOVES = (
+    (6.0, "void 0"),  # (where the element is, playing straight)
+    (11.0, "window.player.pause()"),
+    (13.5, "window.player.play()"),
+    (17.0, "window.player.setRate(1.5)"),
+    (21.0, "window.player.setRate(1)"),
+    (25.0, "window.player.seek(3)"),
+    (30.0, "window.player.seek(33)"),
+)
+FOLLOW_S = 2.0  # each move is followed within this much (issue #30, Done when (d))
+PIECE = int(0.6 * RATE)
+# A heard piece is the Karaoke mix (or the original, before the stems are ready) located on the
+# original: where the voice is loud the fit is lower, a wrong place fits near 0.
+FIT = 0.5
+# The element's position and the recording second are known within 0.1 s (half a call's time).
+NEAR_S = 0.15
+
+
+def heard_position(audio: np.ndarray, original: np.ndarray, at: int, rate: float, guess: float):
+    """The media position (s) of the original that the PIECE heard from recording frame ``at``
+    plays, at ``rate``, searched within 3 s of ``guess``; and how well it fits (-1..1)."""
+    piece = audio[at : at + PIECE]
+    if rate != 1:  # heard faster: stretched back to the timeline's pace before it is located
+        n = int(len(piece) * rate)
+        grid = np.arange(n) / rate
+        piece = np.stack([np.interp(grid, np.arange(len(piece)), piece[:, c]) for c in range(2)], axis=1)
+    lo = max(0, int((guess - 3) * RATE))
+    region = original[lo : int((guess + 3) * RATE) + len(piece)]
+    if len(region) < len(piece):
+        return None, 0.0
+    lag, _ = cross_lag(region, piece, len(region) - len(piece))
+    start = lo + lag
+    ref = original[start : start + len(piece)].mean(axis=1)
+    mono = piece.mean(axis=1)
+    fit = float(np.dot(ref, mono) / (np.linalg.norm(ref) * np.linalg.norm(mono) or 1.0))
+    return start / RATE, fit
+
+
+def test_karaoke_in_sync_follows_pause_rate_seek_and_the_end(packaged, built, heard, video_site, tmp_path):
+    """Pause, resume, playbackRate 1.5 and back, a seek back into removed ranges and one ahead,
+    then the end: each is followed by what is heard within FOLLOW_S. What is heard is located
+    on the decoded original, piece by piece, and compared with where the element was told to be."""
+    base, _ = video_site
+    url = f"{base}/player.html?clip=song-mp4"
+    session = sc.grant_origins(packaged() / "chrome", tmp_path, [f"{base}/*"])
+    try:
+        tabs = sc.open_site_and_panel(session, url)
+        session.driver.switch_to.window(tabs.page)
+        session.script("window.beforeSync = true;")
+        sc.start_sync(session, tabs, url)
+        deadline = time.monotonic() + 60
+        while not ((state := sc.reloaded_state(session, tabs)) and state["appends"] >= 4):
+            assert time.monotonic() < deadline, "the tab did not reload and append"
+            time.sleep(0.3)
+        recording = heard.record(tmp_path / "heard.f32")
+        time.sleep(0.5)
+        sc.click_play(session, tabs)
+        played = time.monotonic()
+        done = []  # (recording seconds, the element's time then, its rate, paused)
+        session.driver.switch_to.window(tabs.page)
+        for at, script in MOVES:
+            time.sleep(max(0.0, played + at - time.monotonic()))
+            before = time.monotonic()
+            state = session.script(f"{script}; return window.player.state();")
+            after = time.monotonic()
+            # the element's time is read inside the call: its recording second is known within half of it
+            assert after - before < 0.2, ("slow call", script, after - before)
+            done.append(((before + after) / 2 - recording.started, state["time"], state["rate"], state["paused"]))
+        while not (sc.player_state(session, tabs) or {}).get("ended"):
+            assert time.monotonic() < played + 50, "the clip did not end"
+            time.sleep(0.2)
+        ended_at = time.monotonic() - recording.started
+        time.sleep(FOLLOW_S + 1)
+        audio = recording.stop()
+        health = sc.host_health(session, tabs.tab_id)
+        original = sc.read_timeline(session, tabs.tab_id, "original", 0, CLIP_S * RATE)
+    finally:
+        session.quit()
+    print("player log", health["player"]["log"])
+
+    # Where the element is at recording second r: from its time read at each move.
+    stretches = done
+    for k, (r0, t0, rate, paused) in enumerate(stretches):
+        r1 = stretches[k + 1][0] if k + 1 < len(stretches) else ended_at
+        if paused:  # silent from FOLLOW_S after the pause to the resume
+            quiet = audio[int((r0 + FOLLOW_S) * RATE) : int(r1 * RATE)]
+            level = 20 * np.log10(np.sqrt(np.mean(quiet**2)) + 1e-12)
+            print(f"stretch {k} paused: level {level:.1f} dBFS")
+            assert level < -50, (k, level)
+            continue
+        found = []  # heard - the element's position (s), and the fit, per piece
+        for r in np.arange(r0 + FOLLOW_S, r1 - PIECE / RATE - 0.1, 0.25):
+            expected = t0 + (r - r0) * rate
+            position, fit = heard_position(audio, original, int(r * RATE), rate, expected)
+            found.append((None if position is None else round(position - expected, 3), round(fit, 2)))
+        print(f"stretch {k} from {t0:.2f} s at rate {rate}: heard - element (s), fit, per piece", found)
+        errors = np.array([e for e, fit in found if e is not None and fit > FIT])
+        near = np.abs(errors) <= NEAR_S
+        # (a piece where the voice is loud can fit a wrong place; most fit the right one)
+        assert len(found) >= 3 and near.sum() >= 0.75 * len(found), (k, found)
+        assert np.ptp(errors[near]) <= 0.02, (k, found)  # one steady offset: in step, not drifting
+    # The end: silent FOLLOW_S after the element ended.
+    tail = audio[int((ended_at + FOLLOW_S) * RATE) :]
+    assert len(tail) > RATE // 2
+    level = 20 * np.log10(np.sqrt(np.mean(tail**2)) + 1e-12)
+    print(f"after the end: {level:.1f} dBFS")
+    assert level < -50, level
