@@ -48,6 +48,8 @@ export class SegmentDecoder {
     this.offset = 0;
     /** where the next packet continues the stream (seconds); NaN: a new stream */
     this.nextPacket = NaN;
+    /** the last known packet duration (seconds) */
+    this.frameS = 0;
     /** the decoded stream being written: its next sample on the timeline, its resampler */
     /** @type {{at: number, resampler: StreamResampler | null, pending: Promise<void>} | null} */
     this.stream = null;
@@ -106,7 +108,11 @@ export class SegmentDecoder {
         type: 'key', timestamp: Math.round(packet.timestamp * 1e6), duration: Math.round(packet.duration * 1e6),
         data: packet.data,
       })); // prettier-ignore
-      this.nextPacket = packet.timestamp + packet.duration;
+      // A segment's last packet has no known duration (WebM: nothing after it in the cluster):
+      // its frame lasts as long as the one before, or the next segment would look like a gap.
+      const duration = packet.duration > 0 ? packet.duration : this.frameS;
+      if (packet.duration > 0) this.frameS = packet.duration;
+      this.nextPacket = packet.timestamp + duration;
     }
   }
 

@@ -1,5 +1,5 @@
-"""Sync mode (issue #30), Chromium: "Karaoke in sync" on the loopback video site (fragmented
-MP4/AAC DASH segments appended as hls.js does), judged from what is heard (a PulseAudio null
+"""Sync mode (issue #30), Chromium: "Karaoke in sync" on the loopback video site (DASH segments,
+fragmented MP4/AAC and WebM/Opus, appended as hls.js does), judged from what is heard (a PulseAudio null
 sink, tests/e2e/heard.py).
 
 What the test holds the extension to, and how it measures it:
@@ -45,12 +45,13 @@ def locate(heard: np.ndarray, reference: np.ndarray, start: int, length: int, gu
     return lo + lag - start, correlation
 
 
+@pytest.mark.parametrize("name", ["song-mp4", "song-webm"])
 def test_karaoke_in_sync_is_the_offline_accompaniment_in_step_with_the_element(
-    packaged, built, heard, video_site, tmp_path
+    packaged, built, heard, video_site, tmp_path, name
 ):
     base, clips = video_site
-    clip = clips["song-mp4"]
-    url = f"{base}/player.html?clip=song-mp4"
+    clip = clips[name]
+    url = f"{base}/player.html?clip={name}"
     session = sc.grant_origins(packaged() / "chrome", tmp_path, [f"{base}/*"])
     try:
         tabs = sc.open_site_and_panel(session, url)
@@ -83,8 +84,9 @@ def test_karaoke_in_sync_is_the_offline_accompaniment_in_step_with_the_element(
     assert health["separatedToS"] >= CLIP_S - 0.1, health  # the whole clip separated, to its end
 
     # The decoded audio is the clip (same media timeline: decoded[n] == clip[n - decoded_lag]).
+    # (Opus at 160 kb/s is the lossier codec)
     decoded_lag, fit = cross_lag(original[2 * RATE : 30 * RATE], clip.mixture[2 * RATE : 30 * RATE], 4096)
-    assert fit > 0.999 and abs(decoded_lag) <= 2, (decoded_lag, fit)
+    assert fit > (0.999 if name == "song-mp4" else 0.99) and abs(decoded_lag) <= 2, (decoded_lag, fit)
 
     sf.write(tmp_path / "original.wav", original, RATE, subtype="FLOAT")
     separate_file(
