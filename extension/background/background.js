@@ -20,7 +20,7 @@ import {
 import { deleteFailedJob, isRecording, saveRecording } from '../shared/recordings.js';
 import { errorText } from '../shared/errors.js';
 import { clickAction, menuItems } from './menus.js';
-import { startSync, syncPattern, syncState } from './sync-sites.js';
+import { removeSyncSite, startSync, syncPattern, syncSites, syncState } from './sync-sites.js';
 import { t } from '../shared/i18n.js';
 
 const host = connectHost(route);
@@ -397,6 +397,11 @@ const handlers = {
     return startSync(tabId, pattern);
   },
   [MSG.SYNC_STATE]: (/** @type {import('../shared/messages.js').SyncStateData} */ state) => syncState(state),
+  [MSG.SYNC_SITES]: () => syncSites(),
+  [MSG.REMOVE_SYNC_SITE]: async (/** @type {import('../shared/messages.js').RemoveSyncSiteData} */ { pattern }) => {
+    if (!(await syncSites()).includes(pattern)) throw new Error('not a sync site');
+    await removeSyncSite(pattern);
+  },
   [MSG.STOP_LIVE]: () => host.send(MSG.LIVE_END, { reason: t('liveStoppedByUser') }),
   [MSG.SET_LIVE_MIX]: async (/** @type {import('../shared/messages.js').LiveMixData} */ mix) => {
     if (mix.keep !== undefined) await saveSettings({ keepLiveStems: mix.keep });

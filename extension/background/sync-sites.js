@@ -46,6 +46,20 @@ export async function startSync(tabId, pattern) {
   await api.tabs.reload(tabId);
 }
 
+/**
+ * Sync off for `pattern`: the tap and relay no longer match it (unregistered when no site is
+ * left) and the site's permission is removed, as the user gave it for this. Pages already open
+ * keep their tap until they reload.
+ * @param {string} pattern
+ */
+export async function removeSyncSite(pattern) {
+  const matches = (await syncSites()).filter((m) => m !== pattern);
+  const ids = (await api.scripting.getRegisteredContentScripts({ ids: [TAP_ID, RELAY_ID] })).map((s) => s.id);
+  if (ids.length && !matches.length) await api.scripting.unregisterContentScripts({ ids });
+  else if (ids.length) await api.scripting.updateContentScripts(/** @type {any} */ (ids.map((id) => ({ id, matches }))));
+  await api.permissions.remove({ origins: [pattern] });
+}
+
 /** @param {import('../shared/messages.js').SyncStateData} state */
 export async function syncState(state) {
   const { tabId } = state;

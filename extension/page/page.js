@@ -8,6 +8,7 @@ import { mountLiveView } from '../ui/live-view.js';
 import { mountFormatSetting } from '../ui/format-setting.js';
 import { mountComputeSetting } from '../ui/compute-setting.js';
 import { mountModelsView } from '../ui/models-view.js';
+import { mountSyncSitesView } from '../ui/sync-sites-view.js';
 import { onFilesChosen } from '../ui/dom.js';
 import { localizePage, t } from '../shared/i18n.js';
 import { errorText } from '../shared/errors.js';
@@ -54,6 +55,8 @@ mountModelsView({
   cancel: /** @type {HTMLButtonElement} */ (byId('model-cancel')), defaultSelect: byId('default-model'), jobSelect: jobModel,
   formHost: byId('mdx-form-host'),
 }); // prettier-ignore
+
+mountSyncSitesView({ list: byId('sync-site-list'), status: byId('sync-site-status') });
 
 mountJobsView(/** @type {HTMLElement} */ (document.getElementById('jobs')));
 mountLiveView(/** @type {HTMLElement} */ (document.getElementById('live')));

@@ -31,6 +31,8 @@ export const MSG = Object.freeze({
   STOP_LIVE: 'stop-live',
   SET_LIVE_MIX: 'set-live-mix',
   START_SYNC: 'start-sync', // popup -> background: "Karaoke in sync" for a tab (its site granted in the click)
+  SYNC_SITES: 'sync-sites', // page -> background: the sites sync is on for (answered: string[] of patterns)
+  REMOVE_SYNC_SITE: 'remove-sync-site', // page -> background: sync off for a site, its permission removed
   // background -> inference host
   RUN_JOB: 'run-job',
   STOP_JOB: 'stop-job',
@@ -127,6 +129,7 @@ export const MSG = Object.freeze({
  *
  * Sync (a page's MediaSource audio tapped, separated ahead of the playhead, played in step; sync/):
  * @typedef {{tabId: number, url: string}} StartSyncData  url: the tab's page (its origin gets the tap)
+ * @typedef {{pattern: string}} RemoveSyncSiteData  pattern: one of SYNC_SITES's answer
  * @typedef {{tabId: number, firstSoundAt?: number, ended?: boolean,
  *   health?: ReturnType<import('../sync/sync-session.js').SyncSession['health']> | null}} SyncStateData
  *   firstSoundAt: wall time (ms, performance.timeOrigin-based) when the extension's playback is first

@@ -24,6 +24,9 @@ import time
 import numpy as np
 import pytest
 import soundfile as sf
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import WebDriverWait
 
 from builder.demix import DemixOptions, separate_file
 from models.spec import DEFAULT_PRECISION
@@ -259,3 +262,56 @@ def test_karaoke_in_sync_follows_pause_rate_seek_and_the_end(packaged, built, he
     level = 20 * np.log10(np.sqrt(np.mean(tail**2)) + 1e-12)
     print(f"after the end: {level:.1f} dBFS")
     assert level < -50, level
+
+
+NATIVE_APPEND = "return SourceBuffer.prototype.appendBuffer.toString().includes('[native code]');"
+
+
+def test_settings_list_the_sync_sites_and_remove_one(packaged, video_site, tmp_path):
+    """Settings lists the site Karaoke in sync was turned on for; Remove (by keyboard) turns it
+    off there: the script is unregistered, the site's permission removed, and the page, once
+    reloaded, runs without the tap."""
+    base, _ = video_site
+    url = f"{base}/player.html?clip=song-mp4"
+    pattern = f"{base}/*"
+    session = sc.grant_origins(packaged() / "chrome", tmp_path, [pattern])
+    try:
+        tabs = sc.open_site_and_panel(session, url)
+        session.driver.switch_to.window(tabs.page)
+        assert session.script(NATIVE_APPEND)
+        session.script("window.beforeSync = true;")
+        sc.start_sync(session, tabs, url)
+        deadline = time.monotonic() + 60
+        while not sc.reloaded_state(session, tabs):
+            assert time.monotonic() < deadline, "the tab did not reload"
+            time.sleep(0.3)
+        assert not session.script(NATIVE_APPEND)  # the tap is in the page
+
+        session.driver.switch_to.window(tabs.panel)
+        session.open("page/page.html")
+        session.driver.find_element(By.CSS_SELECTOR, "#settings summary").click()
+        item = WebDriverWait(session.driver, 10).until(
+            lambda d: d.find_element(By.CSS_SELECTOR, f'li.sync-site[data-pattern="{pattern}"]')
+        )
+        button = item.find_element(By.TAG_NAME, "button")
+        assert button.get_attribute("aria-label").endswith(base.removeprefix("https://"))
+        button.send_keys(Keys.ENTER)
+        WebDriverWait(session.driver, 10).until(
+            lambda d: (
+                not d.find_elements(By.CSS_SELECTOR, "li.sync-site")
+                and "off for" in d.find_element(By.ID, "sync-site-status").text
+            )
+        )
+        left = session.call(
+            "return {scripts: (await ext.scripting.getRegisteredContentScripts()).map((s) => s.id),"
+            " granted: await ext.permissions.contains({origins: [args[0]]})};",
+            pattern,
+        )
+        assert left == {"scripts": [], "granted": False}, left
+
+        session.driver.switch_to.window(tabs.page)
+        session.driver.refresh()
+        WebDriverWait(session.driver, 20).until(lambda d: d.execute_script("return !!window.player"))
+        assert session.script(NATIVE_APPEND)  # no tap once the page reloads
+    finally:
+        session.quit()
