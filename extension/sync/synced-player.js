@@ -6,11 +6,13 @@
  * are separated and from the decoded original elsewhere (never silence where the original was
  * tapped). The element's clock reaches this document as (media time, wall time) pairs
  * (relay.js); wall times are `performance.timeOrigin + performance.now()` in both documents, and
- * `getOutputTimestamp()` ties this context's clock to wall time at the speakers. An anchor (a
- * media time and the context time at which it must be heard) is kept while the element's
- * reports agree with it within RESYNC_S; a pause, a seek, a rate change or drift makes a new one.
+ * `getOutputTimestamp()` (through platform/<browser>/output-timestamp.js: Firefox's needs a
+ * correction) ties this context's clock to wall time at the speakers. An anchor (a media time
+ * and the context time at which it must be heard) is kept while the element's reports agree
+ * with it within RESYNC_S; a pause, a seek, a rate change or drift makes a new one.
  * `playbackRate` is followed by playing faster (the pitch moves with it: no stretcher yet).
  */
+import { outputTimestamp } from '../platform/output-timestamp.js';
 
 const BLOCK_SAMPLES = 4096;
 const LEAD_S = 0.6; // scheduled ahead of the context's clock
@@ -58,7 +60,7 @@ export class SyncedPlayer {
       this.stop();
       return;
     }
-    const stamp = this.context.getOutputTimestamp();
+    const stamp = outputTimestamp(this.context);
     const heardAt = contextTimeAt(stamp, performance.timeOrigin, clock.at);
     if (this.anchor && this.anchor.rate === clock.rate) {
       const expected = this.anchor.context + (clock.t - this.anchor.media) / clock.rate;
@@ -110,7 +112,7 @@ export class SyncedPlayer {
       node.start(when);
       this.nodes.add(node);
       if (!this.stats.firstSoundAt) {
-        const stamp = this.context.getOutputTimestamp();
+        const stamp = outputTimestamp(this.context);
         const wall = performance.timeOrigin + (stamp.performanceTime ?? 0) + (when - (stamp.contextTime ?? 0)) * 1000;
         this.stats.firstSoundAt = wall;
         this.onFirstSound?.(wall);
