@@ -1,4 +1,4 @@
-"""Sync mode (issue #30), Chromium: "Karaoke in sync" on the loopback video site (fragmented
+"""Sync mode (issue #30), Chromium and Firefox: "Karaoke in sync" on the loopback video site (fragmented
 MP4/AAC DASH segments appended as hls.js does), judged from what is heard (a PulseAudio null
 sink, tests/e2e/heard.py).
 
@@ -46,17 +46,18 @@ def locate(heard: np.ndarray, reference: np.ndarray, start: int, length: int, gu
     return lo + lag - start, correlation
 
 
+# Firefox: the same clip, AAC decoded by its WebCodecs (FFmpeg's decoder underneath on Linux).
+@pytest.mark.parametrize(("browser", "name"), [("chromium", "song-mp4"), ("firefox", "song-mp4")])
 def test_karaoke_in_sync_is_the_offline_accompaniment_in_step_with_the_element(
-    packaged, built, heard, video_site, tmp_path
+    browser, name, packaged, built, heard, video_site, tmp_path
 ):
     base, clips = video_site
-    clip = clips["song-mp4"]
-    url = f"{base}/player.html?clip=song-mp4"
-    session = sc.grant_origins(packaged() / "chrome", tmp_path, [f"{base}/*"])
+    clip = clips[name]
+    url = f"{base}/player.html?clip={name}"
+    session = sc.start_browser(browser, packaged(), tmp_path, base)
     try:
         tabs = sc.open_site_and_panel(session, url)
-        session.driver.switch_to.window(tabs.page)
-        session.script("window.beforeSync = true;")  # gone once the tab has reloaded
+        sc.mark_page(session, tabs)
         sc.start_sync(session, tabs, url)
         deadline = time.monotonic() + 60
         while not ((state := sc.reloaded_state(session, tabs)) and state["appends"] >= 4):
@@ -74,9 +75,9 @@ def test_karaoke_in_sync_is_the_offline_accompaniment_in_step_with_the_element(
             marks[at] = time.monotonic() - recording.started
             print("at", at, "sync state", sc.sync_state(session, tabs))
         audio = recording.stop()
-        health = sc.host_health(session, tabs.tab_id)
+        health = sc.host_health(session, tabs)
         print("host health", health)
-        original = sc.read_timeline(session, tabs.tab_id, "original", 0, CLIP_S * RATE)
+        original = sc.read_timeline(session, tabs, "original", 0, CLIP_S * RATE)
         assert sc.sync_state(session, tabs)["firstSoundAt"] > 0
     finally:
         session.quit()
