@@ -1,6 +1,6 @@
 """Sync mode (issue #30), Chromium and Firefox: "Karaoke in sync" on the loopback video site (fragmented
-MP4/AAC DASH segments appended as hls.js does), judged from what is heard (a PulseAudio null
-sink, tests/e2e/heard.py).
+MP4/AAC DASH segments appended as hls.js does; Firefox also WebM/Opus), judged from what is heard
+(a PulseAudio null sink, tests/e2e/heard.py).
 
 What the test holds the extension to, and how it measures it:
 * Karaoke: what is heard once the stems play, window by window (1 s, each aligned on its own),
@@ -46,8 +46,12 @@ def locate(heard: np.ndarray, reference: np.ndarray, start: int, length: int, gu
     return lo + lag - start, correlation
 
 
-# Firefox: the same clip, AAC decoded by its WebCodecs (FFmpeg's decoder underneath on Linux).
-@pytest.mark.parametrize(("browser", "name"), [("chromium", "song-mp4"), ("firefox", "song-mp4")])
+# Firefox: the same fMP4/AAC clip (AAC decoded by its WebCodecs, FFmpeg's decoder underneath on
+# Linux), and the WebM/Opus one (48 kHz: resampled to the model's 44.1 kHz by resample.js).
+CASES = [("chromium", "song-mp4"), ("firefox", "song-mp4"), ("firefox", "song-webm")]
+
+
+@pytest.mark.parametrize(("browser", "name"), CASES)
 def test_karaoke_in_sync_is_the_offline_accompaniment_in_step_with_the_element(
     browser, name, packaged, built, heard, video_site, tmp_path
 ):
