@@ -7,20 +7,14 @@
  * plays, before the tap existed: the tab is reloaded (ARCHITECTURE.md, "Sync mode").
  */
 import { api } from '../platform/browser-api.js';
+import { sitePattern } from '../platform/site-pattern.js';
 
 const TAP_ID = 'demixer-sync-tap';
 const RELAY_ID = 'demixer-sync-relay';
 const SYNC_KEY = 'sync'; // storage.session: {[tabId]: SyncStateData}, for the popup and tests
 
-/** @param {string} url  the `origin/*` pattern of an http(s) page, or null */
-export function syncPattern(url) {
-  try {
-    const { protocol, origin } = new URL(url);
-    return protocol === 'http:' || protocol === 'https:' ? `${origin}/*` : null;
-  } catch {
-    return null;
-  }
-}
+/** The pattern sync is registered on for the page at `url` (its site's), or null. @param {string} url */
+export const syncPattern = (url) => sitePattern(url);
 
 /** The sites sync is on for (the tap's registration's matches). */
 export async function syncSites() {

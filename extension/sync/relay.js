@@ -19,6 +19,20 @@
   const MAX_BUFFERS = 64;
   const CLOCK_MS = 200;
   const api = /** @type {typeof chrome} */ (/** @type {any} */ (globalThis).browser ?? globalThis.chrome);
+  // The length of an ArrayBuffer from either world: `instanceof ArrayBuffer` is false in Firefox,
+  // where the page's buffer is another compartment's object seen through a wrapper; the getter
+  // itself sees through it (and throws on anything that is not an ArrayBuffer).
+  const byteLengthOf = /** @type {(this: unknown) => number} */ (
+    /** @type {PropertyDescriptor} */ (Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, 'byteLength')).get
+  );
+  /** @param {unknown} value  its byte length if it is an ArrayBuffer, else -1 */
+  const bufferLength = (value) => {
+    try {
+      return byteLengthOf.call(value);
+    } catch {
+      return -1;
+    }
+  };
 
   /** @type {chrome.runtime.Port | null} */
   let port = null;
@@ -86,17 +100,19 @@
         if (!isBuffer(data.buffer) || !isTime(data.start) || !isTime(data.end)) break;
         return send({ kind: 'remove', buffer: data.buffer, start: data.start, end: data.end });
       case 'append': {
-        if (!isBuffer(data.buffer) || !isTime(data.offset) || !(data.bytes instanceof ArrayBuffer)) break;
-        const bytes = new Uint8Array(data.bytes);
-        if (bytes.length === 0) return undefined;
-        if (bytes.length > APPEND_MAX_BYTES) {
+        const length = bufferLength(data.bytes);
+        if (!isBuffer(data.buffer) || !isTime(data.offset) || length < 0) break;
+        if (length === 0) return undefined;
+        if (length > APPEND_MAX_BYTES) {
           skipped.tooLarge += 1;
           return send({ kind: 'skipped', ...skipped });
         }
-        if (inFlight + bytes.length > IN_FLIGHT_MAX_BYTES || inFlightAppends >= IN_FLIGHT_MAX_APPENDS) {
+        if (inFlight + length > IN_FLIGHT_MAX_BYTES || inFlightAppends >= IN_FLIGHT_MAX_APPENDS) {
           skipped.overQueue += 1;
           return send({ kind: 'skipped', ...skipped });
         }
+        // A copy in this world (bounded above), read natively: no element-wise reads through a wrapper.
+        const bytes = new Uint8Array(structuredClone(data.bytes));
         inFlight += bytes.length;
         inFlightAppends += 1;
         const id = nextAppend++;

@@ -36,10 +36,13 @@ export class SegmentDecoder {
   /**
    * @param {import('./media-timeline.js').MediaTimeline} timeline
    * @param {(what: string, error: unknown) => void} onSkip
+   * @param {() => void} [onWritten]  samples landed on the timeline (a decoder's output comes
+   *   when it comes: Firefox's Opus decoder gives a segment's samples after its append is done)
    */
-  constructor(timeline, onSkip) {
+  constructor(timeline, onSkip, onWritten = () => {}) {
     this.timeline = timeline;
     this.onSkip = onSkip;
+    this.onWritten = onWritten;
     /** @type {Uint8Array | null} */
     this.init = null;
     /** @type {AudioDecoder | null} */
@@ -48,8 +51,8 @@ export class SegmentDecoder {
     this.offset = 0;
     /** where the next packet continues the stream (seconds); NaN: a new stream */
     this.nextPacket = NaN;
-    /** the last known packet duration (seconds) */
-    this.frameS = 0;
+    /** the last packet duration that was known (seconds) */
+    this.lastDuration = 0;
     /** the decoded stream being written: its next sample on the timeline, its resampler */
     /** @type {{at: number, resampler: StreamResampler | null, pending: Promise<void>} | null} */
     this.stream = null;
@@ -104,14 +107,14 @@ export class SegmentDecoder {
         this.decoder.configure(config);
         this.codecKey = key;
       }
+      // A WebM cluster's last block has no duration mediabunny can read (0): it is taken to be
+      // as long as the packet before it, or every segment boundary would look like a gap.
+      const duration = packet.duration > 0 ? packet.duration : this.lastDuration;
+      if (packet.duration > 0) this.lastDuration = packet.duration;
       this.decoder.decode(new EncodedAudioChunk({
-        type: 'key', timestamp: Math.round(packet.timestamp * 1e6), duration: Math.round(packet.duration * 1e6),
+        type: 'key', timestamp: Math.round(packet.timestamp * 1e6), duration: Math.round(duration * 1e6),
         data: packet.data,
       })); // prettier-ignore
-      // A segment's last packet has no known duration (WebM: nothing after it in the cluster):
-      // its frame lasts as long as the one before, or the next segment would look like a gap.
-      const duration = packet.duration > 0 ? packet.duration : this.frameS;
-      if (packet.duration > 0) this.frameS = packet.duration;
       this.nextPacket = packet.timestamp + duration;
     }
   }
@@ -154,6 +157,7 @@ export class SegmentDecoder {
       if (!stream.resampler) {
         this.timeline.write(stream.at, channels);
         stream.at += channels[0].length;
+        this.onWritten();
       } else {
         const resampler = stream.resampler;
         stream.pending = stream.pending
@@ -161,6 +165,7 @@ export class SegmentDecoder {
           .then((out) => {
             this.timeline.write(stream.at, out);
             stream.at += out[0].length;
+            this.onWritten();
           })
           .catch((e) => this.onSkip('resample', e));
       }

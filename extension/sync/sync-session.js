@@ -75,7 +75,11 @@ export class SyncSession {
     switch (msg.kind) {
       case 'add':
         if (this.buffers.size < MAX_BUFFERS && !this.buffers.has(msg.buffer)) {
-          this.buffers.set(msg.buffer, { mime: String(msg.mime), decoder: new SegmentDecoder(this.original, (w, e) => this.skip(w, e)) });
+          const decoder = new SegmentDecoder(this.original, (w, e) => this.skip(w, e), () => {
+            this.startSeparating();
+            this.wake();
+          });
+          this.buffers.set(msg.buffer, { mime: String(msg.mime), decoder });
         }
         break;
       case 'type':

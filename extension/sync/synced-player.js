@@ -6,9 +6,10 @@
  * are separated and from the decoded original elsewhere (never silence where the original was
  * tapped). The element's clock reaches this document as (media time, wall time) pairs
  * (relay.js); wall times are `performance.timeOrigin + performance.now()` in both documents, and
- * `getOutputTimestamp()` ties this context's clock to wall time at the speakers. An anchor (a
- * media time and the context time at which it must be heard) is kept while the element's
- * reports agree with it within RESYNC_S; a pause, a seek or a rate change makes a new one, and
+ * `getOutputTimestamp()` (through platform/<browser>/output-timestamp.js: Firefox's needs a
+ * correction) ties this context's clock to wall time at the speakers. An anchor (a media time
+ * and the context time at which it must be heard) is kept while the element's reports agree
+ * with it within RESYNC_S; a pause, a seek or a rate change makes a new one, and
  * what was scheduled is dropped. Drift, and the tens of ms by which a tab's mute moves Chrome's
  * element clock, move the anchor without a gap: the next block starts where the last one ends,
  * read from the media position the moved anchor gives that moment (a few ms skipped or repeated,
@@ -17,6 +18,7 @@
  * single one comes and goes while the element plays on.
  * `playbackRate` is followed by playing faster (the pitch moves with it: no stretcher yet).
  */
+import { outputTimestamp } from '../platform/output-timestamp.js';
 
 const BLOCK_SAMPLES = 4096;
 // Scheduled ahead of the context's clock: longer than the document's thread may be busy (a
@@ -80,19 +82,20 @@ export class SyncedPlayer {
       return;
     }
     if (clock.waiting && this.anchor) return; // hold: what is scheduled plays on
-    const stamp = this.context.getOutputTimestamp();
+    const stamp = outputTimestamp(this.context);
     // A context that is not running yet (it resumes on the first report) has no output
     // timestamp to tie it to wall time: the next report anchors.
     if (this.context.state !== 'running' || !stamp.performanceTime) return;
-    const heardAt = contextTimeAt(stamp, performance.timeOrigin, clock.at);
+    const raw = contextTimeAt(stamp, performance.timeOrigin, clock.at);
     if (this.anchor && this.anchor.rate === clock.rate) {
       const expected = this.anchor.context + (clock.t - this.anchor.media) / clock.rate;
-      const error = heardAt - expected;
-      this.stats.lastErrorMs = error * 1000;
-      // A seek or a stall shows at once as a jump far beyond drift; below that, the anchor moves
-      // and what is scheduled stays (a tab muted or unmuted moves the element's clock by tens of
-      // ms): the next block lands that much later or earlier.
-      if (Math.abs(error) < SEEK_S) {
+      // A seek or a stall shows at once as a jump far beyond drift (judged on this report alone);
+      // below that, the anchor moves and what is scheduled stays (a tab muted or unmuted moves
+      // the element's clock by tens of ms): the next block lands that much later or earlier.
+      if (Math.abs(raw - expected) < SEEK_S) {
+        const heardAt = raw;
+        const error = heardAt - expected;
+        this.stats.lastErrorMs = error * 1000;
         this.off = Math.abs(error) > RESYNC_S ? this.off + 1 : 0;
         if (this.off >= RESYNC_REPORTS) {
           this.anchor = { media: clock.t, context: heardAt, rate: clock.rate };
@@ -106,7 +109,7 @@ export class SyncedPlayer {
     }
     this.note(clock.t, this.anchor ? (this.anchor.rate !== clock.rate ? 'rate' : 'jump') : 'start', this.stats.lastErrorMs);
     this.stop();
-    this.anchor = { media: clock.t, context: heardAt, rate: clock.rate };
+    this.anchor = { media: clock.t, context: raw, rate: clock.rate };
     this.stats.anchors += 1;
     const first = this.mediaAt(this.context.currentTime + START_S);
     this.next = Math.max(0, Math.round(first * this.rate));
@@ -165,7 +168,7 @@ export class SyncedPlayer {
       this.nodes.set(node, when);
       this.until = when + BLOCK_SAMPLES / this.rate / anchor.rate;
       if (!this.stats.firstSoundAt) {
-        const stamp = this.context.getOutputTimestamp();
+        const stamp = outputTimestamp(this.context);
         const wall = performance.timeOrigin + (stamp.performanceTime ?? 0) + (when - (stamp.contextTime ?? 0)) * 1000;
         this.stats.firstSoundAt = wall;
         this.onFirstSound?.(wall);

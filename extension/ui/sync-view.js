@@ -10,16 +10,7 @@ import { t } from '../shared/i18n.js';
 import { el } from './dom.js';
 import { errorText } from '../shared/errors.js';
 import { sendToBackground } from './jobs-view.js';
-
-/** @param {string} url */
-function originPattern(url) {
-  try {
-    const { protocol, origin } = new URL(url);
-    return protocol === 'http:' || protocol === 'https:' ? `${origin}/*` : null;
-  } catch {
-    return null;
-  }
-}
+import { sitePattern } from '../platform/site-pattern.js';
 
 /**
  * @param {HTMLElement} container
@@ -29,7 +20,7 @@ export function mountSyncView(container, tab) {
   const start = el('button', { id: 'sync-start' }, [t('syncButton')]);
   const status = el('p', { class: 'sync-status', role: 'status', 'aria-live': 'polite' });
   container.append(el('section', { class: 'sync' }, [start, status]));
-  const pattern = tab?.url ? originPattern(tab.url) : null;
+  const pattern = tab?.url ? sitePattern(tab.url) : null;
   if (tab?.id === undefined || !pattern) start.disabled = true;
   start.addEventListener('click', () => {
     if (tab?.id === undefined || !pattern || !tab.url) return;

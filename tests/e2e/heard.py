@@ -105,6 +105,21 @@ class Recording:
         out.close()
         return cls(process, path, started)
 
+    def calibrate(self, polls: int = 15, every_s: float = 0.02) -> float:
+        """Set ``started`` to when the recording's first frame was taken, from what parec has
+        written so far (the earliest of now - frames/RATE over a few polls: a write can only come
+        late, never early), within its latency (10 ms) and a write's; returns it."""
+        deadline = time.monotonic() + 5
+        while len(self.frames()) == 0:
+            assert time.monotonic() < deadline, "parec recorded nothing"
+            time.sleep(0.005)
+        estimates = []
+        for _ in range(polls):
+            estimates.append(time.monotonic() - len(self.frames()) / RATE)
+            time.sleep(every_s)
+        self.started = min(estimates)
+        return self.started
+
     def frames(self) -> np.ndarray:
         """What was recorded so far, (frames, channels) float32."""
         data = np.fromfile(self.path, dtype=np.float32)

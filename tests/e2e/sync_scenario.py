@@ -1,11 +1,18 @@
-"""What the sync-mode test (and a bench) does in Chromium: grant the video site, turn "Karaoke in
-sync" on the way the popup's button does, play with a real click, record what is heard, and read
-back what the extension decoded (its media timeline, through the DevTools protocol) so the
-offline pipeline can be run on the very same samples.
+"""What the sync-mode test (and a bench) does in either browser: grant the video site, turn
+"Karaoke in sync" on the way the popup's button does, play with a real click, record what is
+heard, and read back what the extension decoded (its media timeline, in the inference host) so
+the offline pipeline can be run on the very same samples.
 
-Chromium cannot answer the permission prompt of ``permissions.request`` headless, so the grant is
-written into the profile between two starts of the browser (``grant_origins``): what the
-user's "Allow" stores (the extension's settings in ``Preferences`` are not MAC-protected).
+Neither browser can answer the permission prompt of ``permissions.request`` headless, so the
+grant is made the way each stores the user's "Allow": Chromium's is written into the profile
+between two starts of the browser (``grant_origins``; the extension's settings in
+``Preferences`` are not MAC-protected), Firefox's through its own ExtensionPermissions from the
+chrome context (``FirefoxSession.grant_origins``, as the prompt's Allow calls it).
+
+The inference host is Chromium's offscreen document (reached through the DevTools protocol) and
+Firefox's background page (reached from an extension page with ``runtime.getBackgroundPage``).
+In Firefox the site's tab stays the selected one: a tab in the background has its timers
+throttled to 1 s (the page's player and the relay's clock), so the panel is driven unselected.
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,9 +31,23 @@ from selenium.webdriver.common.by import By
 
 from builder.package import CHROME_ID
 from tests.e2e.chromium import ChromiumSession
+from tests.e2e.firefox import FirefoxSession
 from tests.protocol import to_background
 
 RATE = 44100
+Session = ChromiumSession | FirefoxSession
+
+
+def start_browser(browser: str, dist: Path, workdir: Path, site: str) -> Session:
+    """The packaged extension in ``browser`` ('chromium' or 'firefox'), the pattern its popup asks
+    for ``site`` (a base URL) granted: Chromium's names the port, Firefox's cannot
+    (platform/<browser>/site-pattern.js)."""
+    if browser == "chromium":
+        return grant_origins(dist / "chrome", workdir, [f"{site}/*"])
+    session = FirefoxSession.start(next(dist.glob("*-firefox.xpi")), workdir)
+    parts = urllib.parse.urlsplit(site)
+    session.grant_origins(f"{parts.scheme}://{parts.hostname}/*")
+    return session
 
 
 def grant_origins(extension: Path, workdir: Path, origins: list[str], extra_args=()) -> ChromiumSession:
@@ -74,88 +96,149 @@ class Tabs:
     tab_id: int  # the video site's tab
 
 
-def open_site_and_panel(session: ChromiumSession, page_url: str) -> Tabs:
-    session.open_url(page_url)
-    page = session.driver.current_window_handle
-    session.driver.switch_to.new_window("tab")
-    session.open("popup/popup.html")
-    panel = session.driver.current_window_handle
+def _to_page(session: Session, tabs: Tabs) -> None:
+    if isinstance(session, FirefoxSession):
+        session.marionette.switch_to_window(tabs.page)  # selected: it plays in the foreground
+    else:
+        session.driver.switch_to.window(tabs.page)
+
+
+def _to_panel(session: Session, tabs: Tabs) -> None:
+    if isinstance(session, FirefoxSession):
+        session.marionette.switch_to_window(tabs.panel, focus=False)  # the site's tab stays selected
+    else:
+        session.driver.switch_to.window(tabs.panel)
+
+
+def open_site_and_panel(session: Session, page_url: str) -> Tabs:
+    if isinstance(session, FirefoxSession):
+        session.open_url(page_url)  # a new tab each
+        page = session.marionette.current_window_handle
+        session.open("popup/popup.html")
+        panel = session.marionette.current_window_handle
+    else:
+        session.open_url(page_url)
+        page = session.driver.current_window_handle
+        session.driver.switch_to.new_window("tab")
+        session.open("popup/popup.html")
+        panel = session.driver.current_window_handle
     tab_id = session.call(
         "const own = await ext.tabs.getCurrent();"
-        "return (await ext.tabs.query({})).find((t) => t.id !== own.id && t.url.startsWith(args[0])).id;",
+        "return (await ext.tabs.query({})).find((t) => t.id !== own.id && t.url?.startsWith(args[0])).id;",
         page_url.split("?")[0],
     )
-    return Tabs(page, panel, tab_id)
+    tabs = Tabs(page, panel, tab_id)
+    _to_page(session, tabs)
+    return tabs
+
+
+def page_script(session: Session, tabs: Tabs, source: str):
+    """``source`` (a function body) run in the site's page with ``w`` = its window (Firefox's
+    content scripts of Marionette see the page's own objects through ``wrappedJSObject``)."""
+    _to_page(session, tabs)
+    w = "window.wrappedJSObject" if isinstance(session, FirefoxSession) else "window"
+    return session.script(f"const w = {w}; {source}")
+
+
+def mark_page(session: Session, tabs: Tabs) -> None:
+    """Mark the page as it is now: gone once the tab has reloaded (``reloaded_state``)."""
+    page_script(session, tabs, "w.beforeSync = true;")
 
 
 def start_sync(session: ChromiumSession, tabs: Tabs, page_url: str) -> None:
     """What the popup's button sends once the site is granted (ui/sync-view.js)."""
-    session.driver.switch_to.window(tabs.panel)
+    _to_panel(session, tabs)
     reply = session.call(f"return await {to_background('START_SYNC', '{tabId: args[0], url: args[1]}')};",
                          tabs.tab_id, page_url)  # fmt: skip
     assert reply["ok"], reply
 
 
-def sync_state(session: ChromiumSession, tabs: Tabs) -> dict | None:
-    session.driver.switch_to.window(tabs.panel)
+def sync_state(session: Session, tabs: Tabs) -> dict | None:
+    _to_panel(session, tabs)
     state = session.call("return (await ext.storage.session.get('sync')).sync ?? {};")
     return state.get(str(tabs.tab_id))
 
 
-def set_muted(session: ChromiumSession, tabs: Tabs, muted: bool) -> None:
-    session.driver.switch_to.window(tabs.panel)
+def set_muted(session: Session, tabs: Tabs, muted: bool) -> None:
+    _to_panel(session, tabs)
     session.call("await ext.tabs.update(args[0], {muted: args[1]});", tabs.tab_id, muted)
 
 
-def click_play(session: ChromiumSession, tabs: Tabs) -> None:
+def click_play(session: Session, tabs: Tabs) -> None:
     """The user's click on the site's Play button (a real gesture: no autoplay flag needed)."""
-    session.driver.switch_to.window(tabs.page)
-    session.driver.find_element(By.ID, "play").click()
+    _to_page(session, tabs)
+    if isinstance(session, FirefoxSession):
+        from marionette_driver.by import By as MarionetteBy
+
+        session.marionette.find_element(MarionetteBy.ID, "play").click()
+    else:
+        session.driver.find_element(By.ID, "play").click()
 
 
-def reloaded_state(session: ChromiumSession, tabs: Tabs) -> dict | None:
-    """The player's state once the page is not the one marked ``window.beforeSync``."""
-    session.driver.switch_to.window(tabs.page)
-    return session.script(
-        "try { return !window.beforeSync && window.player && window.player.state(); } catch { return null; }"
+def reloaded_state(session: Session, tabs: Tabs) -> dict | None:
+    """The player's state once the page is not the one marked by ``mark_page``."""
+    return page_script(
+        session, tabs,
+        "try { return !w.beforeSync && w.player && JSON.parse(JSON.stringify(w.player.state())); }"
+        " catch { return null; }",
+    )  # fmt: skip
+
+
+def player_state(session: Session, tabs: Tabs) -> dict | None:
+    # (null while the page reloads: its old MediaSource is detached then)
+    return page_script(
+        session, tabs, "try { return w.player && JSON.parse(JSON.stringify(w.player.state())); } catch { return null; }"
     )
 
 
-def player_state(session: ChromiumSession, tabs: Tabs) -> dict | None:
-    session.driver.switch_to.window(tabs.page)
-    # (null while the page reloads: its old MediaSource is detached then)
-    return session.script("try { return window.player && window.player.state(); } catch { return null; }")
-
-
-_READ_TIMELINE = """(async () => {
-  const s = globalThis.demixerSync.session(%d);
+# A function body in the inference host: `sync` its sync host, `G` its global, `args` the call's.
+# The samples leave planar (channel 0 then 1) through a Blob: no element-by-element copy, which
+# in Firefox would cross from the panel's script into the background page's compartment.
+_READ_TIMELINE = """
+  const s = sync.session(args[0]);
   if (!s) return null;
-  const t = s.%s, start = %d, length = %d;
-  const out = [new Float32Array(length), new Float32Array(length)];
-  t.read(start, out);
-  const both = new Float32Array(length * 2);
-  for (let i = 0; i < length; i++) { both[2 * i] = out[0][i]; both[2 * i + 1] = out[1][i]; }
-  const bytes = new Uint8Array(both.buffer);
-  let text = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(text);
-})()"""
+  const out = [new G.Float32Array(args[3]), new G.Float32Array(args[3])];
+  s[args[1]].read(args[2], out);
+  const url = await new Promise((ok, ko) => {
+    const reader = new FileReader();
+    reader.onload = () => ok(reader.result);
+    reader.onerror = ko;
+    reader.readAsDataURL(new Blob(out));
+  });
+  return url.slice(url.indexOf(',') + 1);
+"""
 
 
-def read_timeline(session: ChromiumSession, tab_id: int, which: str, start: int, length: int) -> np.ndarray:
+def host_call(session: Session, tabs: Tabs, body: str, *args):
+    """``body`` (an async function body) run in the inference host with ``sync`` = its sync host
+    (``globalThis.demixerSync``), ``G`` = its global and ``args``; its JSON-able result."""
+    if isinstance(session, FirefoxSession):
+        _to_panel(session, tabs)
+        return session.call(
+            "const page = await ext.runtime.getBackgroundPage();"
+            "const G = page.wrappedJSObject ?? page; const sync = G.demixerSync;"
+            f"const result = await (async () => {{ {body} }})();"
+            "return result === undefined ? null : JSON.parse(JSON.stringify(result));",
+            *args,
+        )
+    expression = (
+        f"(async (sync, G, args) => {{ {body} }})(globalThis.demixerSync, globalThis, {json.dumps(list(args))})"
+    )
+    return evaluate_in_offscreen(session, expression)
+
+
+def read_timeline(session: Session, tabs: Tabs, which: str, start: int, length: int) -> np.ndarray:
     """Samples [start, start + length) of the host's ``original`` or ``stems`` timeline of the tab,
     (frames, 2) float32, read a piece at a time."""
     pieces = []
     step = RATE * 5
     for at in range(start, start + length, step):
         n = min(step, start + length - at)
-        text = evaluate_in_offscreen(session, _READ_TIMELINE % (tab_id, which, at, n))
+        text = host_call(session, tabs, _READ_TIMELINE, tabs.tab_id, which, at, n)
         assert text is not None, "no sync session for the tab"
-        pieces.append(np.frombuffer(base64.b64decode(text), np.float32).reshape(-1, 2))
+        pieces.append(np.frombuffer(base64.b64decode(text), np.float32).reshape(2, -1).T)
     return np.concatenate(pieces)
 
 
-def host_health(session: ChromiumSession, tab_id: int) -> dict | None:
-    return evaluate_in_offscreen(
-        session, f"(async () => {{ const s = globalThis.demixerSync.session({tab_id}); return s && s.health(); }})()"
-    )
+def host_health(session: Session, tabs: Tabs) -> dict | None:
+    return host_call(session, tabs, "const s = sync.session(args[0]); return s && s.health();", tabs.tab_id)

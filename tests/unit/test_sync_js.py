@@ -5,6 +5,7 @@ import json
 import subprocess
 
 from tests.conftest import ROOT
+from tests.node_tree import node_tree
 
 
 def _node(script: str):
@@ -13,7 +14,7 @@ def _node(script: str):
         "import { contextTimeAt } from './extension/sync/synced-player.js';"
     )
     out = subprocess.run(["node", "--input-type=module", "-e", prelude + script],
-                         cwd=ROOT, capture_output=True, text=True, check=True, timeout=60)  # fmt: skip
+                         cwd=node_tree(), capture_output=True, text=True, check=True, timeout=60)  # fmt: skip
     return json.loads(out.stdout)
 
 
@@ -46,3 +47,19 @@ def test_wall_time_maps_to_the_context_clock():
         " contextTimeAt({contextTime: 10, performanceTime: 5000}, 1e12, 1e12 + 4900)]));"
     )
     assert abs(result[0] - 10.25) < 1e-9 and abs(result[1] - 9.9) < 1e-9
+
+
+def test_firefox_output_timestamp_gives_the_performance_time_its_latency_back():
+    """Firefox answers (currentTime - outputLatency, now - outputLatency): the pair is corrected to
+    (currentTime - outputLatency, now), what Chrome answers and the spec describes."""
+    script = (
+        "import { outputTimestamp } from './extension/platform/firefox/output-timestamp.js';"
+        "const stamp = {contextTime: 5.6137, performanceTime: 7976.5};"
+        "const context = { outputLatency: 0.0345, getOutputTimestamp: () => stamp };"
+        "console.log(JSON.stringify(outputTimestamp(context)));"
+    )
+    out = subprocess.run(["node", "--input-type=module", "-e", script],
+                         cwd=ROOT, capture_output=True, text=True, check=True, timeout=60)  # fmt: skip
+    stamp = json.loads(out.stdout)
+    assert stamp["contextTime"] == 5.6137
+    assert abs(stamp["performanceTime"] - 8011.0) < 1e-9

@@ -31,6 +31,9 @@ export function connectHost(onReport) {
   const sync = createSyncHost((type, data) => onReport(message(TARGET.BACKGROUND, type, data)), {
     modelBase: new URL('../models/', import.meta.url).href,
   });
+  // For tests and the bench, which read a tab's timelines from an extension page
+  // (runtime.getBackgroundPage), as Chrome's read them from the offscreen document.
+  /** @type {any} */ (globalThis).demixerSync = sync;
   // Sync mode's relay (sync/relay.js, this extension's content script) sends a tab's tapped bytes here.
   api.runtime.onConnect.addListener((port) => {
     const tabId = port.sender?.tab?.id;
