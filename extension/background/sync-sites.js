@@ -12,6 +12,8 @@ import { sitePattern } from '../platform/site-pattern.js';
 const TAP_ID = 'demixer-sync-tap';
 const RELAY_ID = 'demixer-sync-relay';
 const SYNC_KEY = 'sync'; // storage.session: {[tabId]: SyncStateData}, for the popup and tests
+/** @type {Promise<void>} the last write of SYNC_KEY */
+let stateWrites = Promise.resolve();
 
 /** The pattern sync is registered on for the page at `url` (its site's), or null. @param {string} url */
 export const syncPattern = (url) => sitePattern(url);
@@ -63,7 +65,13 @@ export async function syncState(state) {
     setTimeout(() => api.tabs.update(tabId, { muted: true }).catch(() => {}), wait);
   }
   if (state.ended) await api.tabs.update(tabId, { muted: false }).catch(() => {});
-  const all = (await api.storage.session.get(SYNC_KEY))[SYNC_KEY] ?? {};
-  all[tabId] = { ...all[tabId], ...state, updatedAt: Date.now() };
-  await api.storage.session.set({ [SYNC_KEY]: all });
+  // One read-modify-write at a time: two reports in flight together (the first sound and a
+  // health report) would each write over the other's fields.
+  const write = stateWrites.then(async () => {
+    const all = (await api.storage.session.get(SYNC_KEY))[SYNC_KEY] ?? {};
+    all[tabId] = { ...all[tabId], ...state, updatedAt: Date.now() };
+    await api.storage.session.set({ [SYNC_KEY]: all });
+  });
+  stateWrites = write.catch(() => {});
+  await write;
 }
