@@ -20,7 +20,8 @@ import {
 import { deleteFailedJob, isRecording, saveRecording } from '../shared/recordings.js';
 import { errorText } from '../shared/errors.js';
 import { clickAction, menuItems } from './menus.js';
-import { removeSyncSite, startSync, syncPattern, syncSites, syncState } from './sync-sites.js';
+import { removeSyncSite, startSync, syncSites, syncState } from './sync-sites.js';
+import { sitePattern } from '../platform/site-pattern.js';
 import { t } from '../shared/i18n.js';
 
 const host = connectHost(route);
@@ -391,17 +392,15 @@ const handlers = {
   [MSG.PREPARE_LIVE]: () => prepareLive(),
   [MSG.START_LIVE]: (data) => startLive(data),
   [MSG.START_SYNC]: async (/** @type {import('../shared/messages.js').StartSyncData} */ { tabId, url }) => {
-    const pattern = syncPattern(url);
+    const pattern = sitePattern(url);
     if (!pattern) throw new Error(t('syncNotHere'));
     await host.prepare(); // the host's document listens for the relay's port before the page reloads
     return startSync(tabId, pattern);
   },
   [MSG.SYNC_STATE]: (/** @type {import('../shared/messages.js').SyncStateData} */ state) => syncState(state),
   [MSG.SYNC_SITES]: () => syncSites(),
-  [MSG.REMOVE_SYNC_SITE]: async (/** @type {import('../shared/messages.js').RemoveSyncSiteData} */ { pattern }) => {
-    if (!(await syncSites()).includes(pattern)) throw new Error('not a sync site');
-    await removeSyncSite(pattern);
-  },
+  [MSG.REMOVE_SYNC_SITE]: (/** @type {import('../shared/messages.js').RemoveSyncSiteData} */ { pattern }) =>
+    removeSyncSite(pattern),
   [MSG.STOP_LIVE]: () => host.send(MSG.LIVE_END, { reason: t('liveStoppedByUser') }),
   [MSG.SET_LIVE_MIX]: async (/** @type {import('../shared/messages.js').LiveMixData} */ mix) => {
     if (mix.keep !== undefined) await saveSettings({ keepLiveStems: mix.keep });

@@ -7,16 +7,12 @@
  * plays, before the tap existed: the tab is reloaded (ARCHITECTURE.md, "Sync mode").
  */
 import { api } from '../platform/browser-api.js';
-import { sitePattern } from '../platform/site-pattern.js';
 
 const TAP_ID = 'demixer-sync-tap';
 const RELAY_ID = 'demixer-sync-relay';
 const SYNC_KEY = 'sync'; // storage.session: {[tabId]: SyncStateData}, for the popup and tests
 /** @type {Promise<void>} the last write of SYNC_KEY */
 let stateWrites = Promise.resolve();
-
-/** The pattern sync is registered on for the page at `url` (its site's), or null. @param {string} url */
-export const syncPattern = (url) => sitePattern(url);
 
 /** The sites sync is on for (the tap's registration's matches). */
 export async function syncSites() {
@@ -49,7 +45,9 @@ export async function startSync(tabId, pattern) {
  * @param {string} pattern
  */
 export async function removeSyncSite(pattern) {
-  const matches = (await syncSites()).filter((m) => m !== pattern);
+  const sites = await syncSites();
+  if (!sites.includes(pattern)) throw new Error('not a sync site');
+  const matches = sites.filter((m) => m !== pattern);
   const ids = (await api.scripting.getRegisteredContentScripts({ ids: [TAP_ID, RELAY_ID] })).map((s) => s.id);
   if (ids.length && !matches.length) await api.scripting.unregisterContentScripts({ ids });
   else if (ids.length) await api.scripting.updateContentScripts(/** @type {any} */ (ids.map((id) => ({ id, matches }))));

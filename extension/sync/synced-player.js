@@ -86,16 +86,15 @@ export class SyncedPlayer {
     // A context that is not running yet (it resumes on the first report) has no output
     // timestamp to tie it to wall time: the next report anchors.
     if (this.context.state !== 'running' || !stamp.performanceTime) return;
-    const raw = contextTimeAt(stamp, performance.timeOrigin, clock.at);
+    const heardAt = contextTimeAt(stamp, performance.timeOrigin, clock.at);
     if (this.anchor && this.anchor.rate === clock.rate) {
       const expected = this.anchor.context + (clock.t - this.anchor.media) / clock.rate;
-      // A seek or a stall shows at once as a jump far beyond drift (judged on this report alone);
-      // below that, the anchor moves and what is scheduled stays (a tab muted or unmuted moves
-      // the element's clock by tens of ms): the next block lands that much later or earlier.
-      if (Math.abs(raw - expected) < SEEK_S) {
-        const heardAt = raw;
-        const error = heardAt - expected;
-        this.stats.lastErrorMs = error * 1000;
+      const error = heardAt - expected;
+      this.stats.lastErrorMs = error * 1000;
+      // A seek or a stall shows at once as a jump far beyond drift; below that, the anchor moves
+      // and what is scheduled stays (a tab muted or unmuted moves the element's clock by tens of
+      // ms): the next block lands that much later or earlier.
+      if (Math.abs(error) < SEEK_S) {
         this.off = Math.abs(error) > RESYNC_S ? this.off + 1 : 0;
         if (this.off >= RESYNC_REPORTS) {
           this.anchor = { media: clock.t, context: heardAt, rate: clock.rate };
@@ -109,7 +108,7 @@ export class SyncedPlayer {
     }
     this.note(clock.t, this.anchor ? (this.anchor.rate !== clock.rate ? 'rate' : 'jump') : 'start', this.stats.lastErrorMs);
     this.stop();
-    this.anchor = { media: clock.t, context: raw, rate: clock.rate };
+    this.anchor = { media: clock.t, context: heardAt, rate: clock.rate };
     this.stats.anchors += 1;
     const first = this.mediaAt(this.context.currentTime + START_S);
     this.next = Math.max(0, Math.round(first * this.rate));

@@ -32,6 +32,7 @@ from selenium.webdriver.common.by import By
 from builder.package import CHROME_ID
 from tests.e2e.chromium import ChromiumSession
 from tests.e2e.firefox import FirefoxSession
+from tests.e2e.heard import AudioServer, Recording
 from tests.protocol import to_background
 
 RATE = 44100
@@ -151,6 +152,27 @@ def start_sync(session: ChromiumSession, tabs: Tabs, page_url: str) -> None:
     reply = session.call(f"return await {to_background('START_SYNC', '{tabId: args[0], url: args[1]}')};",
                          tabs.tab_id, page_url)  # fmt: skip
     assert reply["ok"], reply
+
+
+def turn_on(session: Session, tabs: Tabs, page_url: str, appends: int = 4) -> None:
+    """Turn sync on for the site as the popup does, then wait until the page has reloaded and
+    its player made ``appends`` appends to its MediaSource."""
+    mark_page(session, tabs)
+    start_sync(session, tabs, page_url)
+    deadline = time.monotonic() + 60
+    while not ((state := reloaded_state(session, tabs)) and state["appends"] >= appends):
+        assert time.monotonic() < deadline, "the tab did not reload and append"
+        time.sleep(0.3)
+
+
+def record_and_play(session: Session, tabs: Tabs, heard: AudioServer, path: Path) -> tuple[Recording, float]:
+    """Start recording what is heard, its clock calibrated (what the offsets need), then click
+    the site's Play; the recording and ``time.monotonic()`` just after the click."""
+    recording = heard.record(path)
+    recording.calibrate()
+    time.sleep(0.2)
+    click_play(session, tabs)
+    return recording, time.monotonic()
 
 
 def sync_state(session: Session, tabs: Tabs) -> dict | None:

@@ -65,17 +65,8 @@ def test_karaoke_in_sync_is_the_offline_accompaniment_in_step_with_the_element(
     session = sc.start_browser(browser, packaged(), tmp_path, base)
     try:
         tabs = sc.open_site_and_panel(session, url)
-        sc.mark_page(session, tabs)
-        sc.start_sync(session, tabs, url)
-        deadline = time.monotonic() + 60
-        while not ((state := sc.reloaded_state(session, tabs)) and state["appends"] >= 4):
-            assert time.monotonic() < deadline, "the tab did not reload and append"
-            time.sleep(0.3)
-        recording = heard.record(tmp_path / "heard.f32")
-        recording.calibrate()  # the recording's seconds against this clock (what the offsets need)
-        time.sleep(0.2)
-        sc.click_play(session, tabs)
-        played = time.monotonic()
+        sc.turn_on(session, tabs, url)
+        recording, played = sc.record_and_play(session, tabs, heard, tmp_path / "heard.f32")
         marks = {}
         for at, muted in ((UNMUTED[0], False), (UNMUTED[1], True), (CLIP_S + 2, None)):
             time.sleep(max(0.0, played + at - time.monotonic()))
@@ -218,18 +209,8 @@ def test_karaoke_in_sync_follows_pause_rate_seek_and_the_end(packaged, built, he
     session = sc.grant_origins(packaged() / "chrome", tmp_path, [f"{base}/*"])
     try:
         tabs = sc.open_site_and_panel(session, url)
-        session.driver.switch_to.window(tabs.page)
-        session.script("window.beforeSync = true;")
-        sc.start_sync(session, tabs, url)
-        deadline = time.monotonic() + 60
-        while not ((state := sc.reloaded_state(session, tabs)) and state["appends"] >= 4):
-            assert time.monotonic() < deadline, "the tab did not reload and append"
-            time.sleep(0.3)
-        recording = heard.record(tmp_path / "heard.f32")
-        recording.calibrate()  # the recording's seconds against this clock (what the offsets need)
-        time.sleep(0.2)
-        sc.click_play(session, tabs)
-        played = time.monotonic()
+        sc.turn_on(session, tabs, url)
+        recording, played = sc.record_and_play(session, tabs, heard, tmp_path / "heard.f32")
         done = []  # (recording seconds, the element's time then, its rate, paused)
         session.driver.switch_to.window(tabs.page)
         for at, script in MOVES:
@@ -296,12 +277,8 @@ def test_settings_list_the_sync_sites_and_remove_one(packaged, video_site, tmp_p
         tabs = sc.open_site_and_panel(session, url)
         session.driver.switch_to.window(tabs.page)
         assert session.script(NATIVE_APPEND)
-        session.script("window.beforeSync = true;")
-        sc.start_sync(session, tabs, url)
-        deadline = time.monotonic() + 60
-        while not sc.reloaded_state(session, tabs):
-            assert time.monotonic() < deadline, "the tab did not reload"
-            time.sleep(0.3)
+        sc.turn_on(session, tabs, url, appends=0)
+        session.driver.switch_to.window(tabs.page)
         assert not session.script(NATIVE_APPEND)  # the tap is in the page
 
         session.driver.switch_to.window(tabs.panel)
